@@ -1,0 +1,209 @@
+"""What the session controller reports: one typed union, the vocabulary of the OpenAI Agents SDK's
+realtime session events (agent_start/agent_end, tool_start/tool_end, audio, audio_end, audio_interrupted,
+error, history_updated/history_added, raw_model_event) plus what a desktop client shows besides:
+connection and activity state, transcript deltas, levels, latency, usage, session renewal.
+
+Every event has a ``kind`` string equal to its Agents SDK name where one exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from voicedesk.audio.base import Pcm16
+from voicedesk.realtime.conversation import Item
+
+ConnectionState = Literal["disconnected", "connecting", "connected", "reconnecting"]
+Activity = Literal["idle", "listening", "thinking", "speaking"]
+Direction = Literal["client", "server"]
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    connection: ConnectionState
+    activity: Activity
+    kind: str = "state_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStart:
+    """The model began a response."""
+
+    response_id: str
+    kind: str = "agent_start"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentEnd:
+    """A response finished: status is completed, cancelled, incomplete or failed."""
+
+    response_id: str
+    status: str
+    kind: str = "agent_end"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStart:
+    call_id: str
+    name: str
+    arguments: str
+    kind: str = "tool_start"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolEnd:
+    call_id: str
+    name: str
+    arguments: str
+    output: str
+    ok: bool
+    duration_s: float
+    kind: str = "tool_end"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    """Assistant audio received (already handed to the sink)."""
+
+    item_id: str
+    pcm: Pcm16
+    kind: str = "audio"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioEnd:
+    """The assistant's audio for an item has finished playing."""
+
+    item_id: str
+    kind: str = "audio_end"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInterrupted:
+    """Playback was cut (button, Esc or barge-in); ``audio_end_ms`` is what the person heard."""
+
+    item_id: str
+    audio_end_ms: int
+    reason: Literal["user", "barge_in"]
+    kind: str = "audio_interrupted"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorOccurred:
+    """Something the person should know. ``code`` is a stable machine name (see ``ErrorCode``)."""
+
+    message: str
+    code: str
+    hint: str = ""
+    fatal: bool = False
+    kind: str = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryAdded:
+    item: Item
+    kind: str = "history_added"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryUpdated:
+    """The ordered conversation changed (an item was updated, removed, truncated or reordered)."""
+
+    items: tuple[Item, ...]
+    kind: str = "history_updated"
+
+
+@dataclass(frozen=True, slots=True)
+class RawModelEvent:
+    """Every event on the wire, both ways; audio payloads are elided in ``data``."""
+
+    direction: Direction
+    data: dict[str, Any]
+    kind: str = "raw_model_event"
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptDelta:
+    item_id: str
+    role: Literal["user", "assistant"]
+    delta: str
+    text: str
+    kind: str = "transcript_delta"
+
+
+@dataclass(frozen=True, slots=True)
+class LevelsUpdated:
+    input_peak: float
+    input_rms: float
+    output_peak: float
+    output_rms: float
+    kind: str = "levels"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnLatency:
+    """End of user speech -> first audio received -> first audio played, in milliseconds."""
+
+    first_audio_received_ms: float
+    first_audio_played_ms: float | None
+    kind: str = "latency"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReported:
+    response_id: str
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    details: dict[str, Any] = field(default_factory=dict)
+    kind: str = "usage"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRenewed:
+    """A new server session replaced the old one; the conversation was carried over."""
+
+    reason: Literal["expired", "timeout", "reconnected"]
+    carried_items: int
+    summarized_items: int
+    kind: str = "session_renewed"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDeviceProblem:
+    message: str
+    device: str | None
+    recovered: bool
+    kind: str = "audio_device_problem"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """The session is over: the person disconnected, a tool ended it, or an error left nothing to do."""
+
+    reason: Literal["user", "tool", "error"]
+    kind: str = "session_ended"
+
+
+SessionEvent = (
+    StateChanged
+    | AgentStart
+    | AgentEnd
+    | ToolStart
+    | ToolEnd
+    | AudioChunk
+    | AudioEnd
+    | AudioInterrupted
+    | ErrorOccurred
+    | HistoryAdded
+    | HistoryUpdated
+    | RawModelEvent
+    | TranscriptDelta
+    | LevelsUpdated
+    | TurnLatency
+    | UsageReported
+    | SessionRenewed
+    | AudioDeviceProblem
+    | SessionEnded
+)
