@@ -1,0 +1,78 @@
+"""Carrying a conversation into a new server session (expiry, reconnect, client-side renewal).
+
+The new session gets the finished items re-created (user speech as its transcript, assistant audio as
+the text that was actually heard, tool calls with their outputs), reusing the old ids so the echoes
+from the server update our copy instead of duplicating it. A long conversation is condensed: a summary
+of the older part as one system message, then the most recent items verbatim.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from voicedesk.realtime.conversation import SUMMARY_ID_PREFIX, Item
+from voicedesk.realtime.events import FunctionCallSpec, FunctionOutputSpec, ItemSpec, MessageSpec
+
+RECENT_ITEMS = 24
+SUMMARY_LINE_CHARS = 160
+SUMMARY_MAX_CHARS = 4000
+
+
+def _message_text(item: Item) -> str:
+    return item.heard_text if item.role == "assistant" else item.display_text
+
+
+def _spec(item: Item) -> ItemSpec | None:
+    if item.type == "message" and item.role is not None:
+        text = _message_text(item)
+        if not text.strip():
+            return None  # nothing to carry (e.g. unheard audio, no transcript)
+        return MessageSpec(item.role, text, item_id=item.id)
+    if item.type == "function_call" and item.call_id and item.name:
+        return FunctionCallSpec(item.call_id, item.name, item.arguments or "{}", item_id=item.id)
+    if item.type == "function_call_output" and item.call_id:
+        return FunctionOutputSpec(item.call_id, item.output or "", item_id=item.id)
+    return None
+
+
+def _summary_line(item: Item) -> str:
+    if item.type == "message":
+        text = " ".join(_message_text(item).split())
+        if len(text) > SUMMARY_LINE_CHARS:
+            text = text[: SUMMARY_LINE_CHARS - 1] + "…"
+        return f"{item.role}: {text}" if text else ""
+    if item.type == "function_call":
+        return f"tool call {item.name}({item.arguments})"
+    if item.type == "function_call_output":
+        return f"tool result: {(item.output or '')[:SUMMARY_LINE_CHARS]}"
+    return ""
+
+
+def _drop_orphan_calls(specs: list[ItemSpec]) -> list[ItemSpec]:
+    """A function call without its output (or the reverse) would be refused: keep only complete pairs."""
+    calls = {s.call_id for s in specs if isinstance(s, FunctionCallSpec)}
+    outputs = {s.call_id for s in specs if isinstance(s, FunctionOutputSpec)}
+    paired = calls & outputs
+    return [s for s in specs if not isinstance(s, FunctionCallSpec | FunctionOutputSpec) or s.call_id in paired]
+
+
+def carry_over(items: list[Item], recent: int = RECENT_ITEMS) -> tuple[list[ItemSpec], int]:
+    """The items to create in a new session, and how many older items went into the summary."""
+    specs = _drop_orphan_calls([s for s in (_spec(i) for i in items) if s is not None])
+    if len(specs) <= recent:
+        return specs, 0
+    older, latest = specs[:-recent], specs[-recent:]
+    # Never start the verbatim part on a tool output whose call went into the summary.
+    while latest and isinstance(latest[0], FunctionOutputSpec):
+        older.append(latest.pop(0))
+    older_ids = {s.item_id for s in older}
+    lines = [line for line in (_summary_line(i) for i in items if i.id in older_ids) if line]
+    summary = "\n".join(lines)
+    if len(summary) > SUMMARY_MAX_CHARS:
+        summary = "…" + summary[-SUMMARY_MAX_CHARS:]
+    note = MessageSpec(
+        "system",
+        "Summary of the earlier part of this conversation (it continues below):\n" + summary,
+        item_id=SUMMARY_ID_PREFIX + secrets.token_hex(8),
+    )
+    return [note, *latest], len(older)

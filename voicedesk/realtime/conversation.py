@@ -1,0 +1,329 @@
+"""The client-side copy of the conversation: ordered items, streamed text merged per content part,
+late user transcripts put on their own item, and what was cut when the person interrupted.
+
+Items are kept as mutable private state and handed out as frozen ``Item`` snapshots, so the GUI can
+hold them without seeing them change underneath.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from voicedesk.realtime.events import JsonDict
+
+ItemType = Literal["message", "function_call", "function_call_output", "other"]
+Role = Literal["user", "assistant", "system"]
+SUMMARY_ID_PREFIX = "item_vdsum"
+"""Ids of the summary items we create when carrying a long conversation over; kept out of the history."""
+
+_TEXT_TYPES = {"input_text", "output_text", "text"}
+_AUDIO_TYPES = {"input_audio", "output_audio", "audio"}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: str
+    type: ItemType
+    role: Role | None
+    status: str
+    text: str = ""
+    transcript: str = ""
+    has_audio: bool = False
+    audio_ms: int = 0
+    truncated_ms: int | None = None
+    name: str | None = None
+    call_id: str | None = None
+    arguments: str = ""
+    output: str | None = None
+    created_at: float = 0.0
+
+    @property
+    def display_text(self) -> str:
+        """What a person reads for this item: the transcript of audio, else its text."""
+        return self.transcript or self.text
+
+    @property
+    def heard_text(self) -> str:
+        """For an interrupted answer, the part of the transcript that was actually heard (estimated
+        by the share of the audio played; the service trims its own copy the same way)."""
+        if self.truncated_ms is None or self.audio_ms <= 0:
+            return self.display_text
+        share = min(1.0, self.truncated_ms / self.audio_ms)
+        text = self.display_text
+        cut = int(len(text) * share)
+        # Do not end mid-word.
+        while 0 < cut < len(text) and not text[cut - 1].isspace() and not text[cut].isspace():
+            cut -= 1
+        return text[:cut].rstrip()
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON line written to journals and ``conversation.jsonl``."""
+        record: dict[str, Any] = {"id": self.id, "type": self.type, "role": self.role, "status": self.status}
+        if self.type == "message":
+            record["text"] = self.text
+            record["transcript"] = self.transcript
+            record["has_audio"] = self.has_audio
+            if self.has_audio:
+                record["audio_ms"] = self.audio_ms
+            if self.truncated_ms is not None:
+                record["truncated_ms"] = self.truncated_ms
+                record["heard_transcript"] = self.heard_text
+        elif self.type == "function_call":
+            record |= {"name": self.name, "call_id": self.call_id, "arguments": self.arguments}
+        elif self.type == "function_call_output":
+            record |= {"call_id": self.call_id, "output": self.output, "name": self.name}
+        record["created_at"] = round(self.created_at, 3)
+        return record
+
+
+@dataclass(slots=True)
+class _ItemState:
+    id: str
+    type: ItemType
+    role: Role | None
+    status: str = "in_progress"
+    text_parts: dict[int, str] = field(default_factory=dict)
+    transcript_parts: dict[int, str] = field(default_factory=dict)
+    has_audio: bool = False
+    audio_samples: int = 0
+    truncated_ms: int | None = None
+    name: str | None = None
+    call_id: str | None = None
+    arguments: str = ""
+    output: str | None = None
+    created_at: float = field(default_factory=time.time)
+    server_done: bool = False
+    transcript_settled: bool = True
+    finished: bool = False
+
+    def snapshot(self) -> Item:
+        return Item(
+            id=self.id,
+            type=self.type,
+            role=self.role,
+            status=self.status,
+            text="".join(self.text_parts[k] for k in sorted(self.text_parts)),
+            transcript="".join(self.transcript_parts[k] for k in sorted(self.transcript_parts)),
+            has_audio=self.has_audio,
+            audio_ms=self.audio_samples * 1000 // 24000,
+            truncated_ms=self.truncated_ms,
+            name=self.name,
+            call_id=self.call_id,
+            arguments=self.arguments,
+            output=self.output,
+            created_at=self.created_at,
+        )
+
+
+FinishedListener = Callable[[Item], None]
+
+
+class Conversation:
+    def __init__(self, *, transcription_enabled: bool = True) -> None:
+        self._order: list[str] = []
+        self._items: dict[str, _ItemState] = {}
+        self._pending_input_transcripts: dict[str, str] = {}
+        self._finished_listeners: list[FinishedListener] = []
+        self.transcription_enabled = transcription_enabled
+
+    # ------------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._items
+
+    def items(self) -> tuple[Item, ...]:
+        return tuple(self._items[i].snapshot() for i in self._order)
+
+    def get(self, item_id: str) -> Item | None:
+        state = self._items.get(item_id)
+        return state.snapshot() if state else None
+
+    def last_id(self) -> str | None:
+        return self._order[-1] if self._order else None
+
+    def finished_items(self) -> list[Item]:
+        """Items the server has finished with, in conversation order: what a new session can re-create."""
+        return [self._items[i].snapshot() for i in self._order if self._items[i].server_done]
+
+    def on_finished(self, listener: FinishedListener) -> None:
+        """Call ``listener`` once for each item when it is complete (transcript included)."""
+        self._finished_listeners.append(listener)
+
+    # ------------------------------------------------------------------ server-driven changes
+
+    def add(self, wire_item: JsonDict, previous_item_id: str | None = None) -> Item | None:
+        """An item the server added; returns its snapshot, or None for hidden (summary) items.
+        Adding an id we already have (a carried-over item echoed by the new session) updates it."""
+        item_id = str(wire_item["id"])
+        if item_id.startswith(SUMMARY_ID_PREFIX):
+            return None
+        state = self._items.get(item_id)
+        if state is None:
+            state = self._new_state(wire_item)
+            self._items[item_id] = state
+            if previous_item_id in self._items and previous_item_id != self._order[-1:][0]:
+                self._order.insert(self._order.index(previous_item_id) + 1, item_id)
+            else:
+                self._order.append(item_id)
+            if item_id in self._pending_input_transcripts:
+                state.transcript_parts = {0: self._pending_input_transcripts.pop(item_id)}
+        self._merge_content(state, wire_item)
+        return state.snapshot()
+
+    def mark_done(self, wire_item: JsonDict) -> Item | None:
+        """``conversation.item.done`` / ``response.output_item.done``: the item is complete on the server."""
+        item_id = str(wire_item["id"])
+        if item_id.startswith(SUMMARY_ID_PREFIX):
+            return None
+        state = self._items.get(item_id)
+        if state is None:
+            self.add(wire_item)
+            state = self._items[item_id]
+        self._merge_content(state, wire_item)
+        status = wire_item.get("status")
+        state.status = status if isinstance(status, str) else "completed"
+        state.server_done = True
+        self._maybe_finish(state)
+        return state.snapshot()
+
+    def remove(self, item_id: str) -> bool:
+        if item_id not in self._items:
+            return False
+        del self._items[item_id]
+        self._order.remove(item_id)
+        return True
+
+    def clear(self) -> None:
+        self._order.clear()
+        self._items.clear()
+        self._pending_input_transcripts.clear()
+
+    def append_assistant_text(self, item_id: str, content_index: int, delta: str) -> Item | None:
+        state = self._items.get(item_id)
+        if state is None:
+            return None
+        state.transcript_parts[content_index] = state.transcript_parts.get(content_index, "") + delta
+        return state.snapshot()
+
+    def set_assistant_text(self, item_id: str, content_index: int, text: str) -> None:
+        state = self._items.get(item_id)
+        if state is not None and state.truncated_ms is None:
+            state.transcript_parts[content_index] = text
+
+    def add_audio(self, item_id: str, samples: int) -> None:
+        state = self._items.get(item_id)
+        if state is not None:
+            state.has_audio = True
+            state.audio_samples += samples
+
+    def audio_ms(self, item_id: str) -> int:
+        state = self._items.get(item_id)
+        return state.audio_samples * 1000 // 24000 if state else 0
+
+    def append_input_transcript(self, item_id: str, delta: str) -> Item | None:
+        state = self._items.get(item_id)
+        if state is None:
+            self._pending_input_transcripts[item_id] = self._pending_input_transcripts.get(item_id, "") + delta
+            return None
+        state.transcript_parts[0] = state.transcript_parts.get(0, "") + delta
+        return state.snapshot()
+
+    def set_input_transcript(self, item_id: str, transcript: str) -> Item | None:
+        """The final user transcript; it may arrive long after the assistant started answering."""
+        state = self._items.get(item_id)
+        if state is None:
+            self._pending_input_transcripts[item_id] = transcript
+            return None
+        state.transcript_parts = {0: transcript}
+        state.transcript_settled = True
+        self._maybe_finish(state)
+        return state.snapshot()
+
+    def input_transcript_failed(self, item_id: str) -> None:
+        state = self._items.get(item_id)
+        if state is not None:
+            state.transcript_settled = True
+            self._maybe_finish(state)
+
+    def set_function_arguments(self, item_id: str, arguments: str, *, append: bool) -> None:
+        state = self._items.get(item_id)
+        if state is not None:
+            state.arguments = state.arguments + arguments if append else arguments
+
+    def truncate(self, item_id: str, audio_end_ms: int) -> Item | None:
+        state = self._items.get(item_id)
+        if state is None:
+            return None
+        state.truncated_ms = audio_end_ms
+        if not state.server_done:
+            state.status = "incomplete"
+        return state.snapshot()
+
+    def settle_waiting_transcripts(self) -> None:
+        """A response finished: stop waiting for user transcripts that never came, so the items are
+        journaled rather than kept in memory forever."""
+        for state in self._items.values():
+            if state.server_done and not state.finished:
+                state.transcript_settled = True
+                self._maybe_finish(state)
+
+    # ------------------------------------------------------------------ internals
+
+    def _new_state(self, wire_item: JsonDict) -> _ItemState:
+        kind = wire_item.get("type")
+        item_type: ItemType = kind if kind in ("message", "function_call", "function_call_output") else "other"
+        role = wire_item.get("role")
+        state = _ItemState(
+            id=str(wire_item["id"]),
+            type=item_type,
+            role=role if role in ("user", "assistant", "system") else None,
+        )
+        content = wire_item.get("content")
+        if (
+            state.role == "user"
+            and self.transcription_enabled
+            and isinstance(content, list)
+            and any(isinstance(c, dict) and c.get("type") in _AUDIO_TYPES for c in content)
+        ):
+            state.transcript_settled = False  # wait for input_audio_transcription.completed
+        return state
+
+    def _merge_content(self, state: _ItemState, wire_item: JsonDict) -> None:
+        status = wire_item.get("status")
+        if isinstance(status, str) and not state.server_done:
+            state.status = status
+        for key in ("name", "call_id", "output"):
+            value = wire_item.get(key)
+            if isinstance(value, str) and value:
+                setattr(state, key, value)
+        arguments = wire_item.get("arguments")
+        if isinstance(arguments, str) and arguments:
+            state.arguments = arguments
+        content = wire_item.get("content")
+        if not isinstance(content, list):
+            return
+        for index, part in enumerate(content):
+            if not isinstance(part, dict):
+                continue
+            kind = part.get("type")
+            if kind in _TEXT_TYPES and isinstance(part.get("text"), str) and part["text"]:
+                state.text_parts[index] = part["text"]
+            elif kind in _AUDIO_TYPES:
+                state.has_audio = True
+                transcript = part.get("transcript")
+                if isinstance(transcript, str) and transcript and state.truncated_ms is None:
+                    state.transcript_parts[index] = transcript
+
+    def _maybe_finish(self, state: _ItemState) -> None:
+        if state.finished or not state.server_done or not state.transcript_settled:
+            return
+        state.finished = True
+        snapshot = state.snapshot()
+        for listener in self._finished_listeners:
+            listener(snapshot)

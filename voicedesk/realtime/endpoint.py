@@ -1,0 +1,120 @@
+"""Where to connect and how to authenticate: OpenAI, Azure OpenAI (GA and preview), or any URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from voicedesk.realtime.events import Protocol
+
+EndpointKind = Literal["openai", "azure", "custom", "local"]
+OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
+AZURE_PREVIEW_API_VERSION = "2025-04-01-preview"
+
+
+class EndpointError(ValueError):
+    """An endpoint URL or option that cannot work; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    kind: EndpointKind
+    url: str
+    protocol: Protocol
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    """Carries the credential: never printed (repr=False) and never logged."""
+
+    def describe(self) -> str:
+        """A human description without any secret."""
+        parts = urlsplit(self.url)
+        return f"{self.kind} endpoint {parts.scheme}://{parts.netloc}{parts.path} ({self.protocol})"
+
+
+def _ws_scheme(url: str) -> str:
+    if url.startswith("https://"):
+        return "wss://" + url[len("https://") :]
+    if url.startswith("http://"):
+        return "ws://" + url[len("http://") :]
+    return url
+
+
+def _with_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.update(params)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def _check_ws_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise EndpointError(f"'{url}' is not a websocket URL (it should start with wss:// or ws://)")
+
+
+def is_beta_url(url: str) -> bool:
+    """Azure preview deployments are addressed with ``api-version=``: they speak the beta protocol."""
+    return "api-version" in dict(parse_qsl(urlsplit(url).query))
+
+
+def openai_endpoint(model: str, api_key: str, protocol: Protocol = "ga", base_url: str | None = None) -> Endpoint:
+    url = _with_query(_ws_scheme(base_url or OPENAI_REALTIME_URL), model=model)
+    _check_ws_url(url)
+    headers = {"Authorization": f"Bearer {api_key}"}
+    if protocol == "beta":
+        headers["OpenAI-Beta"] = "realtime=v1"
+    return Endpoint("openai", url, protocol, headers)
+
+
+def azure_endpoint(
+    resource_url: str,
+    deployment: str,
+    *,
+    api_key: str | None = None,
+    bearer_token: str | None = None,
+    protocol: Protocol | None = None,
+) -> Endpoint:
+    """``https://RESOURCE.openai.azure.com`` -> ``wss://RESOURCE.openai.azure.com/openai/v1/realtime?model=DEPLOYMENT``.
+
+    A URL that already names a path is kept as given; ``api-version=`` in it (the preview API) means beta.
+    """
+    if not deployment.strip():
+        raise EndpointError("an Azure endpoint needs the deployment name (--deployment)")
+    base = _ws_scheme(resource_url.strip().rstrip("/"))
+    parts = urlsplit(base)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise EndpointError(f"'{resource_url}' is not an Azure resource URL (https://NAME.openai.azure.com)")
+    if parts.path in ("", "/"):
+        if protocol == "beta":
+            url = _with_query(
+                f"{parts.scheme}://{parts.netloc}/openai/realtime",
+                **{"api-version": AZURE_PREVIEW_API_VERSION, "deployment": deployment},
+            )
+        else:
+            url = _with_query(f"{parts.scheme}://{parts.netloc}/openai/v1/realtime", model=deployment)
+    elif is_beta_url(base):
+        url = _with_query(base, deployment=deployment)
+    else:
+        url = _with_query(base, model=deployment)
+    resolved: Protocol = protocol or ("beta" if is_beta_url(url) else "ga")
+    if bearer_token:
+        headers = {"Authorization": f"Bearer {bearer_token}"}
+    elif api_key:
+        headers = {"api-key": api_key}
+    else:
+        headers = {}
+    return Endpoint("azure", url, resolved, headers)
+
+
+def custom_endpoint(
+    url: str, api_key: str | None = None, protocol: Protocol | None = None, *, kind: EndpointKind = "custom"
+) -> Endpoint:
+    url = _ws_scheme(url.strip())
+    _check_ws_url(url)
+    resolved: Protocol = protocol or ("beta" if is_beta_url(url) else "ga")
+    headers: dict[str, str] = {}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    if resolved == "beta" and not is_beta_url(url):
+        headers["OpenAI-Beta"] = "realtime=v1"
+    return Endpoint(kind, url, resolved, headers)

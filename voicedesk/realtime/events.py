@@ -1,0 +1,553 @@
+"""Typed realtime events, one vocabulary for GA and beta/Azure-preview endpoints.
+
+Server events are parsed into small frozen dataclasses under their GA names; beta names
+(``response.audio.delta``, ``conversation.item.created``, ...) are mapped onto them. Parsing never
+raises: a frame that is not a JSON object, or an event whose fields have the wrong shape, becomes a
+``MalformedEvent``; a well-formed event of a type we do not act on becomes an ``OtherEvent``.
+
+Client events are dataclasses with ``to_wire(protocol)``, so the code that decides *what* to send never
+spells out the wire shape, and the contract tests can validate every one of them against the
+``openai`` package's models.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Protocol = Literal["ga", "beta"]
+JsonDict = dict[str, Any]
+
+# Beta / Azure-preview event names -> the GA name we use internally.
+_BETA_TO_GA = {
+    "response.audio.delta": "response.output_audio.delta",
+    "response.audio.done": "response.output_audio.done",
+    "response.audio_transcript.delta": "response.output_audio_transcript.delta",
+    "response.audio_transcript.done": "response.output_audio_transcript.done",
+    "response.text.delta": "response.output_text.delta",
+    "response.text.done": "response.output_text.done",
+    "conversation.item.created": "conversation.item.added",
+}
+
+
+class _FieldError(Exception):
+    """A server event lacks a field we need or has it with the wrong type."""
+
+
+def _str(data: JsonDict, key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise _FieldError(f"'{key}' should be a string")
+    return value
+
+
+def _opt_str(data: JsonDict, key: str) -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise _FieldError(f"'{key}' should be a string or null")
+
+
+def _int(data: JsonDict, key: str, default: int | None = None) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _FieldError(f"'{key}' should be an integer")
+    return value
+
+
+def _dict(data: JsonDict, key: str) -> JsonDict:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise _FieldError(f"'{key}' should be an object")
+    return value
+
+
+# --------------------------------------------------------------------------- server events
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCreated:
+    session: JsonDict
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpdated:
+    session: JsonDict
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    """An ``error`` event. ``event_id`` is the id of the client event that caused it, if any."""
+
+    message: str
+    type: str
+    code: str | None
+    param: str | None
+    event_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    item_id: str
+    audio_start_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStopped:
+    item_id: str
+    audio_end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AudioCommitted:
+    item_id: str
+    previous_item_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemAdded:
+    """``conversation.item.added`` (GA) or ``conversation.item.created`` (beta)."""
+
+    item: JsonDict
+    previous_item_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDone:
+    item: JsonDict
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDeleted:
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTruncated:
+    item_id: str
+    content_index: int
+    audio_end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputTranscriptDelta:
+    item_id: str
+    delta: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputTranscriptCompleted:
+    item_id: str
+    transcript: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputTranscriptFailed:
+    item_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCreated:
+    response_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseDone:
+    response_id: str
+    status: str
+    response: JsonDict
+
+
+@dataclass(frozen=True, slots=True)
+class OutputItemAdded:
+    response_id: str
+    item: JsonDict
+
+
+@dataclass(frozen=True, slots=True)
+class OutputItemDone:
+    response_id: str
+    item: JsonDict
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDelta:
+    """Assistant audio; ``audio`` is still base64 (decoded once, by whoever plays it)."""
+
+    response_id: str
+    item_id: str
+    content_index: int
+    audio: str
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDone:
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptDelta:
+    """Assistant audio transcript or text output, streamed."""
+
+    item_id: str
+    content_index: int
+    delta: str
+    modality: Literal["audio", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptDone:
+    item_id: str
+    content_index: int
+    text: str
+    modality: Literal["audio", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionArgumentsDelta:
+    item_id: str
+    call_id: str
+    delta: str
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionArgumentsDone:
+    item_id: str
+    call_id: str
+    name: str | None
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class OtherEvent:
+    """A well-formed event we do not act on (or do not know): kept for the inspector."""
+
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedEvent:
+    """A frame that is not a JSON object, or an event whose fields do not have the expected shape."""
+
+    reason: str
+    preview: str
+
+
+ServerEvent = (
+    SessionCreated
+    | SessionUpdated
+    | ServerError
+    | SpeechStarted
+    | SpeechStopped
+    | AudioCommitted
+    | ItemAdded
+    | ItemDone
+    | ItemDeleted
+    | ItemTruncated
+    | InputTranscriptDelta
+    | InputTranscriptCompleted
+    | InputTranscriptFailed
+    | ResponseCreated
+    | ResponseDone
+    | OutputItemAdded
+    | OutputItemDone
+    | AudioDelta
+    | AudioDone
+    | TranscriptDelta
+    | TranscriptDone
+    | FunctionArgumentsDelta
+    | FunctionArgumentsDone
+    | OtherEvent
+    | MalformedEvent
+)
+
+
+def _parse_error(d: JsonDict) -> ServerError:
+    err = _dict(d, "error")
+    message = err.get("message")
+    kind = err.get("type")
+    return ServerError(
+        message=message if isinstance(message, str) else "the server reported an error",
+        type=kind if isinstance(kind, str) else "error",
+        code=_opt_str(err, "code"),
+        param=_opt_str(err, "param"),
+        event_id=_opt_str(err, "event_id"),
+    )
+
+
+def _parse_known(kind: str, d: JsonDict) -> ServerEvent:
+    """Build the typed event for ``kind`` (a GA name); raises _FieldError on a bad shape."""
+    match kind:
+        case "response.output_audio.delta":
+            return AudioDelta(_str(d, "response_id"), _str(d, "item_id"), _int(d, "content_index", 0), _str(d, "delta"))
+        case "response.output_audio_transcript.delta" | "response.output_text.delta":
+            modality: Literal["audio", "text"] = "text" if kind.startswith("response.output_text") else "audio"
+            return TranscriptDelta(_str(d, "item_id"), _int(d, "content_index", 0), _str(d, "delta"), modality)
+        case "response.output_audio_transcript.done":
+            return TranscriptDone(_str(d, "item_id"), _int(d, "content_index", 0), _str(d, "transcript"), "audio")
+        case "response.output_text.done":
+            return TranscriptDone(_str(d, "item_id"), _int(d, "content_index", 0), _str(d, "text"), "text")
+        case "response.output_audio.done":
+            return AudioDone(_str(d, "item_id"))
+        case "session.created":
+            return SessionCreated(_dict(d, "session"))
+        case "session.updated":
+            return SessionUpdated(_dict(d, "session"))
+        case "error":
+            return _parse_error(d)
+        case "input_audio_buffer.speech_started":
+            return SpeechStarted(_str(d, "item_id"), _int(d, "audio_start_ms", 0))
+        case "input_audio_buffer.speech_stopped":
+            return SpeechStopped(_str(d, "item_id"), _int(d, "audio_end_ms", 0))
+        case "input_audio_buffer.committed":
+            return AudioCommitted(_str(d, "item_id"), _opt_str(d, "previous_item_id"))
+        case "conversation.item.added":
+            return ItemAdded(_item(d), _opt_str(d, "previous_item_id"))
+        case "conversation.item.done":
+            return ItemDone(_item(d))
+        case "conversation.item.deleted":
+            return ItemDeleted(_str(d, "item_id"))
+        case "conversation.item.truncated":
+            return ItemTruncated(_str(d, "item_id"), _int(d, "content_index", 0), _int(d, "audio_end_ms"))
+        case "conversation.item.input_audio_transcription.delta":
+            return InputTranscriptDelta(_str(d, "item_id"), _opt_str(d, "delta") or "")
+        case "conversation.item.input_audio_transcription.completed":
+            return InputTranscriptCompleted(_str(d, "item_id"), _str(d, "transcript"))
+        case "conversation.item.input_audio_transcription.failed":
+            err = d.get("error")
+            msg = err.get("message") if isinstance(err, dict) else None
+            return InputTranscriptFailed(_str(d, "item_id"), msg if isinstance(msg, str) else "transcription failed")
+        case "response.created":
+            return ResponseCreated(_str(_dict(d, "response"), "id"))
+        case "response.done":
+            response = _dict(d, "response")
+            status = response.get("status")
+            return ResponseDone(_str(response, "id"), status if isinstance(status, str) else "completed", response)
+        case "response.output_item.added":
+            return OutputItemAdded(_str(d, "response_id"), _item(d))
+        case "response.output_item.done":
+            return OutputItemDone(_str(d, "response_id"), _item(d))
+        case "response.function_call_arguments.delta":
+            return FunctionArgumentsDelta(_str(d, "item_id"), _str(d, "call_id"), _str(d, "delta"))
+        case "response.function_call_arguments.done":
+            return FunctionArgumentsDone(
+                _str(d, "item_id"), _str(d, "call_id"), _opt_str(d, "name"), _str(d, "arguments")
+            )
+    return OtherEvent(kind)
+
+
+def _item(d: JsonDict) -> JsonDict:
+    item = _dict(d, "item")
+    _str(item, "id")
+    _str(item, "type")
+    return item
+
+
+def parse_server_event(data: Any) -> ServerEvent:
+    """Turn one decoded JSON value into a typed event; never raises."""
+    if not isinstance(data, dict):
+        return MalformedEvent("the frame is not a JSON object", _preview(data))
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        return MalformedEvent("the event has no 'type'", _preview(data))
+    kind = _BETA_TO_GA.get(kind, kind)
+    try:
+        return _parse_known(kind, data)
+    except _FieldError as exc:
+        return MalformedEvent(f"{kind}: {exc}", _preview(data))
+
+
+def normalized_type(data: JsonDict) -> str:
+    """The GA name of a raw event's type (beta names mapped), for logs and the inspector."""
+    kind = data.get("type")
+    return _BETA_TO_GA.get(kind, kind) if isinstance(kind, str) else "?"
+
+
+def _preview(data: Any, limit: int = 200) -> str:
+    try:
+        text = json.dumps(data)[:limit]
+    except (TypeError, ValueError):
+        text = repr(data)[:limit]
+    return text
+
+
+# --------------------------------------------------------------------------- client events
+
+
+def new_event_id() -> str:
+    return "evt_" + secrets.token_hex(8)
+
+
+def new_item_id() -> str:
+    """Client-side item ids: the protocol allows up to 32 characters."""
+    return "item_vd" + secrets.token_hex(10)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpdate:
+    """``session`` is already in the wire shape of the target protocol (see session_config)."""
+
+    session: JsonDict
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        return {"type": "session.update", "session": self.session}
+
+
+@dataclass(frozen=True, slots=True)
+class InputAudioAppend:
+    audio: str  # base64, in the session's input format
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        return {"type": "input_audio_buffer.append", "audio": self.audio}
+
+
+@dataclass(frozen=True, slots=True)
+class InputAudioCommit:
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        return {"type": "input_audio_buffer.commit"}
+
+
+@dataclass(frozen=True, slots=True)
+class InputAudioClear:
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        return {"type": "input_audio_buffer.clear"}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCreate:
+    item: ItemSpec
+    previous_item_id: str | None = None
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        wire: JsonDict = {"type": "conversation.item.create", "item": self.item.to_wire(protocol)}
+        if self.previous_item_id is not None:
+            wire["previous_item_id"] = self.previous_item_id
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDelete:
+    item_id: str
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        return {"type": "conversation.item.delete", "item_id": self.item_id}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTruncate:
+    item_id: str
+    content_index: int
+    audio_end_ms: int
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        return {
+            "type": "conversation.item.truncate",
+            "item_id": self.item_id,
+            "content_index": self.content_index,
+            "audio_end_ms": int(self.audio_end_ms),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCreate:
+    instructions: str | None = None
+    metadata: dict[str, str] | None = None
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        response: JsonDict = {}
+        if self.instructions is not None:
+            response["instructions"] = self.instructions
+        if self.metadata:
+            response["metadata"] = self.metadata
+        wire: JsonDict = {"type": "response.create"}
+        if response:
+            wire["response"] = response
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCancel:
+    response_id: str | None = None
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        wire: JsonDict = {"type": "response.cancel"}
+        if self.response_id is not None:
+            wire["response_id"] = self.response_id
+        return wire
+
+
+ClientEvent = (
+    SessionUpdate
+    | InputAudioAppend
+    | InputAudioCommit
+    | InputAudioClear
+    | ItemCreate
+    | ItemDelete
+    | ItemTruncate
+    | ResponseCreate
+    | ResponseCancel
+)
+
+
+# --------------------------------------------------------------------------- items we create
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSpec:
+    """A message item; ``role`` decides the content type names on the wire."""
+
+    role: Literal["user", "assistant", "system"]
+    text: str
+    item_id: str | None = None
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        if self.role == "assistant":
+            content_type = "output_text" if protocol == "ga" else "text"
+        else:
+            content_type = "input_text"
+        wire: JsonDict = {
+            "type": "message",
+            "role": self.role,
+            "content": [{"type": content_type, "text": self.text}],
+        }
+        if self.item_id is not None:
+            wire["id"] = self.item_id
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCallSpec:
+    call_id: str
+    name: str
+    arguments: str
+    item_id: str | None = None
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        wire: JsonDict = {
+            "type": "function_call",
+            "call_id": self.call_id,
+            "name": self.name,
+            "arguments": self.arguments,
+        }
+        if self.item_id is not None:
+            wire["id"] = self.item_id
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionOutputSpec:
+    call_id: str
+    output: str
+    item_id: str | None = None
+
+    def to_wire(self, protocol: Protocol) -> JsonDict:
+        wire: JsonDict = {"type": "function_call_output", "call_id": self.call_id, "output": self.output}
+        if self.item_id is not None:
+            wire["id"] = self.item_id
+        return wire
+
+
+ItemSpec = MessageSpec | FunctionCallSpec | FunctionOutputSpec

@@ -1,0 +1,74 @@
+"""An append-only journal of finished conversation items, one JSON object per line.
+
+Each line is flushed and fsynced as the item finishes, so a crash loses at most the item in flight.
+The files hold what the person said: they are created readable by the user only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from voicedesk.realtime.conversation import Item
+
+
+def private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+class JsonlWriter:
+    """Appends JSON lines to a file created with mode 0600; each line is on disk when ``write`` returns."""
+
+    def __init__(self, path: Path, *, fsync: bool = True) -> None:
+        private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.path = path
+        self._file: TextIO | None = os.fdopen(fd, "a", encoding="utf-8")
+        self._fsync = fsync
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            return
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
+        if self._fsync:
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class Journal:
+    """One file per session under ``directory``: ``YYYYmmdd-HHMMSS-<pid>.jsonl``."""
+
+    def __init__(self, directory: Path) -> None:
+        name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}.jsonl"
+        self._writer = JsonlWriter(private_dir(directory) / name)
+
+    @property
+    def path(self) -> Path:
+        return self._writer.path
+
+    def record(self, item: Item) -> None:
+        self._writer.write(item.to_record())
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """The records of a journal; a torn last line (a crash mid-write) is skipped."""
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records
