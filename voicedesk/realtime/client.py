@@ -45,6 +45,8 @@ ConnectionState = Literal["connecting", "connected", "reconnecting", "disconnect
 EventHandler = Callable[[ServerEvent, JsonDict | None], None]
 SentHandler = Callable[[JsonDict], None]
 ReconnectHook = Callable[[], Sequence[ClientEvent]]
+ReconnectPolicy = Callable[[bool], bool]
+"""Given whether the close was clean (a close handshake), should we reconnect?"""
 
 RATE_LIMIT_CODE = "rate_limit_exceeded"
 
@@ -97,6 +99,7 @@ class RealtimeClient:
         on_status: StatusHandler | None = None,
         on_sent: SentHandler | None = None,
         on_reconnected: ReconnectHook | None = None,
+        reconnect_policy: ReconnectPolicy | None = None,
         transport_factory: TransportFactory = open_websocket,
         backoff: Backoff | None = None,
         rate_limit_retry_s: float = 1.0,
@@ -106,6 +109,7 @@ class RealtimeClient:
         self._on_status = on_status or (lambda status: None)
         self._on_sent = on_sent
         self._on_reconnected = on_reconnected
+        self._reconnect_policy = reconnect_policy or (lambda clean: True)
         self._open = transport_factory
         self._backoff = backoff or Backoff()
         self._rate_limit_retry_s = rate_limit_retry_s
@@ -220,6 +224,11 @@ class RealtimeClient:
                 frame = await transport.recv()
             except Closed as closed:
                 if self._closed_on_purpose():
+                    return
+                if not self._renewing and not self._reconnect_policy(closed.clean):
+                    self._closing = True
+                    await self._drop_transport()
+                    self._set_state("disconnected")
                     return
                 await self._reconnect(closed)
                 continue

@@ -1,0 +1,233 @@
+"""Command line: ``voicedesk`` (the window), ``ask`` (headless), ``devices``, ``serve`` (local server).
+
+Every failure a person can cause (a bad flag, a missing file, a wrong key) ends with one clear line on
+stderr and a documented exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from voicedesk import __version__
+from voicedesk.config import AppSettings, ConfigError, load_settings
+from voicedesk.realtime.endpoint import EndpointError
+from voicedesk.realtime.session_config import TURN_DETECTION_TYPES, SettingsError, TurnDetection
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"voicedesk: {message} (see --help)\n")
+
+
+def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("endpoint (default: OpenAI when OPENAI_API_KEY is set, else the local server)")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--url", help="full websocket URL of a realtime endpoint (key from OPENAI_API_KEY if set)")
+    where.add_argument("--azure-endpoint", metavar="URL", help="Azure resource URL, https://NAME.openai.azure.com")
+    where.add_argument("--local", action="store_true", help="use the embedded local server even if a key is set")
+    group.add_argument("--deployment", help="Azure deployment name")
+    group.add_argument(
+        "--protocol", choices=("ga", "beta"), help="wire protocol (default: GA; beta for api-version URLs)"
+    )
+    group.add_argument("--model", help="model name (OpenAI)")
+    group.add_argument("--voice", help="assistant voice, e.g. alloy, marin, cedar")
+    audio = parser.add_argument_group("audio")
+    audio.add_argument("--input-device", metavar="NAME", help="microphone, by (part of) its name")
+    audio.add_argument("--output-device", metavar="NAME", help="speaker, by (part of) its name")
+    audio.add_argument("--echo", choices=("aec", "half-duplex", "off"), help="echo handling (default aec)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="voicedesk", description="A desktop voice assistant for realtime speech models.")
+    parser.add_argument("--version", action="version", version=f"voicedesk {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    gui = sub.add_parser("gui", help="open the window (the default)")
+    _add_endpoint_options(gui)
+    gui.add_argument("--connect", action="store_true", help="connect at start")
+    gui.add_argument("--smoke", action="store_true", help="open, run one turn on the local server, exit 0")
+
+    ask = sub.add_parser("ask", help="talk to the model from files, headless")
+    ask.add_argument("inputs", nargs="*", metavar="INPUT.wav", help="user turns as WAV files (any rate/channels)")
+    ask.add_argument("--text", action="append", default=[], metavar="MESSAGE", help="a typed user turn")
+    ask.add_argument("--out-dir", required=True, type=Path, help="where to write assistant.wav and the logs")
+    _add_endpoint_options(ask)
+    ask.add_argument("--instructions", help="system instructions for the model")
+    ask.add_argument("--turn-detection", choices=TURN_DETECTION_TYPES, help="default server_vad")
+    ask.add_argument("--transcribe", metavar="MODEL", help="input transcription model ('none' to disable)")
+    ask.add_argument("--tools", help="comma-separated: calculator,get_time,stop_conversation ('' for none)")
+    ask.add_argument("--fast", action="store_true", help="stream files as fast as the socket takes them")
+    ask.add_argument("--interrupt-after", type=float, metavar="SECONDS", help="interrupt each answer after S s")
+    ask.add_argument("--timeout", type=float, default=300.0, help="give up on an answer after this many seconds")
+    ask.add_argument("--mic", action="store_true", help="talk live with the microphone and speaker")
+
+    sub.add_parser("devices", help="list audio devices")
+
+    serve = sub.add_parser("serve", help="run the embedded local realtime server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--pace", type=float, default=1.0, help="answer audio speed vs real time (inf: unpaced)")
+    serve.add_argument("--api-key", help="require this key from clients")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace, base: AppSettings) -> AppSettings:
+    """Command-line options override the saved settings for this run (nothing is saved)."""
+    settings = dataclasses.replace(base)
+    session = settings.session
+    if getattr(args, "url", None):
+        settings.endpoint, settings.custom_url = "custom", args.url
+    elif getattr(args, "azure_endpoint", None):
+        if not args.deployment:
+            raise ConfigError("--azure-endpoint needs --deployment NAME")
+        settings.endpoint, settings.azure_endpoint, settings.azure_deployment = (
+            "azure",
+            args.azure_endpoint,
+            args.deployment,
+        )
+    elif getattr(args, "local", False):
+        settings.endpoint = "local"
+    if getattr(args, "protocol", None):
+        settings.protocol = args.protocol
+    changes: dict[str, object] = {}
+    for option, name in (("model", "model"), ("voice", "voice"), ("instructions", "instructions")):
+        value = getattr(args, option, None)
+        if value is not None:
+            changes[name] = value
+    transcribe = getattr(args, "transcribe", None)
+    if transcribe is not None:
+        changes["transcription_model"] = None if transcribe.lower() in ("", "none", "off") else transcribe
+    turn_detection = getattr(args, "turn_detection", None)
+    if turn_detection:
+        changes["turn_detection"] = dataclasses.replace(session.turn_detection or TurnDetection(), type=turn_detection)
+    settings.session = dataclasses.replace(session, **changes)  # type: ignore[arg-type]
+    settings.session.validate()
+    tools = getattr(args, "tools", None)
+    if tools is not None:
+        settings.tools = [t.strip() for t in tools.split(",") if t.strip()]
+    for option in ("input_device", "output_device", "echo"):
+        value = getattr(args, option, None)
+        if value is not None:
+            setattr(settings, option, value)
+    return settings
+
+
+def _ordered_turns(argv: Sequence[str], args: argparse.Namespace) -> list[tuple[str, str]]:
+    """WAV files and --text messages in the order they were given on the command line."""
+    files, texts = list(args.inputs), list(args.text)
+    turns: list[tuple[str, str]] = []
+    tokens = list(argv)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--text" and i + 1 < len(tokens) and texts and tokens[i + 1] == texts[0]:
+            turns.append(("text", texts.pop(0)))
+            i += 2
+            continue
+        if token.startswith("--text=") and texts and token[len("--text=") :] == texts[0]:
+            turns.append(("text", texts.pop(0)))
+        elif files and token == files[0]:
+            turns.append(("wav", files.pop(0)))
+        i += 1
+    turns += [("wav", f) for f in files] + [("text", t) for t in texts]
+    return turns
+
+
+def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
+    from voicedesk.ask import AskOptions, UsageError, load_turns, run_ask
+
+    if args.mic:
+        print("voicedesk: ask --mic needs the audio engine, which is not part of this build yet", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings = settings_from_args(args, load_settings())
+        turns = load_turns(_ordered_turns(argv, args))
+    except (ConfigError, SettingsError, EndpointError, UsageError) as exc:
+        print(f"voicedesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    options = AskOptions(
+        turns=turns,
+        out_dir=args.out_dir,
+        settings=settings,
+        fast=args.fast,
+        interrupt_after_s=args.interrupt_after,
+        answer_timeout_s=args.timeout,
+    )
+    try:
+        return asyncio.run(run_ask(options))
+    except (ConfigError, EndpointError) as exc:
+        print(f"voicedesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from voicedesk.local.server import main as serve_main
+
+    argv = ["--host", args.host, "--port", str(args.port), "--pace", str(args.pace)]
+    if args.api_key:
+        argv += ["--api-key", args.api_key]
+    return serve_main(argv)
+
+
+def _run_devices() -> int:
+    try:
+        from voicedesk.audio.devices import format_device_list
+    except ImportError:
+        print("voicedesk: the audio engine is not part of this build yet", file=sys.stderr)
+        return 1
+    except OSError as exc:  # PortAudio library missing
+        print(f"voicedesk: cannot use audio devices: {exc}", file=sys.stderr)
+        return 1
+    print(format_device_list())
+    return 0
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    try:
+        from voicedesk.ui.app import run_app
+    except ImportError as exc:
+        print(f"voicedesk: the desktop window cannot start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        settings = settings_from_args(args, load_settings())
+    except (ConfigError, SettingsError, EndpointError) as exc:
+        print(f"voicedesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_app(settings, connect=args.connect, smoke=args.smoke)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version", "-v", "--verbose")):
+        argv = ["gui", *argv]
+    if argv[0] == "ask":
+        # WAV files and --text may be intermixed: the ask parser reads them that way.
+        ask_parser = parser._subparsers._group_actions[0].choices["ask"]  # type: ignore[union-attr]
+        args = ask_parser.parse_intermixed_args(argv[1:])
+        args.command, args.verbose = "ask", False
+    else:
+        args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if args.command in (None, "gui"):
+        if args.command is None:
+            args = parser.parse_args(["gui", *argv])
+        return _run_gui(args)
+    if args.command == "ask":
+        return _run_ask(argv, args)
+    if args.command == "devices":
+        return _run_devices()
+    return _run_serve(args)

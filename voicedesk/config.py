@@ -1,0 +1,210 @@
+"""Application settings: a JSON file under the user's config dir, and the API key in the OS keychain.
+
+The key is never written to the settings file, never logged and never printed. It comes from the
+environment (OPENAI_API_KEY, AZURE_OPENAI_API_KEY) or from the keychain through ``keyring``; where no
+keychain exists (a headless Linux box), only the environment can provide it and saving says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+
+from voicedesk.realtime.endpoint import Endpoint, azure_endpoint, custom_endpoint, openai_endpoint
+from voicedesk.realtime.events import Protocol
+from voicedesk.realtime.session_config import SessionSettings, SettingsError, TurnDetection
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "voicedesk"
+KEYRING_SERVICE = "voicedesk"
+EndpointChoice = Literal["auto", "openai", "azure", "custom", "local"]
+EchoMode = Literal["aec", "half-duplex", "off"]
+ENV_KEYS = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY", "custom": "OPENAI_API_KEY"}
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("VOICEDESK_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("VOICEDESK_DATA_DIR") or platformdirs.user_data_dir(APP_NAME))
+
+
+@dataclass
+class AppSettings:
+    endpoint: EndpointChoice = "auto"
+    """auto: OpenAI when a key is available, else the embedded local server."""
+    custom_url: str = ""
+    azure_endpoint: str = ""
+    azure_deployment: str = ""
+    protocol: Literal["auto", "ga", "beta"] = "auto"
+    session: SessionSettings = field(default_factory=SessionSettings)
+    input_device: str | None = None
+    output_device: str | None = None
+    echo: EchoMode = "aec"
+    tools: list[str] = field(default_factory=lambda: ["calculator", "get_time", "stop_conversation"])
+    session_timeout_s: float | None = None
+    ui: dict[str, Any] = field(default_factory=dict)
+    """Window geometry, splitter sizes and other view state, owned by the GUI."""
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["session"]["output_modalities"] = list(self.session.output_modalities)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AppSettings:
+        """Unknown keys are ignored and bad values fall back to defaults, so an old or hand-edited file
+        never stops the app from starting."""
+        defaults = cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known and k != "session"}
+        session_data = data.get("session") if isinstance(data.get("session"), dict) else {}
+        try:
+            settings = cls(**values, session=_session_from_json(session_data))
+        except TypeError:
+            return defaults
+        return settings
+
+
+def _session_from_json(data: dict[str, Any]) -> SessionSettings:
+    known = {f.name for f in dataclasses.fields(SessionSettings)}
+    values = {k: v for k, v in data.items() if k in known and k != "turn_detection"}
+    if "output_modalities" in values:
+        values["output_modalities"] = tuple(values["output_modalities"])
+    td_data = data.get("turn_detection") if isinstance(data.get("turn_detection"), dict) else {}
+    td_known = {f.name for f in dataclasses.fields(TurnDetection)}
+    try:
+        session = SessionSettings(
+            **values, turn_detection=TurnDetection(**{k: v for k, v in td_data.items() if k in td_known})
+        )
+        session.validate()
+    except (TypeError, SettingsError) as exc:
+        log.warning("ignoring invalid saved model settings: %s", exc)
+        return SessionSettings()
+    return session
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> AppSettings:
+    path = path or settings_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return AppSettings()
+    except (OSError, ValueError) as exc:
+        log.warning("could not read %s (%s); using defaults", path, exc)
+        return AppSettings()
+    return AppSettings.from_json(data) if isinstance(data, dict) else AppSettings()
+
+
+def save_settings(settings: AppSettings, path: Path | None = None) -> None:
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(settings.to_json(), handle, indent=2)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------- the API key
+
+
+class KeyStoreError(Exception):
+    pass
+
+
+def stored_key(kind: str) -> str | None:
+    """The key from the environment, else from the OS keychain; None when there is none."""
+    env_name = ENV_KEYS.get(kind)
+    if env_name and os.environ.get(env_name):
+        return os.environ[env_name]
+    if os.environ.get("VOICEDESK_NO_KEYRING"):
+        return None
+    try:
+        import keyring
+        import keyring.errors
+
+        return keyring.get_password(KEYRING_SERVICE, kind)
+    except Exception as exc:  # no backend, locked keychain, D-Bus trouble: behave as "no key stored"
+        log.info("keychain unavailable: %s", type(exc).__name__)
+        return None
+
+
+def store_key(kind: str, key: str | None) -> None:
+    """Save (or with None, forget) the key in the OS keychain; raises KeyStoreError with a reason."""
+    try:
+        import keyring
+
+        if key:
+            keyring.set_password(KEYRING_SERVICE, kind, key)
+        else:
+            keyring.delete_password(KEYRING_SERVICE, kind)
+    except Exception as exc:
+        raise KeyStoreError(
+            f"the system keychain is not available ({type(exc).__name__}); set {ENV_KEYS.get(kind, 'the key')} "
+            "in the environment instead"
+        ) from None
+
+
+def mask_key(key: str) -> str:
+    return key[:3] + "…" + key[-4:] if len(key) > 10 else "…"
+
+
+# ---------------------------------------------------------------------- resolving the endpoint
+
+
+class ConfigError(ValueError):
+    """The options do not describe a usable endpoint; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ResolvedEndpoint:
+    endpoint: Endpoint | None
+    """None means: start the embedded local server and connect to it."""
+    reason: str
+
+
+def resolve_endpoint(settings: AppSettings) -> ResolvedEndpoint:
+    protocol: Protocol | None = None if settings.protocol == "auto" else settings.protocol
+    choice = settings.endpoint
+    model = settings.session.model
+    if choice == "azure":
+        if not settings.azure_endpoint:
+            raise ConfigError("the Azure endpoint URL is missing (--azure-endpoint https://NAME.openai.azure.com)")
+        key = stored_key("azure")
+        token = os.environ.get("AZURE_OPENAI_AD_TOKEN")
+        if not key and not token:
+            raise ConfigError("no Azure key: set AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN for Entra ID)")
+        endpoint = azure_endpoint(
+            settings.azure_endpoint,
+            settings.azure_deployment,
+            api_key=key,
+            bearer_token=token if not key else None,
+            protocol=protocol,
+        )
+        return ResolvedEndpoint(endpoint, "Azure OpenAI")
+    if choice == "custom":
+        if not settings.custom_url:
+            raise ConfigError("the custom endpoint URL is missing (--url wss://HOST/v1/realtime?model=M)")
+        return ResolvedEndpoint(custom_endpoint(settings.custom_url, stored_key("custom"), protocol), "custom URL")
+    if choice == "local":
+        return ResolvedEndpoint(None, "the embedded local server")
+    key = stored_key("openai")
+    if key:
+        return ResolvedEndpoint(openai_endpoint(model, key, protocol or "ga"), "OpenAI")
+    if choice == "openai":
+        raise ConfigError("no OpenAI API key: set OPENAI_API_KEY or enter the key in Settings")
+    return ResolvedEndpoint(None, "no API key is set, so voicedesk uses its embedded local server")

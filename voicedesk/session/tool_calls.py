@@ -1,0 +1,100 @@
+"""Runs the model's function calls and decides when to ask for the next response.
+
+The model may call several tools in one response. Each call runs as its own task with a timeout (the
+registry turns every failure into an error output for the model); its output goes back as a
+``function_call_output`` with the same ``call_id``. One ``response.create`` follows, once the response
+that made the calls is done *and* every output has been sent: asking earlier would collide with the
+still-active response ("conversation_already_has_active_response").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from voicedesk.realtime.events import FunctionOutputSpec, ItemCreate
+from voicedesk.session.events import ToolEnd, ToolStart
+from voicedesk.tools.registry import ToolRegistry, ToolResult
+
+
+@dataclass(slots=True)
+class _ResponseCalls:
+    pending: set[str] = field(default_factory=set)
+    response_done: bool = False
+    ends_session: bool = False
+
+
+class ToolCallRunner:
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        *,
+        send: Callable[[ItemCreate], None],
+        request_response: Callable[[], None],
+        emit: Callable[[ToolStart | ToolEnd], None],
+        end_session: Callable[[], None],
+        timeout_s: float = 15.0,
+    ) -> None:
+        self.registry = registry
+        self._send = send
+        self._request_response = request_response
+        self._emit = emit
+        self._end_session = end_session
+        self._timeout_s = timeout_s
+        self._by_response: dict[str, _ResponseCalls] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._seen_calls: set[str] = set()
+
+    @property
+    def busy(self) -> bool:
+        return any(calls.pending for calls in self._by_response.values())
+
+    def start(self, response_id: str, call_id: str, name: str, arguments: str) -> None:
+        if call_id in self._seen_calls:  # item.done and output_item.done both announce it
+            return
+        self._seen_calls.add(call_id)
+        calls = self._by_response.setdefault(response_id, _ResponseCalls())
+        calls.pending.add(call_id)
+        self._emit(ToolStart(call_id, name, arguments))
+        task = asyncio.create_task(self._run(response_id, call_id, name, arguments), name=f"tool-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def response_done(self, response_id: str) -> None:
+        calls = self._by_response.get(response_id)
+        if calls is not None:
+            calls.response_done = True
+            self._maybe_continue(response_id)
+
+    async def _run(self, response_id: str, call_id: str, name: str, arguments: str) -> None:
+        result: ToolResult = await self.registry.execute(name, arguments, timeout_s=self._timeout_s)
+        self._emit(ToolEnd(call_id, name, arguments, result.output, result.ok, result.duration_s))
+        self._send(ItemCreate(FunctionOutputSpec(call_id, result.output)))
+        calls = self._by_response[response_id]
+        calls.pending.discard(call_id)
+        calls.ends_session = calls.ends_session or result.ends_session
+        self._maybe_continue(response_id)
+
+    def _maybe_continue(self, response_id: str) -> None:
+        calls = self._by_response[response_id]
+        if calls.pending or not calls.response_done:
+            return
+        del self._by_response[response_id]
+        if calls.ends_session:
+            self._end_session()
+        else:
+            self._request_response()
+
+    def reset(self) -> None:
+        """A new server session: calls of the old one can no longer be answered there."""
+        self._by_response.clear()
+
+    async def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._by_response.clear()
