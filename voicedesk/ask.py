@@ -31,7 +31,7 @@ from voicedesk.realtime.endpoint import Endpoint, custom_endpoint
 from voicedesk.realtime.journal import JsonlWriter
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
-from voicedesk.tools.builtins import builtin_registry
+from voicedesk.tools.builtins import default_registry
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_SERVER_ERROR = 0, 2, 3, 4, 5
 VAD_COMMIT_WAIT_S = 8.0
@@ -157,7 +157,7 @@ async def _converse(options: AskOptions, endpoint: Endpoint, out: TextIO | None)
     speed = math.inf if options.fast else 1.0
     source = FileSource(speed=speed)
     sink = WavFileSink(options.out_dir / "assistant.wav", speed=speed)
-    registry = builtin_registry().subset(options.settings.tools)
+    registry = default_registry().subset(options.settings.tools)
     controller = SessionController(
         endpoint,
         options.settings.session,

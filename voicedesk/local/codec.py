@@ -85,7 +85,8 @@ def downsample_24k(pcm: Pcm) -> Pcm:
     """24 kHz -> 8 kHz: average each group of three samples (a crude low-pass) and keep one."""
     n = pcm.size - pcm.size % _RATIO
     grouped = pcm[:n].astype(np.int32).reshape(-1, _RATIO)
-    return (grouped.sum(axis=1) // _RATIO).astype(np.int16)
+    out: Pcm = (grouped.sum(axis=1) // _RATIO).astype(np.int16)
+    return out
 
 
 def decode_b64(data: str) -> bytes:

@@ -8,6 +8,7 @@ requests call the session's tools (calculator, clock, stop_conversation, or any 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -44,12 +45,12 @@ class CallTool:
 Output = Speak | CallTool
 
 _NUMBER_WORDS = {
-    w: i
-    for i, w in enumerate(
-        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+    word: value
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "  # noqa: SIM905
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
     )
-} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-     "hundred": 100}  # fmt: skip
+} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 _OPERATOR_WORDS = [
     (r"\bmultiplied by\b", "*"), (r"\bdivided by\b", "/"), (r"\btimes\b", "*"), (r"\bplus\b", "+"),
     (r"\bminus\b", "-"), (r"\bover\b", "/"), (r"(?<=\d)\s*x\s*(?=\d)", "*"),
@@ -188,10 +189,8 @@ def _json_args(raw: str) -> str:
 
 def _say_tool_output(output: str) -> str:
     value: Any = output
-    try:
+    with contextlib.suppress(ValueError):
         value = json.loads(output)
-    except ValueError:
-        pass
     if isinstance(value, dict) and "error" in value:
         return f"Sorry, that did not work: {_quote(_plain(value['error']))}."
     if isinstance(value, str) and re.search(r"\b(error|exception|failed|traceback)\b", value, re.I):

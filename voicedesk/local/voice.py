@@ -110,7 +110,8 @@ class SpeechPlan:
             out += weights[k] * cur
         out *= env
         out *= np.float32(_GAIN)
-        return np.clip(out, -32768, 32767).astype(np.int16)
+        pcm: Pcm = np.clip(out, -32768, 32767).astype(np.int16)
+        return pcm
 
 
 def plan_speech(text: str, *, voice: str = "alloy", speed: float = 1.0, duration_s: float | None = None) -> SpeechPlan:

@@ -62,9 +62,11 @@ def carry_over(items: list[Item], recent: int = RECENT_ITEMS) -> tuple[list[Item
     if len(specs) <= recent:
         return specs, 0
     older, latest = specs[:-recent], specs[-recent:]
-    # Never start the verbatim part on a tool output whose call went into the summary.
-    while latest and isinstance(latest[0], FunctionOutputSpec):
-        older.append(latest.pop(0))
+    # A tool output whose call went into the summary would be refused: summarize it too.
+    latest_calls = {s.call_id for s in latest if isinstance(s, FunctionCallSpec)}
+    orphaned = [isinstance(s, FunctionOutputSpec) and s.call_id not in latest_calls for s in latest]
+    older.extend(s for s, orphan in zip(latest, orphaned, strict=True) if orphan)
+    latest = [s for s, orphan in zip(latest, orphaned, strict=True) if not orphan]
     older_ids = {s.item_id for s in older}
     lines = [line for line in (_summary_line(i) for i in items if i.id in older_ids) if line]
     summary = "\n".join(lines)

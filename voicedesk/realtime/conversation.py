@@ -51,7 +51,7 @@ class Item:
         by the share of the audio played; the service trims its own copy the same way)."""
         if self.truncated_ms is None or self.audio_ms <= 0:
             return self.display_text
-        share = min(1.0, self.truncated_ms / self.audio_ms)
+        share = min(1.0, max(0.0, self.truncated_ms / self.audio_ms))
         text = self.display_text
         cut = int(len(text) * share)
         # Do not end mid-word.
@@ -126,6 +126,8 @@ class Conversation:
         self._order: list[str] = []
         self._items: dict[str, _ItemState] = {}
         self._pending_input_transcripts: dict[str, str] = {}
+        self._settled_pending: set[str] = set()
+        """Ids in ``_pending_input_transcripts`` whose transcript is final (``.completed`` came first)."""
         self._finished_listeners: list[FinishedListener] = []
         self.transcription_enabled = transcription_enabled
 
@@ -166,14 +168,22 @@ class Conversation:
         state = self._items.get(item_id)
         if state is None:
             state = self._new_state(wire_item)
-            self._items[item_id] = state
-            if previous_item_id in self._items and previous_item_id != self._order[-1:][0]:
+            if previous_item_id in self._items and previous_item_id != self._order[-1]:
                 self._order.insert(self._order.index(previous_item_id) + 1, item_id)
             else:
                 self._order.append(item_id)
+            self._items[item_id] = state
             if item_id in self._pending_input_transcripts:
                 state.transcript_parts = {0: self._pending_input_transcripts.pop(item_id)}
+                if item_id in self._settled_pending:
+                    state.transcript_settled = True  # the final transcript came before the item
+            self._settled_pending.discard(item_id)
         self._merge_content(state, wire_item)
+        if wire_item.get("status") == "completed" and not state.server_done:
+            # Beta has no conversation.item.done: an item that arrives complete (the person's committed
+            # audio, an item the client created) is done on the server as soon as it is added.
+            state.server_done = True
+            self._maybe_finish(state)
         return state.snapshot()
 
     def mark_done(self, wire_item: JsonDict) -> Item | None:
@@ -203,6 +213,7 @@ class Conversation:
         self._order.clear()
         self._items.clear()
         self._pending_input_transcripts.clear()
+        self._settled_pending.clear()
 
     def append_assistant_text(self, item_id: str, content_index: int, delta: str) -> Item | None:
         state = self._items.get(item_id)
@@ -239,6 +250,7 @@ class Conversation:
         state = self._items.get(item_id)
         if state is None:
             self._pending_input_transcripts[item_id] = transcript
+            self._settled_pending.add(item_id)
             return None
         state.transcript_parts = {0: transcript}
         state.transcript_settled = True

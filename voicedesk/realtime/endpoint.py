@@ -28,7 +28,8 @@ class Endpoint:
     def describe(self) -> str:
         """A human description without any secret."""
         parts = urlsplit(self.url)
-        return f"{self.kind} endpoint {parts.scheme}://{parts.netloc}{parts.path} ({self.protocol})"
+        host = parts.netloc.rpartition("@")[2]  # never user:password@
+        return f"{self.kind} endpoint {parts.scheme}://{host}{parts.path} ({self.protocol})"
 
 
 def _ws_scheme(url: str) -> str:

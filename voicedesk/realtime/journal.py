@@ -28,7 +28,9 @@ class JsonlWriter:
         private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.path = path
-        self._file: TextIO | None = os.fdopen(fd, "a", encoding="utf-8")
+        # backslashreplace: a lone surrogate (legal in a JSON "\\udXXX" escape from the server) is written
+        # back as that escape instead of failing the write; it only ever occurs inside a JSON string.
+        self._file: TextIO | None = os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")
         self._fsync = fsync
 
     def write(self, record: dict[str, Any]) -> None:
@@ -64,11 +66,15 @@ class Journal:
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
-    """The records of a journal; a torn last line (a crash mid-write) is skipped."""
+    """The records of a journal; a torn last line (a crash mid-write) is skipped.
+
+    Lines are split on b"\\n" only (str.splitlines would also split on U+2028, which json.dumps leaves
+    unescaped in a transcript) and decoded one by one (a torn line may end inside a UTF-8 sequence).
+    """
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_bytes().split(b"\n"):
         try:
             records.append(json.loads(line))
-        except ValueError:
+        except ValueError:  # includes UnicodeDecodeError
             continue
     return records

@@ -105,7 +105,11 @@ class SessionSettings:
             raise SettingsError("noise reduction must be near_field, far_field or off")
         if self.speed is not None and not 0.25 <= self.speed <= 1.5:
             raise SettingsError("the speech speed must be between 0.25 and 1.5")
-        if self.max_output_tokens != "inf" and not 1 <= self.max_output_tokens <= 4096:
+        if self.max_output_tokens != "inf" and (
+            isinstance(self.max_output_tokens, bool)
+            or not isinstance(self.max_output_tokens, int)
+            or not 1 <= self.max_output_tokens <= 4096
+        ):
             raise SettingsError("max output tokens must be between 1 and 4096, or inf")
         if self.tool_choice not in ("auto", "none", "required") and not self.tool_choice.strip():
             raise SettingsError("tool choice must be auto, none, required or a tool name")
@@ -167,10 +171,12 @@ def _ga_payload(settings: SessionSettings, tools: list[JsonDict], include_voice:
         output["voice"] = settings.voice
     if settings.speed is not None:
         output["speed"] = settings.speed
+    # GA refuses audio and text together: audio output always comes with its transcript anyway.
+    modalities = ["audio"] if "audio" in settings.output_modalities else ["text"]
     return {
         "type": "realtime",
         "instructions": settings.instructions,
-        "output_modalities": list(settings.output_modalities),
+        "output_modalities": modalities,
         "audio": {
             "input": {
                 "format": dict(_GA_FORMATS[settings.input_format]),
@@ -189,20 +195,19 @@ def _ga_payload(settings: SessionSettings, tools: list[JsonDict], include_voice:
 def _beta_payload(settings: SessionSettings, tools: list[JsonDict], include_voice: bool) -> JsonDict:
     # Beta has no audio-only mode: audio output always comes with its text transcript.
     modalities = ["text", "audio"] if "audio" in settings.output_modalities else ["text"]
+    turn_detection = settings.turn_detection.to_wire()
+    if turn_detection is not None:
+        turn_detection.pop("idle_timeout_ms", None)  # GA only; beta refuses unknown parameters
     payload: JsonDict = {
         "modalities": modalities,
         "instructions": settings.instructions,
         "input_audio_format": settings.input_format,
         "output_audio_format": settings.output_format,
         "input_audio_transcription": _transcription(settings),
-        "turn_detection": settings.turn_detection.to_wire(),
+        "turn_detection": turn_detection,
         "tools": tools,
-        "tool_choice": settings.tool_choice
-        if settings.tool_choice in ("auto", "none", "required")
-        else {
-            "type": "function",
-            "name": settings.tool_choice,
-        },
+        # Beta's tool_choice is a string: auto, none, required, or the name of the function to call.
+        "tool_choice": settings.tool_choice,
         "max_response_output_tokens": settings.max_output_tokens,
     }
     if settings.noise_reduction:

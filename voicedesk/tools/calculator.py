@@ -178,10 +178,11 @@ def _name(name: str) -> Number:
 
 
 def _call(node: ast.Call) -> Number:
-    if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
-        name = node.func.id if isinstance(node.func, ast.Name) else "this"
+    if not isinstance(node.func, ast.Name):
+        raise CalculationError(f"not allowed in arithmetic: {_FORBIDDEN.get(type(node.func), 'this call')}")
+    if node.func.id not in _FUNCTIONS:
         known = ", ".join(_FUNCTIONS)
-        raise CalculationError(f"unknown function {name!r}; available: {known}")
+        raise CalculationError(f"unknown function {node.func.id!r}; available: {known}")
     function, fewest, most = _FUNCTIONS[node.func.id]
     if node.keywords:
         raise CalculationError(f"{node.func.id}() takes no named arguments")

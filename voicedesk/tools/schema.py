@@ -84,6 +84,8 @@ def type_spec(hint: Any, where: str, seen: frozenset[type]) -> TypeSpec:
     args = typing.get_args(hint)
     if origin is typing.Annotated:
         return _annotated(args, where, seen)
+    if origin is typing.NotRequired or origin is typing.Required:
+        return type_spec(args[0], where, seen)  # TypedDict key markers; __required_keys__ says the rest
     if origin is typing.Union or origin is types.UnionType:
         return _optional(args, where, seen)
     if origin is typing.Literal:
@@ -215,11 +217,20 @@ def _typed_dict(cls: type, where: str, seen: frozenset[type]) -> TypeSpec:
             name,
             type_spec(hint, f"{where}, key {name!r} of {cls.__name__}", seen),
             doc.params.get(name, ""),
-            key_required=name in required_keys,
+            key_required=_key_required(hint, name in required_keys),
         )
         for name, hint in hints.items()
     ]
     return _object_spec(fields, doc.summary)
+
+
+def _key_required(hint: Any, declared: bool) -> bool:
+    # Under "from __future__ import annotations" Python 3.11 cannot see (Not)Required in the string
+    # annotations when it builds __required_keys__, so the resolved hint decides.
+    origin = typing.get_origin(hint)
+    if origin is typing.NotRequired:
+        return False
+    return origin is typing.Required or declared
 
 
 def _dataclass(cls: type, where: str, seen: frozenset[type]) -> TypeSpec:

@@ -1,0 +1,189 @@
+"""Unit tests of the audio engine's parts that need no device: ring, resampler, echo, levels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from audio_testkit import dominant_frequency, speechlike, tone
+
+from voicedesk.audio.echo import EchoControl, FarEndTimeline, HalfDuplexGate, KalmanEchoCanceller
+from voicedesk.audio.levels import LevelMeter
+from voicedesk.audio.resample import StreamResampler, resample_block
+from voicedesk.audio.ring import FrameRing, StampRing
+
+# --- ring ---------------------------------------------------------------------------------------
+
+
+def test_ring_wraps_around_and_keeps_order() -> None:
+    ring = FrameRing(10, 2, np.int16)
+    data = np.arange(200, dtype=np.int16).reshape(-1, 2)
+    out = np.zeros((100, 2), dtype=np.int16)
+    got = 0
+    for step in range(30):  # uneven writes and reads cross the end many times
+        ring.write(data[(step * 3) % 90 : (step * 3) % 90 + 3])
+        got += ring.read_into(out[got : got + 2 + step % 3])
+    assert ring.write_position == 90 and ring.dropped == 0
+    assert got == ring.read_position
+    expected = np.concatenate([data[(s * 3) % 90 : (s * 3) % 90 + 3] for s in range(30)])
+    assert np.array_equal(out[:got], expected[:got])
+
+
+def test_ring_overflow_drops_newest_and_counts() -> None:
+    ring = FrameRing(8, 1, np.float32)
+    assert ring.write(np.ones(5, dtype=np.float32)) == 5
+    assert ring.write(np.full(5, 2.0, dtype=np.float32)) == 3
+    assert ring.dropped == 2
+    out = np.zeros((8, 1), dtype=np.float32)
+    assert ring.read_into(out) == 8
+    assert list(out[:, 0]) == [1] * 5 + [2] * 3
+
+
+def test_ring_peek_skip_and_silence() -> None:
+    ring = FrameRing(6, 1, np.float32)
+    ring.write(np.arange(1, 5, dtype=np.float32))
+    ring.write_silence(2)
+    peek = np.zeros((3, 1), dtype=np.float32)
+    assert ring.peek_into(peek, offset=2) == 3
+    assert list(peek[:, 0]) == [3, 4, 0]
+    assert ring.available() == 6
+    ring.skip_to(4)
+    assert ring.available() == 2 and ring.space() == 4
+
+
+def test_stamp_ring_latest() -> None:
+    stamps = StampRing(4)
+    assert stamps.latest() is None
+    for i in range(10):
+        stamps.note(i * 100, i * 0.5)
+    assert stamps.latest() == (900, 4.5)
+
+
+# --- resampler ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [16000, 44100, 48000])
+def test_resampler_streaming_length_and_frequency(rate: int) -> None:
+    x = tone(997.0, 2.0, rate=rate)
+    stream = StreamResampler(rate, 24000)
+    chunks = [stream.process(x[i : i + rate // 100]) for i in range(0, x.size, rate // 100)]
+    y = np.concatenate([*chunks, stream.drain()])
+    assert abs(y.size - 48000) <= 2
+    assert dominant_frequency(y[2400:-2400], 24000) == pytest.approx(997.0, abs=0.5)
+    # A clean sine: residual after a least-squares sine fit is tiny.
+    seg = y[2400:-2400].astype(np.float64)
+    t = np.arange(seg.size) / 24000
+    basis = np.stack([np.sin(2 * np.pi * 997 * t), np.cos(2 * np.pi * 997 * t)], 1)
+    coef, *_ = np.linalg.lstsq(basis, seg, rcond=None)
+    resid = seg - basis @ coef
+    assert 10 * np.log10(np.sum((basis @ coef) ** 2) / np.sum(resid**2)) > 80
+
+
+def test_resampler_holds_back_little() -> None:
+    stream = StreamResampler(48000, 24000)
+    out = sum(stream.process(np.zeros(480, dtype=np.float32)).size for _ in range(10))
+    assert 2400 - out < 24000 * 0.005  # under 5 ms still inside the filter
+
+
+def test_resample_block_up_and_passthrough() -> None:
+    y = resample_block(tone(440.0, 1.0, rate=24000), 24000, 48000)
+    assert abs(y.size - 48000) <= 2
+    same = StreamResampler(24000, 24000)
+    assert same.passthrough and same.process(np.ones(5, dtype=np.float32)).size == 5
+
+
+# --- echo ---------------------------------------------------------------------------------------
+
+
+def _room(delay_ms: float, rate: int = 24000, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = int(0.2 * rate)
+    h = rng.standard_normal(n) * np.exp(-6.9 * np.arange(n) / rate / 0.3) * 0.2
+    d = int(delay_ms * rate / 1000)
+    h[:d] = 0
+    h[d] = 1.0
+    return h / np.sqrt(np.sum(h**2))
+
+
+def _erle(before: np.ndarray, after: np.ndarray) -> float:
+    return float(
+        10 * np.log10(np.sum(before.astype(np.float64) ** 2) / (np.sum(after.astype(np.float64) ** 2) + 1e-20))
+    )
+
+
+@pytest.mark.parametrize("delay_ms", [30, 80])
+def test_aec_cancels_simulated_echo_and_keeps_near_end(delay_ms: int) -> None:
+    rate, block = 24000, 480
+    far = speechlike(16.0, seed=1)
+    echo = np.convolve(far, _room(delay_ms))[: far.size].astype(np.float32) * 0.3
+    near = np.zeros_like(far)
+    talk = speechlike(3.0, seed=9) * 0.8
+    near[12 * rate : 15 * rate] = talk
+    mic = echo + near + np.random.default_rng(5).standard_normal(far.size).astype(np.float32) * 1e-4
+    aec = KalmanEchoCanceller(block)
+    out = np.concatenate([aec.process(mic[i : i + block], far[i : i + block]) for i in range(0, far.size, block)])
+    steady = slice(6 * rate, 12 * rate)
+    assert _erle(mic[steady], out[steady]) >= 25.0
+    # Double talk: the near-end speech comes through (the suppressor delays by half a block).
+    shift = block // 2
+    dt = slice(12 * rate + shift, 15 * rate)
+    got = out[dt]
+    ref = near[12 * rate : 15 * rate - shift]
+    gain = float(np.dot(got, ref) / np.dot(ref, ref))
+    assert gain > 0.7
+    assert np.corrcoef(got, ref)[0, 1] > 0.9
+
+
+def test_half_duplex_gate_mutes_while_far_end_plays_plus_hangover() -> None:
+    gate = HalfDuplexGate(480, hangover_s=0.1)
+    mic = np.full(480, 0.2, dtype=np.float32)
+    loud = np.full(480, 0.1, dtype=np.float32)
+    quiet = np.zeros(480, dtype=np.float32)
+    assert np.allclose(gate.process(mic, quiet), mic)
+    first = gate.process(mic, loud)  # ramps down
+    assert first[-1] == 0.0 and gate.muted
+    outs = [gate.process(mic, quiet) for _ in range(5)]  # 100 ms hangover = 5 blocks
+    assert all(np.all(o == 0) for o in outs)
+    back = gate.process(mic, quiet)
+    assert not gate.muted and back[-1] == pytest.approx(0.2)
+
+
+def test_echo_control_aligns_reference_by_time() -> None:
+    ctl = EchoControl("half-duplex", lead_s=0.0)
+    tl = ctl.timeline
+    tl.append(np.zeros(2400, dtype=np.float32), t_first=100.0)
+    tl.append(np.full(2400, 0.5, dtype=np.float32), t_first=100.1)
+    assert np.all(tl.reference(100.0, 480) == 0)
+    assert np.all(tl.reference(100.1, 480) == 0.5)
+    mic = np.full(480, 1000, dtype=np.int16)
+    assert np.all(ctl.process(mic, 100.0) == 1000)
+    ctl.process(mic, 100.12)
+    assert np.all(ctl.process(mic, 100.14) == 0)
+    ctl.set_mode("off")
+    assert np.all(ctl.process(mic, 100.16) == 1000)
+
+
+def test_timeline_fills_gaps_and_realigns() -> None:
+    tl = FarEndTimeline()
+    tl.append(np.ones(240, dtype=np.float32), 10.0)
+    tl.append(np.ones(240, dtype=np.float32), 10.5)  # output restarted: the gap was silence
+    assert tl.end == 240 + 12000 - 240 + 240
+    assert np.all(tl.reference(10.2, 100) == 0)
+    assert np.all(tl.reference(10.5, 240) == 1)
+
+
+# --- levels -------------------------------------------------------------------------------------
+
+
+def test_level_envelope_attack_release_and_history() -> None:
+    meter = LevelMeter(release_s=0.05, history_s=1.0, bins_per_s=50)
+    meter.feed(np.full(480, 16384, dtype=np.int16))
+    lv = meter.levels()
+    assert lv.peak == pytest.approx(0.5, abs=0.02) and lv.rms == pytest.approx(0.5, abs=0.02)
+    meter.feed(np.zeros(480, dtype=np.int16))
+    assert meter.levels().peak > 0.3  # decays, does not drop at once
+    hist = meter.history()
+    assert hist.size == 50 and hist[-2] == pytest.approx(0.5, abs=0.01) and hist[-1] == 0.0
+    import time
+
+    time.sleep(0.3)
+    assert meter.levels().peak < 0.01

@@ -1,0 +1,146 @@
+"""A session controller talking over real loopback websockets to the embedded local server.
+
+Every client event the controller sends in these tests is validated against the ``openai`` package's
+models (tests/contract.py): the protocol contract is checked on every code path the tests drive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+import pytest
+
+from tests.contract import validate_client_event
+from voicedesk.audio.base import SAMPLE_RATE, Pcm16
+from voicedesk.audio.filesource import FileSource
+from voicedesk.audio.null import NullSink
+from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
+from voicedesk.realtime.client import Backoff
+from voicedesk.realtime.endpoint import Endpoint, custom_endpoint
+from voicedesk.realtime.session_config import SessionSettings, TurnDetection
+from voicedesk.session import events as se
+from voicedesk.session.controller import SessionController
+from voicedesk.tools.builtins import default_registry
+
+E = TypeVar("E")
+FAST_BACKOFF = Backoff(first_s=0.05, max_s=0.5, give_up_after_s=3.0)
+
+
+def speech_like(seconds: float, *, seed: int = 1, level: float = 0.3) -> Pcm16:
+    """Voiced harmonics with a syllable-rate envelope: enough for an energy VAD to call it speech."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    f0 = 140 + 20 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
+    voice = sum(np.sin(k * phase) / k for k in range(1, 6))
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t + rng.uniform(0, np.pi))
+    signal = voice * envelope
+    signal = signal / np.max(np.abs(signal)) * level
+    return (signal * 32767).astype(np.int16)
+
+
+@dataclass
+class Harness:
+    server: LocalRealtimeServer
+    controller: SessionController
+    sink: NullSink
+    source: FileSource
+    events: list[se.SessionEvent] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)
+    contract_errors: list[str] = field(default_factory=list)
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def sent_types(self) -> list[str]:
+        return [e["type"] for e in self.sent]
+
+    async def wait_for(
+        self, kind: type[E], predicate: Callable[[E], bool] = lambda e: True, timeout: float = 15.0, start: int = 0
+    ) -> E:
+        async def poll() -> E:
+            while True:
+                for event in self.events[start:]:
+                    if isinstance(event, kind) and predicate(event):
+                        return event
+                await asyncio.sleep(0.01)
+
+        return await asyncio.wait_for(poll(), timeout)
+
+    async def wait_sent(self, event_type: str, timeout: float = 10.0) -> dict[str, Any]:
+        async def poll() -> dict[str, Any]:
+            while True:
+                for event in self.sent:
+                    if event["type"] == event_type:
+                        return event
+                await asyncio.sleep(0.01)
+
+        return await asyncio.wait_for(poll(), timeout)
+
+
+HarnessFactory = Callable[..., "asyncio.Future[Harness]"]
+
+
+@pytest.fixture
+async def make_harness() -> AsyncIterator[Callable[..., Any]]:
+    harnesses: list[Harness] = []
+
+    async def make(
+        settings: SessionSettings | None = None,
+        options: LocalServerOptions | None = None,
+        *,
+        speed: float = math.inf,
+        tools: bool = True,
+        beta: bool = False,
+        connect: bool = True,
+        session_timeout_s: float | None = None,
+        endpoint: Endpoint | None = None,
+    ) -> Harness:
+        server = LocalRealtimeServer(options or LocalServerOptions(audio_pace=math.inf))
+        await server.start()
+        settings = settings or SessionSettings(turn_detection=TurnDetection(type="none"))
+        sink = NullSink(speed=speed)
+        source = FileSource(speed=speed)
+        endpoint = endpoint or custom_endpoint(server.url, protocol="beta" if beta else "ga")
+        controller = SessionController(
+            endpoint,
+            settings,
+            source=source,
+            sink=sink,
+            tools=default_registry() if tools else None,
+            session_timeout_s=session_timeout_s,
+            backoff=FAST_BACKOFF,
+        )
+        controller.raw_events = True
+        harness = Harness(server, controller, sink, source)
+
+        def record(event: se.SessionEvent) -> None:
+            harness.events.append(event)
+            if isinstance(event, se.RawModelEvent):
+                if event.direction == "client":
+                    try:
+                        validate_client_event(event.data, endpoint.protocol)
+                    except AssertionError as exc:  # listeners' errors are swallowed: keep it for teardown
+                        harness.contract_errors.append(str(exc))
+                    harness.sent.append(event.data)
+                else:
+                    harness.received.append(event.data)
+
+        controller.subscribe(record)
+        harnesses.append(harness)
+        if connect:
+            await controller.connect()
+        return harness
+
+    yield make
+    for harness in harnesses:
+        await harness.controller.disconnect()
+        await harness.server.stop()
+    errors = [error for harness in harnesses for error in harness.contract_errors]
+    assert not errors, "client events that do not validate against the openai models:\n" + "\n".join(errors)

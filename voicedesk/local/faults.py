@@ -1,0 +1,68 @@
+"""Fault injection for tests: the network and service misbehaviour a client must survive.
+
+Each fault fires once per server (counts fire that many times), so a test can show the failure and then
+the recovery on the next attempt. :class:`Faults` is the immutable request; :class:`FaultState` is the
+server's countdown of what is still armed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+RateLimitStyle = Literal["error", "response_failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    garbage_before_answer: bool = False
+    """Before the next response: a non-JSON text frame, a binary frame, an unknown event, a JSON array."""
+    drop_after_audio_ms: int | None = None
+    """Abort the TCP connection (no close frame) once an answer has streamed this much audio."""
+    rate_limit_responses: int = 0
+    """The first N response.create are refused with code rate_limit_exceeded."""
+    reject_connections: int = 0
+    """Refuse the next N handshakes with HTTP 503."""
+    rate_limit_style: RateLimitStyle = "error"
+    """'error': an error event and no response. 'response_failed': response.created then response.done
+    with status failed and the rate-limit error in status_details (what the real service also does)."""
+
+
+class FaultState:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self._garbage = faults.garbage_before_answer
+        self._drop = faults.drop_after_audio_ms
+        self._rate_limits = faults.rate_limit_responses
+        self._rejects = faults.reject_connections
+
+    def take_garbage(self) -> bool:
+        fire, self._garbage = self._garbage, False
+        return fire
+
+    def drop_threshold_ms(self) -> int | None:
+        """The armed drop threshold; call :meth:`dropped` once it fired."""
+        return self._drop
+
+    def dropped(self) -> None:
+        self._drop = None
+
+    def take_rate_limit(self) -> bool:
+        if self._rate_limits <= 0:
+            return False
+        self._rate_limits -= 1
+        return True
+
+    def take_reject(self) -> bool:
+        if self._rejects <= 0:
+            return False
+        self._rejects -= 1
+        return True
+
+
+GARBAGE_FRAMES: tuple[str | bytes, ...] = (
+    "this is not JSON {",
+    b"\x00\x01\x02 binary garbage \xff",
+    '{"type":"local.unknown_event","event_id":"event_garbage0001","detail":"clients must ignore this"}',
+    '[1, 2, "a JSON array is not an event"]',
+)

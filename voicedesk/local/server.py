@@ -1,0 +1,225 @@
+"""The embedded local realtime server: websocket handshake, auth, routing by URL, and the standalone entry.
+
+It speaks the OpenAI Realtime protocol (GA naming by default, beta naming on the Azure preview path or with
+``OpenAI-Beta: realtime=v1``) closely enough to be both the offline default backend and the test double
+for the client. Usage::
+
+    async with LocalRealtimeServer(LocalServerOptions()) as server:
+        connect_to(server.url)  # ws://127.0.0.1:PORT/v1/realtime?model=gpt-realtime
+        ...
+        server.sessions[0].client_events
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from voicedesk.local import errors
+from voicedesk.local.connection import Connection, ServerContext
+from voicedesk.local.faults import Faults, FaultState
+from voicedesk.local.session_state import SessionRecord
+from voicedesk.local.wire import JsonDict
+
+DEFAULT_PORT = 8765
+_MAX_MESSAGE = 32 * 2**20  # the service takes 15 MiB audio appends; base64 and JSON make them larger
+
+
+@dataclass
+class LocalServerOptions:
+    api_key: str | None = None
+    """When set, the handshake needs ``Authorization: Bearer KEY`` or ``api-key: KEY`` (else HTTP 401)."""
+    session_max_s: float = 3600.0
+    """After this, the session gets error ``session_expired`` and the socket closes (1001)."""
+    audio_pace: float = 4.0
+    """Answer audio streams at this multiple of real time; ``math.inf`` = as fast as the socket takes it."""
+    transcripts: list[str] = field(default_factory=list)
+    """What successive committed audio turns "say" (shared by all connections of this server)."""
+    faults: Faults = field(default_factory=Faults)
+    record_audio: bool = True
+    """Keep appended audio in ``sessions[i].client_events``; the standalone server turns it off."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    beta: bool
+    model: str
+
+
+def _route(request: Request) -> _Route | None:
+    url = urlsplit(request.path)
+    query = parse_qs(url.query)
+    beta_header = any("realtime=v1" in v for v in request.headers.get_all("OpenAI-Beta"))
+
+    def first(name: str) -> str | None:
+        values = query.get(name)
+        return values[0] if values else None
+
+    if url.path == "/v1/realtime":
+        return _Route(beta_header, first("model") or "gpt-realtime")
+    if url.path == "/openai/v1/realtime":  # Azure OpenAI GA
+        return _Route(beta_header, first("model") or first("deployment") or "gpt-realtime")
+    if url.path == "/openai/realtime":  # Azure OpenAI preview: beta naming
+        return _Route(True, first("deployment") or "gpt-4o-realtime-preview")
+    return None
+
+
+def _provided_key(request: Request) -> str | None:
+    auth = request.headers.get("Authorization")
+    if auth and auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    key = request.headers.get("api-key")
+    if key:
+        return key.strip()
+    values = parse_qs(urlsplit(request.path).query).get("api-key")
+    return values[0] if values else None
+
+
+class LocalRealtimeServer:
+    def __init__(self, options: LocalServerOptions | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.options = options or LocalServerOptions()
+        self.host = host
+        self.port = port
+        self.sessions: list[SessionRecord] = []
+        self._faults = FaultState(self.options.faults)
+        self._transcripts = deque(self.options.transcripts)
+        self._server: Server | None = None
+        self._context = ServerContext(
+            pace=self.options.audio_pace,
+            session_max_s=self.options.session_max_s,
+            record_audio=self.options.record_audio,
+            faults=self._faults,
+            next_transcript=self._next_transcript,
+        )
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}/v1/realtime?model=gpt-realtime"
+
+    async def start(self) -> None:
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._process_request,
+            compression=None,
+            max_size=_MAX_MESSAGE,
+            max_queue=64,
+        )
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> LocalRealtimeServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def _next_transcript(self) -> str | None:
+        return self._transcripts.popleft() if self._transcripts else None
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self._faults.take_reject():
+            body = errors.http_error(
+                "The server is overloaded or not ready yet.", "server_overloaded", type_="server_error"
+            )
+            return _json_response(connection, 503, body)
+        route = _route(request)
+        if route is None:
+            path = urlsplit(request.path).path
+            return _json_response(connection, 404, {
+                "error": {"message": f"Invalid URL (GET {path})", "type": errors.INVALID_REQUEST,
+                          "param": None, "code": None},
+            })  # fmt: skip
+        if self.options.api_key is not None:
+            provided = _provided_key(request)
+            if not provided:
+                return _json_response(connection, 401, errors.http_missing_key())
+            if provided != self.options.api_key:
+                return _json_response(connection, 401, errors.http_invalid_key(provided))
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        assert ws.request is not None  # the handshake succeeded, so there was a request
+        route = _route(ws.request)
+        assert route is not None  # _process_request refused every other path
+        connection = Connection(ws, self._context, path=ws.request.path, beta=route.beta, model=route.model)
+        self.sessions.append(connection.record)
+        await connection.run()
+
+
+def _json_response(connection: ServerConnection, status: int, body: JsonDict) -> Response:
+    response = connection.respond(status, json.dumps(body))
+    headers = Headers((k, v) for k, v in response.headers.raw_items() if k.lower() != "content-type")
+    headers["Content-Type"] = "application/json"
+    return Response(response.status_code, response.reason_phrase, headers, response.body)
+
+
+async def serve_forever(host: str, port: int, options: LocalServerOptions | None = None) -> None:
+    """Run until cancelled (Ctrl-C) or SIGTERM; print the URL on stdout once listening."""
+    async with LocalRealtimeServer(options, host=host, port=port) as server:
+        print(server.url, flush=True)
+        print("voicedesk local realtime server: Ctrl-C to stop", file=sys.stderr, flush=True)
+        stop = asyncio.Event()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="voicedesk serve", description="Run the local realtime server (OpenAI Realtime protocol, offline)."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument("--pace", type=float, default=4.0, help="answer audio speed vs real time; 'inf' = no pacing")
+    parser.add_argument("--api-key", default=None, help="require this key in the handshake")
+    parser.add_argument("--session-max-s", type=float, default=3600.0, help="session length limit in seconds")
+    parser.add_argument(
+        "--transcript", action="append", default=[], help="what the next audio turn 'says' (repeatable)"
+    )
+    args = parser.parse_args(argv)
+    if not args.pace > 0:
+        parser.error("--pace must be positive")
+    options = LocalServerOptions(
+        api_key=args.api_key,
+        session_max_s=args.session_max_s,
+        audio_pace=args.pace,
+        transcripts=list(args.transcript),
+        record_audio=False,
+    )
+    try:
+        asyncio.run(serve_forever(args.host, args.port, options))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"voicedesk serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
