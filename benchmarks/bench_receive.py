@@ -44,11 +44,17 @@ def _free_port() -> int:
 
 def _ask(seconds: int) -> list[str]:
     return [
-        json.dumps({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}}}),
+        json.dumps(
+            {"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}}}
+        ),
         json.dumps(
             {
                 "type": "conversation.item.create",
-                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"talk for {seconds} seconds"}]},
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": f"talk for {seconds} seconds"}],
+                },
             }
         ),
         json.dumps({"type": "response.create"}),
@@ -108,7 +114,7 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     port = _free_port()
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
         [sys.executable, "-m", "voicedesk", "serve", "--port", str(port), "--pace", "inf"],
         stdout=subprocess.PIPE,
         text=True,

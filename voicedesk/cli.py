@@ -195,7 +195,7 @@ def _run_devices() -> int:
 
 def _run_gui(args: argparse.Namespace) -> int:
     try:
-        from voicedesk.ui.app import run_app
+        from voicedesk.ui.app import run_app  # type: ignore[import-not-found, unused-ignore]
     except ImportError as exc:
         print(f"voicedesk: the desktop window cannot start: {exc}", file=sys.stderr)
         return 1
@@ -204,7 +204,15 @@ def _run_gui(args: argparse.Namespace) -> int:
     except (ConfigError, SettingsError, EndpointError) as exc:
         print(f"voicedesk: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return run_app(settings, connect=args.connect, smoke=args.smoke)
+    return int(run_app(settings, connect=args.connect, smoke=args.smoke))
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sub: argparse.ArgumentParser = action.choices[name]
+            return sub
+    raise KeyError(name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -214,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["gui", *argv]
     if argv[0] == "ask":
         # WAV files and --text may be intermixed: the ask parser reads them that way.
-        ask_parser = parser._subparsers._group_actions[0].choices["ask"]  # type: ignore[union-attr]
+        ask_parser = _subcommand_parser(parser, "ask")
         args = ask_parser.parse_intermixed_args(argv[1:])
         args.command, args.verbose = "ask", False
     else:

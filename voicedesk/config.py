@@ -67,7 +67,8 @@ class AppSettings:
         defaults = cls()
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known and k != "session"}
-        session_data = data.get("session") if isinstance(data.get("session"), dict) else {}
+        raw_session = data.get("session")
+        session_data: dict[str, Any] = raw_session if isinstance(raw_session, dict) else {}
         try:
             settings = cls(**values, session=_session_from_json(session_data))
         except TypeError:
@@ -80,7 +81,8 @@ def _session_from_json(data: dict[str, Any]) -> SessionSettings:
     values = {k: v for k, v in data.items() if k in known and k != "turn_detection"}
     if "output_modalities" in values:
         values["output_modalities"] = tuple(values["output_modalities"])
-    td_data = data.get("turn_detection") if isinstance(data.get("turn_detection"), dict) else {}
+    raw_td = data.get("turn_detection")
+    td_data: dict[str, Any] = raw_td if isinstance(raw_td, dict) else {}
     td_known = {f.name for f in dataclasses.fields(TurnDetection)}
     try:
         session = SessionSettings(

@@ -62,7 +62,7 @@ class Harness:
         return [e["type"] for e in self.sent]
 
     async def wait_for(
-        self, kind: type[E], predicate: Callable[[E], bool] = lambda e: True, timeout: float = 15.0, start: int = 0
+        self, kind: type[E], predicate: Callable[[E], bool] = lambda e: True, within: float = 15.0, start: int = 0
     ) -> E:
         async def poll() -> E:
             while True:
@@ -71,9 +71,9 @@ class Harness:
                         return event
                 await asyncio.sleep(0.01)
 
-        return await asyncio.wait_for(poll(), timeout)
+        return await asyncio.wait_for(poll(), within)
 
-    async def wait_sent(self, event_type: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_sent(self, event_type: str, within: float = 10.0) -> dict[str, Any]:
         async def poll() -> dict[str, Any]:
             while True:
                 for event in self.sent:
@@ -81,7 +81,7 @@ class Harness:
                         return event
                 await asyncio.sleep(0.01)
 
-        return await asyncio.wait_for(poll(), timeout)
+        return await asyncio.wait_for(poll(), within)
 
 
 HarnessFactory = Callable[..., "asyncio.Future[Harness]"]

@@ -83,7 +83,7 @@ async def test_garbage_and_a_dropped_connection_mid_answer_are_survived(make_har
     )
     h = await make_harness(options=options)
     h.controller.send_text("my name is Ada")
-    renewed = await h.wait_for(se.SessionRenewed, timeout=10)
+    renewed = await h.wait_for(se.SessionRenewed, within=10)
     assert renewed.reason == "reconnected"
     assert await h.controller.wait_idle(15)
     # The turn was still answered, on the new connection.
@@ -101,7 +101,7 @@ async def test_session_expiry_renews_and_keeps_the_conversation(make_harness) ->
     h = await make_harness(options=LocalServerOptions(audio_pace=math.inf, session_max_s=1.5))
     h.controller.send_text("remember the word pineapple")
     assert await h.controller.wait_idle(15)
-    renewed = await h.wait_for(se.SessionRenewed, timeout=10)
+    renewed = await h.wait_for(se.SessionRenewed, within=10)
     assert renewed.reason == "expired" and renewed.carried_items == 2
     assert not h.of(se.ErrorOccurred)
     h.controller.send_text("what was my first message")
@@ -113,7 +113,7 @@ async def test_client_side_timeout_renews_before_the_limit(make_harness) -> None
     h = await make_harness(session_timeout_s=1.0)
     h.controller.send_text("the code is 4711")
     assert await h.controller.wait_idle(15)
-    renewed = await h.wait_for(se.SessionRenewed, timeout=10)
+    renewed = await h.wait_for(se.SessionRenewed, within=10)
     assert renewed.reason == "timeout"
     h.controller.send_text("what was my first message")
     assert await h.controller.wait_idle(15)
@@ -133,7 +133,7 @@ async def test_a_rate_limited_response_is_retried_once(make_harness) -> None:
 async def test_repeated_rate_limits_are_reported(make_harness) -> None:
     h = await make_harness(options=LocalServerOptions(audio_pace=math.inf, faults=Faults(rate_limit_responses=2)))
     h.controller.send_text("hello")
-    error = await h.wait_for(se.ErrorOccurred, timeout=10)
+    error = await h.wait_for(se.ErrorOccurred, within=10)
     assert error.code == "rate_limited" and "wait" in error.hint
     assert await h.controller.wait_idle(10)
     assert h.controller.connection == "connected"

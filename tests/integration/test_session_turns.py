@@ -34,7 +34,7 @@ async def test_voice_turn_with_server_vad_and_a_late_transcript(make_harness) ->
     settings = SessionSettings(turn_detection=TurnDetection(type="server_vad", silence_duration_ms=300))
     h = await make_harness(settings, LocalServerOptions(audio_pace=float("inf"), transcripts=["what is the weather"]))
     await h.source.play(speech_like(1.2))
-    await h.wait_for(se.AgentStart, timeout=10)
+    await h.wait_for(se.AgentStart, within=10)
     assert await h.controller.wait_idle(15)
     user, assistant = h.controller.history()
     assert user.role == "user" and user.has_audio

@@ -575,12 +575,6 @@ def test_truncated_frames_of_a_real_turn() -> None:
     assert all(isinstance(e, ev.MalformedEvent) for e in harness.events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="client._dispatch catches only ValueError from json.loads; deep nesting raises RecursionError "
-    "(reported: voicedesk/realtime/client.py)",
-)
 def test_deeply_nested_json_does_not_escape() -> None:
     harness = Harness()
     harness.feed("[" * 100_000 + "]" * 100_000)

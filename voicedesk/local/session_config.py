@@ -365,6 +365,8 @@ def parse_tool_choice(value: Any, param: str) -> str | JsonDict:
         if not isinstance(value.get("name"), str):
             raise errors.missing_parameter(f"{param}.name")
         return copy.deepcopy(value)
+    if isinstance(value, str) and value.strip():
+        return {"type": "function", "name": value}  # the beta protocol names a forced tool by a bare string
     raise errors.invalid_value(param, value, ["auto", "none", "required"])
 
 

@@ -245,7 +245,7 @@ class RealtimeClient:
         else:
             try:
                 raw = json.loads(frame)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
                 raw = None
                 event = MalformedEvent("the frame is not JSON", frame[:200])
             else:

@@ -1,8 +1,14 @@
-"""Session audio formats on the wire <-> the 24 kHz pcm16 the audio layer speaks."""
+"""Session audio formats on the wire <-> the 24 kHz pcm16 the audio layer speaks.
+
+G.711 runs at 8 kHz: the rate conversion keeps its filter state from block to block (one resampler per
+direction), so 20 ms blocks join without a click at every edge.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
+from typing import Literal
 
 import numpy as np
 
@@ -11,22 +17,34 @@ from voicedesk.audio.base import Pcm16
 from voicedesk.realtime.session_config import AudioFormat
 
 
-def encode_input(pcm: Pcm16, fmt: AudioFormat) -> str:
-    """Microphone block -> base64 payload of ``input_audio_buffer.append``."""
-    if fmt == "pcm16":
-        data = pcm.astype("<i2", copy=False).tobytes()
-    elif fmt == "g711_ulaw":
-        data = g711.ulaw_encode(g711.to_8k(pcm))
-    else:
-        data = g711.alaw_encode(g711.to_8k(pcm))
-    return base64.b64encode(data).decode("ascii")
+class BadAudio(ValueError):
+    """An audio payload that is not valid base64."""
 
 
-def decode_output(payload: str, fmt: AudioFormat) -> Pcm16:
-    """Base64 audio delta -> 24 kHz pcm16 for the sink."""
-    data = base64.b64decode(payload)
-    if fmt == "pcm16":
-        usable = len(data) - (len(data) % 2)  # a torn odd byte must not crash the receive path
-        return np.frombuffer(data[:usable], dtype="<i2").astype(np.int16, copy=False)
-    decoded = g711.ulaw_decode(data) if fmt == "g711_ulaw" else g711.alaw_decode(data)
-    return g711.from_8k(decoded)
+class AudioCodec:
+    def __init__(self, input_format: AudioFormat, output_format: AudioFormat) -> None:
+        self.input_format = input_format
+        self.output_format = output_format
+        self._down = g711.Resampler8k("to_8k")
+        self._up = g711.Resampler8k("from_8k")
+
+    def encode_input(self, pcm: Pcm16) -> str:
+        """Microphone block -> base64 payload of ``input_audio_buffer.append``."""
+        if self.input_format == "pcm16":
+            data = pcm.astype("<i2", copy=False).tobytes()
+        else:
+            law: Literal["ulaw", "alaw"] = "ulaw" if self.input_format == "g711_ulaw" else "alaw"
+            data = g711.encode(self._down.process(pcm), law)
+        return base64.b64encode(data).decode("ascii")
+
+    def decode_output(self, payload: str) -> Pcm16:
+        """Base64 audio delta -> 24 kHz pcm16 for the sink; raises BadAudio on a corrupt payload."""
+        try:
+            data = base64.b64decode(payload, validate=False)
+        except (binascii.Error, ValueError) as exc:
+            raise BadAudio(str(exc)) from None
+        if self.output_format == "pcm16":
+            usable = len(data) - (len(data) % 2)  # a torn odd byte must not crash the receive path
+            return np.frombuffer(data[:usable], dtype="<i2").astype(np.int16, copy=False)
+        law: Literal["ulaw", "alaw"] = "ulaw" if self.output_format == "g711_ulaw" else "alaw"
+        return self._up.process(g711.decode(data, law))

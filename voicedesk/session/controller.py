@@ -25,7 +25,7 @@ from voicedesk.realtime.journal import Journal
 from voicedesk.realtime.session_config import SessionSettings, build_session_payload
 from voicedesk.realtime.transport import TransportFactory, open_websocket
 from voicedesk.session import events as se
-from voicedesk.session.codec import decode_output, encode_input
+from voicedesk.session.codec import AudioCodec, BadAudio
 from voicedesk.session.errors import describe_server_error
 from voicedesk.session.inspector import elide_audio
 from voicedesk.session.playback import Heard, PlaybackTracker
@@ -77,6 +77,7 @@ class SessionController:
             backoff=backoff,
         )
         self._playback = PlaybackTracker(sink)
+        self._codec = AudioCodec(settings.input_format, settings.output_format)
         self._tool_runner = ToolCallRunner(
             self.tools,
             send=self._client.send,
@@ -197,6 +198,8 @@ class SessionController:
         if settings.voice != self.settings.voice and self._voice_used:
             log.info("the voice can only change before the assistant first speaks; it applies next session")
         self.settings = settings
+        if (settings.input_format, settings.output_format) != (self._codec.input_format, self._codec.output_format):
+            self._codec = AudioCodec(settings.input_format, settings.output_format)
         self.conversation.transcription_enabled = bool(settings.transcription_model)
         if self._client.connected:
             self._client.send(ev.SessionUpdate(self._session_payload()))
@@ -292,7 +295,7 @@ class SessionController:
     def _on_mic_block(self, pcm: Pcm16) -> None:
         if not self._mic_open():
             return
-        self._client.send(ev.InputAudioAppend(encode_input(pcm, self.settings.input_format)))
+        self._client.send(ev.InputAudioAppend(self._codec.encode_input(pcm)))
         self._appended_samples += len(pcm)
 
     # ------------------------------------------------------------------ interrupting
@@ -393,7 +396,11 @@ class SessionController:
                 pass
 
     def _on_audio_delta(self, event: ev.AudioDelta) -> None:
-        pcm = decode_output(event.audio, self.settings.output_format)
+        try:
+            pcm = self._codec.decode_output(event.audio)
+        except BadAudio as exc:
+            log.warning("dropped an audio delta that is not valid base64: %s", exc)
+            return
         if not self._playback.write(event.item_id, event.content_index, pcm):
             return  # audio of an interrupted item still in flight: never play it
         self._voice_used = True

@@ -79,9 +79,9 @@ class PlaybackTracker:
 
     def poll_first_played(self) -> float | None:
         """The monotonic time the turn's first audio reached the device, once it has (else None)."""
-        if self.first_played_at is None and self._first_start is not None:
-            if self._sink.played_samples > self._first_start:
-                self.first_played_at = time.monotonic()
+        started = self._first_start
+        if self.first_played_at is None and started is not None and self._sink.played_samples > started:
+            self.first_played_at = time.monotonic()
         return self.first_played_at
 
     def current(self) -> Span | None:

@@ -31,7 +31,7 @@ class ToolCallRunner:
         self,
         registry: ToolRegistry,
         *,
-        send: Callable[[ItemCreate], None],
+        send: Callable[[ItemCreate], object],
         request_response: Callable[[], None],
         emit: Callable[[ToolStart | ToolEnd], None],
         end_session: Callable[[], None],
