@@ -498,7 +498,7 @@ def test_records() -> None:
         "status": "in_progress",
         "call_id": "call_1",
         "output": "12:00",
-        "name": None,
+        "name": "get_time",  # taken from the matching call: the output item does not carry it
     }
 
 

@@ -397,6 +397,12 @@ class Connection:
         )
         if request.in_conversation and self.active is not None:
             raise errors.active_response(self.active.id)
+        if self.faults.take_session_failure():
+            self.record.close_reason = "server_error"
+            with contextlib.suppress(ConnectionClosed):
+                await self._error(errors.internal_error(), event.get("event_id"))
+                await self.ws.close(1011, "server error")
+            return
         if self.faults.take_rate_limit():
             if self.faults.faults.rate_limit_style == "error":
                 raise errors.rate_limited(self.config.model)

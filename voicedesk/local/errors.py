@@ -224,6 +224,14 @@ def rate_limited(model: str) -> ClientError:
     )
 
 
+def internal_error() -> ClientError:
+    return ClientError(
+        "The server had an error while processing your request. Sorry about that!",
+        code="server_error",
+        type_="server_error",
+    )
+
+
 def session_expired() -> ClientError:
     return ClientError("Your session hit the maximum duration of 60 minutes.", code="session_expired")
 

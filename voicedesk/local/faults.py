@@ -23,6 +23,8 @@ class Faults:
     """The first N response.create are refused with code rate_limit_exceeded."""
     reject_connections: int = 0
     """Refuse the next N handshakes with HTTP 503."""
+    fail_session_on_response: bool = False
+    """On the next response.create: a server_error event, then the server closes the session (1011)."""
     rate_limit_style: RateLimitStyle = "error"
     """'error': an error event and no response. 'response_failed': response.created then response.done
     with status failed and the rate-limit error in status_details (what the real service also does)."""
@@ -35,6 +37,11 @@ class FaultState:
         self._drop = faults.drop_after_audio_ms
         self._rate_limits = faults.rate_limit_responses
         self._rejects = faults.reject_connections
+        self._fail_session = faults.fail_session_on_response
+
+    def take_session_failure(self) -> bool:
+        fire, self._fail_session = self._fail_session, False
+        return fire
 
     def take_garbage(self) -> bool:
         fire, self._garbage = self._garbage, False

@@ -233,6 +233,12 @@ class Conversation:
             state.has_audio = True
             state.audio_samples += samples
 
+    def set_input_audio_ms(self, item_id: str, ms: int) -> None:
+        """How long the person spoke for a user audio item (from the VAD's marks or the committed length)."""
+        state = self._items.get(item_id)
+        if state is not None and ms > 0:
+            state.audio_samples = ms * 24
+
     def audio_ms(self, item_id: str) -> int:
         state = self._items.get(item_id)
         return state.audio_samples * 1000 // 24000 if state else 0
@@ -317,6 +323,12 @@ class Conversation:
         arguments = wire_item.get("arguments")
         if isinstance(arguments, str) and arguments:
             state.arguments = arguments
+        if state.type == "function_call_output" and state.name is None and state.call_id:
+            # The output item does not repeat the tool's name; take it from the call, for people reading logs.
+            state.name = next(
+                (s.name for s in self._items.values() if s.type == "function_call" and s.call_id == state.call_id),
+                None,
+            )
         content = wire_item.get("content")
         if not isinstance(content, list):
             return

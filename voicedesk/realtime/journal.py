@@ -25,7 +25,7 @@ class JsonlWriter:
     """Appends JSON lines to a file created with mode 0600; each line is on disk when ``write`` returns."""
 
     def __init__(self, path: Path, *, fsync: bool = True) -> None:
-        private_dir(path.parent)
+        path.parent.mkdir(parents=True, exist_ok=True)  # a directory the person chose keeps its mode
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.path = path
         # backslashreplace: a lone surrogate (legal in a JSON "\\udXXX" escape from the server) is written

@@ -109,6 +109,9 @@ class SessionController:
         self._turn_started_at: float | None = None
         self._turn_first_audio_ms: float | None = None
         self._response_had_audio = False
+        self._speech_started_ms: dict[str, int] = {}
+        self._spoken_ms: dict[str, int] = {}
+        self._committed_ms = 0
 
     # ------------------------------------------------------------------ listeners
 
@@ -246,6 +249,7 @@ class SessionController:
                 self._client.send(ev.InputAudioClear())
             self._update_activity()
             return False
+        self._committed_ms = appended_ms
         self._client.send(ev.InputAudioCommit())
         self._start_turn_clock()
         self._request_response()
@@ -253,9 +257,11 @@ class SessionController:
 
     def commit_input(self) -> bool:
         """Commit what the microphone sent since the last commit and ask for an answer (at least 100 ms)."""
-        if self._appended_samples * 1000 // SAMPLE_RATE < MIN_COMMIT_MS or not self._client.connected:
+        appended_ms = self._appended_samples * 1000 // SAMPLE_RATE
+        if appended_ms < MIN_COMMIT_MS or not self._client.connected:
             return False
         self._appended_samples = 0
+        self._committed_ms = appended_ms
         self._client.send(ev.InputAudioCommit())
         self._start_turn_clock()
         self._request_response()
@@ -342,6 +348,10 @@ class SessionController:
             case ev.ItemAdded(item=item, previous_item_id=previous):
                 known = item["id"] in self.conversation
                 snapshot = self.conversation.add(item, previous)
+                spoken_ms = self._spoken_ms.pop(item["id"], None)
+                if spoken_ms:
+                    self.conversation.set_input_audio_ms(item["id"], spoken_ms)
+                    snapshot = self.conversation.get(item["id"])
                 if snapshot is not None and not known:
                     self._emit(se.HistoryAdded(snapshot))
             case ev.ItemDone(item=item) | ev.OutputItemDone(item=item):
@@ -361,14 +371,19 @@ class SessionController:
             case ev.InputTranscriptFailed(item_id=item_id, message=message):
                 self.conversation.input_transcript_failed(item_id)
                 self._emit(se.ErrorOccurred(f"Could not transcribe what you said: {message}", "transcription_failed"))
-            case ev.SpeechStarted():
+            case ev.SpeechStarted(item_id=item_id, audio_start_ms=start_ms):
+                self._speech_started_ms[item_id] = start_ms
                 self._on_speech_started()
-            case ev.SpeechStopped():
+            case ev.SpeechStopped(item_id=item_id, audio_end_ms=end_ms):
+                start_ms = self._speech_started_ms.pop(item_id, None)
+                if start_ms is not None:
+                    self._spoken_ms[item_id] = end_ms - start_ms
                 self._start_turn_clock()
                 if self.settings.turn_detection.create_response:
                     self._response_requested = True  # the server answers the committed turn by itself
                 self._update_activity()
-            case ev.AudioCommitted():
+            case ev.AudioCommitted(item_id=item_id):
+                self._spoken_ms.setdefault(item_id, self._committed_ms)
                 self._appended_samples = 0
             case ev.ResponseCreated(response_id=response_id):
                 self._response_id = response_id

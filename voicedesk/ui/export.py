@@ -1,0 +1,186 @@
+"""Saving what happened: the conversation as Markdown and JSON, both sides' audio as WAV, and a debug
+bundle (events log + settings without any secret). Plain Python: the window only picks the place.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import time
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from voicedesk import __version__
+from voicedesk.audio.base import Pcm16
+from voicedesk.audio.wavfile import WavWriter
+from voicedesk.config import AppSettings
+from voicedesk.realtime.conversation import Item
+
+_SECRET_WORDS = ("key", "token", "secret", "password", "authorization", "sig")
+
+
+# ---------------------------------------------------------------------- the conversation
+
+
+def _speaker(item: Item) -> str:
+    return {"user": "You", "assistant": "Assistant", "system": "System"}.get(item.role or "", "Item")
+
+
+def conversation_markdown(items: Sequence[Item], *, title: str = "voicedesk conversation") -> str:
+    outputs = {item.call_id: item.output for item in items if item.type == "function_call_output"}
+    lines = [f"# {title}", "", f"_Exported {time.strftime('%Y-%m-%d %H:%M:%S')}_", ""]
+    for item in items:
+        stamp = time.strftime("%H:%M:%S", time.localtime(item.created_at)) if item.created_at else ""
+        if item.type == "message":
+            if item.truncated_ms is not None:
+                heard = item.heard_text or "(nothing was heard)"
+                lines.append(f"**{_speaker(item)}** {stamp} — interrupted at {item.truncated_ms / 1000:.1f} s")
+                lines += ["", heard + " ✂", ""]
+            else:
+                text = item.display_text or ("(audio, no transcript)" if item.has_audio else "")
+                lines += [f"**{_speaker(item)}** {stamp}", "", text, ""]
+        elif item.type == "function_call":
+            result = outputs.get(item.call_id)
+            call = f"`{item.name}({item.arguments})`"
+            lines += [f"> tool {call} → `{result}`" if result is not None else f"> tool {call}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def conversation_json(items: Sequence[Item]) -> str:
+    payload = {
+        "app": f"voicedesk {__version__}",
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "items": [item.to_record() for item in items],
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+
+
+# ---------------------------------------------------------------------- audio
+
+
+class AudioRecorder:
+    """Writes the microphone audio that was sent and the assistant audio that arrived, as two WAVs on
+    disk while the session runs (nothing accumulates in memory)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.mic_path = directory / "you.wav"
+        self.assistant_path = directory / "assistant.wav"
+        self._mic: WavWriter | None = None
+        self._assistant: WavWriter | None = None
+        self.enabled = True
+
+    def record_mic(self, pcm: Pcm16) -> None:
+        if self.enabled:
+            if self._mic is None:
+                self._mic = WavWriter(self.mic_path)
+            self._mic.write(pcm)
+
+    def record_assistant(self, pcm: Pcm16) -> None:
+        if self.enabled:
+            if self._assistant is None:
+                self._assistant = WavWriter(self.assistant_path)
+            self._assistant.write(pcm)
+
+    def close(self) -> None:
+        for writer in (self._mic, self._assistant):
+            if writer is not None:
+                writer.close()
+        self._mic = self._assistant = None
+
+    def has_audio(self) -> bool:
+        return self.mic_path.exists() or self.assistant_path.exists()
+
+    def copy_to(self, directory: Path) -> list[Path]:
+        """Copy both WAVs (whatever exists so far; headers are valid after every write)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        copied = []
+        for path in (self.mic_path, self.assistant_path):
+            if path.exists():
+                target = directory / path.name
+                shutil.copyfile(path, target)
+                copied.append(target)
+        return copied
+
+
+# ---------------------------------------------------------------------- the debug bundle
+
+
+def scrub_url(url: str) -> str:
+    """Drop credentials from a URL: user:password@ and key-like query parameters."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    query = [(k, "***" if any(w in k.lower() for w in _SECRET_WORDS) else v) for k, v in parse_qsl(parts.query)]
+    return urlunsplit((parts.scheme, host, parts.path, urlencode(query), parts.fragment))
+
+
+def scrub(value: Any) -> Any:
+    """A JSON-like value with every key-like field masked and URLs cleaned."""
+    if isinstance(value, dict):
+        return {
+            k: "***" if any(w in str(k).lower() for w in _SECRET_WORDS) and isinstance(v, str) and v else scrub(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    if isinstance(value, str) and value.startswith(("ws://", "wss://", "http://", "https://")):
+        return scrub_url(value)
+    return value
+
+
+def safe_settings(settings: AppSettings) -> dict[str, Any]:
+    data = settings.to_json()
+    data.pop("ui", None)
+    cleaned: dict[str, Any] = scrub(data)
+    return cleaned
+
+
+@dataclass
+class BundleParts:
+    settings: AppSettings
+    events: Iterable[dict[str, Any]]
+    items: Sequence[Item]
+    notes: dict[str, Any]
+    journal: Path | None = None
+
+
+def write_debug_bundle(path: Path, parts: BundleParts) -> Path:
+    """One zip: events.jsonl, settings.json (no key), conversation.json, environment.json, the journal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    environment = {
+        "voicedesk": __version__,
+        "python": sys.version,
+        "platform": platform.platform(),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **parts.notes,
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        events = "".join(json.dumps(scrub(e), ensure_ascii=False) + "\n" for e in parts.events)
+        bundle.writestr("events.jsonl", events)
+        bundle.writestr("settings.json", json.dumps(safe_settings(parts.settings), indent=2) + "\n")
+        bundle.writestr("conversation.json", conversation_json(parts.items))
+        bundle.writestr("environment.json", json.dumps(environment, indent=2, default=str) + "\n")
+        if parts.journal is not None and parts.journal.exists():
+            bundle.write(parts.journal, f"journal/{parts.journal.name}")
+    return path
+
+
+def export_everything(directory: Path, items: Sequence[Item], recorder: AudioRecorder, parts: BundleParts) -> list[Path]:
+    """The one-click export: Markdown, JSON, both WAVs and the debug bundle into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    md, js = directory / "conversation.md", directory / "conversation.json"
+    md.write_text(conversation_markdown(items), encoding="utf-8")
+    js.write_text(conversation_json(items), encoding="utf-8")
+    written += [md, js]
+    written += recorder.copy_to(directory)
+    written.append(write_debug_bundle(directory / "debug-bundle.zip", parts))
+    return written

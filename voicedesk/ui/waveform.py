@@ -1,0 +1,108 @@
+"""The live level view: the microphone and the assistant's voice as two scrolling traces.
+
+Cheap by construction (the way friture draws): one PlotDataItem per trace created once, fixed axis
+ranges, no antialiasing, no mouse interaction, ``setData`` with preallocated numpy views on a ~30 fps
+QTimer, and the level bookkeeping in plain numpy (``LevelHistory``). The microphone trace rises above
+the axis, the assistant's falls below it, so the two voices read like a conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from voicedesk.audio.base import Levels
+from voicedesk.ui import theme
+from voicedesk.ui.level_history import FloatArray, LevelHistory
+
+LevelsProvider = Callable[[], tuple[Levels, Levels]]
+FPS = 30
+
+
+class WaveformView(QWidget):
+    def __init__(self, provider: LevelsProvider | None = None, seconds: float = 10.0, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._provider = provider
+        self.history = LevelHistory(int(seconds * FPS))
+        self._negated = np.zeros(self.history.size, dtype=np.float64)
+        pg.setConfigOptions(antialias=False)
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("waveform")
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setXRange(0, self.history.size - 1, padding=0)
+        self.plot.setYRange(-1.05, 1.05, padding=0)
+        for axis in ("left", "bottom"):
+            self.plot.hideAxis(axis)
+        self.plot.setMinimumHeight(70)
+        item = self.plot.getPlotItem()
+        item.vb.disableAutoRange()
+        self.mic_curve = pg.PlotDataItem(antialias=False, skipFiniteCheck=True)
+        self.out_curve = pg.PlotDataItem(antialias=False, skipFiniteCheck=True)
+        self.plot.addItem(self.mic_curve)
+        self.plot.addItem(self.out_curve)
+        self.plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((128, 128, 128, 90))))
+        self.mic_legend = pg.TextItem("you", anchor=(0, 0))
+        self.out_legend = pg.TextItem("assistant", anchor=(0, 1))
+        self.mic_legend.setPos(0, 1.05)
+        self.out_legend.setPos(0, -1.05)
+        self.plot.addItem(self.mic_legend)
+        self.plot.addItem(self.out_legend)
+        self.apply_theme()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000 // FPS)
+        self.timer.timeout.connect(self.refresh)
+        self.frames = 0
+
+    # The same small interface as every other view: clear(), refresh(), apply_theme().
+
+    def set_provider(self, provider: LevelsProvider | None) -> None:
+        self._provider = provider
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def clear(self) -> None:
+        self.history.clear()
+        self._draw()
+
+    def apply_theme(self) -> None:
+        c = theme.colors()
+        self.plot.setBackground(None)
+        self.mic_curve.setPen(pg.mkPen(c["user"], width=1))
+        self.mic_curve.setFillLevel(0.0)
+        self.mic_curve.setBrush(pg.mkBrush(c["user"] + "55"))
+        self.out_curve.setPen(pg.mkPen(c["assistant"], width=1))
+        self.out_curve.setFillLevel(0.0)
+        self.out_curve.setBrush(pg.mkBrush(c["assistant"] + "55"))
+        self.mic_legend.setColor(c["user"])
+        self.out_legend.setColor(c["assistant"])
+
+    def refresh(self) -> None:
+        """One frame: take a level snapshot and redraw both traces."""
+        if self._provider is not None:
+            try:
+                mic, out = self._provider()
+            except Exception:  # a device going away must not stop the view
+                mic, out = Levels(), Levels()
+            self.history.push(mic.peak, out.peak)
+        self._draw()
+
+    def _draw(self) -> None:
+        mic, out = self.history.traces()
+        np.negative(out, out=self._negated)
+        x: FloatArray = self.history.x
+        self.mic_curve.setData(x, mic, skipFiniteCheck=True)
+        self.out_curve.setData(x, self._negated, skipFiniteCheck=True)
+        self.frames += 1
