@@ -6,7 +6,8 @@ answer as fast as the socket takes it. In this process we measure CPU time (``ti
 - bare:      websockets recv + json.loads + base64 decode, nothing else;
 - voicedesk: the SessionController path: transport, parse into typed events, decode, playback tracking,
              hand to the sink (a NullSink playing instantly), conversation update;
-- voicedesk+deflate: the same with permessage-deflate negotiated, to show why compression is off.
+- *+deflate:        the same with permessage-deflate negotiated (a server that offers it), to show why
+                    voicedesk does not ask for compression.
 
 Run: .venv/bin/python benchmarks/bench_receive.py [--seconds 120] [--runs 3]
 """
@@ -113,22 +114,26 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    port = _free_port()
-    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
-        [sys.executable, "-m", "voicedesk", "serve", "--port", str(port), "--pace", "inf"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    servers, urls = [], []
+    for deflate in (False, True):
+        port = _free_port()
+        command = [sys.executable, "-m", "voicedesk.local.server", "--port", str(port), "--pace", "inf"]
+        server = subprocess.Popen(  # noqa: ASYNC220 - started before anything is measured
+            [*command, "--deflate"] if deflate else command, stdout=subprocess.PIPE, text=True
+        )
         assert server.stdout is not None
         server.stdout.readline()  # the server prints its URL once listening
-        url = f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"
+        servers.append(server)
+        urls.append(f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime")
+    plain_url, deflate_url = urls
+    try:
         results: dict[str, list[float]] = {}
         for _ in range(args.runs):
-            for name, run, compression in (
-                ("bare", bare, None),
-                ("voicedesk", voicedesk, None),
-                ("voicedesk+deflate", voicedesk, "deflate"),
+            for name, run, url, compression in (
+                ("bare", bare, plain_url, None),
+                ("voicedesk", voicedesk, plain_url, None),
+                ("bare+deflate", bare, deflate_url, "deflate"),
+                ("voicedesk+deflate", voicedesk, deflate_url, "deflate"),
             ):
                 cpu, audio_s = await run(url, args.seconds, compression)
                 results.setdefault(name, []).append(cpu / audio_s * 1000)
@@ -138,8 +143,9 @@ async def main() -> None:
             print(f"  {name:18s} {value:6.2f} ms CPU per audio-second")
         print(f"  ratio voicedesk/bare: {medians['voicedesk'] / medians['bare']:.2f} (target <= 1.3)")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

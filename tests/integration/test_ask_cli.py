@@ -18,7 +18,7 @@ from voicedesk.local.faults import Faults
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 
 
-async def run_ask(*args: str, env: dict[str, str] | None = None, timeout: float = 90) -> tuple[int, str, str]:
+async def run_ask(*args: str, env: dict[str, str] | None = None, within: float = 90) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -29,7 +29,7 @@ async def run_ask(*args: str, env: dict[str, str] | None = None, timeout: float 
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **(env or {})},
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), within)
     assert process.returncode is not None
     return process.returncode, stdout.decode(), stderr.decode()
 
@@ -97,7 +97,7 @@ async def test_ask_interrupt_after_cuts_each_answer_where_it_was_heard(tmp_path:
 async def test_bad_input_exits_2_with_one_clear_line(tmp_path: Path) -> None:
     not_a_wav = tmp_path / "song.mp3"
     not_a_wav.write_bytes(b"ID3\x03\x00\x00\x00garbage")
-    code, stdout, stderr = await run_ask(str(not_a_wav), "--out-dir", str(tmp_path / "out"))
+    code, _, stderr = await run_ask(str(not_a_wav), "--out-dir", str(tmp_path / "out"))
     assert code == 2
     assert "song.mp3" in stderr and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
     code, _, stderr = await run_ask(str(tmp_path / "missing.wav"), "--out-dir", str(tmp_path / "out"))

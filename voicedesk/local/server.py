@@ -49,6 +49,8 @@ class LocalServerOptions:
     transcripts: list[str] = field(default_factory=list)
     """What successive committed audio turns "say" (shared by all connections of this server)."""
     faults: Faults = field(default_factory=Faults)
+    deflate: bool = False
+    """Offer permessage-deflate (the real service may; benchmarks compare its cost)."""
     record_audio: bool = True
     """Keep appended audio in ``sessions[i].client_events``; the standalone server turns it off."""
 
@@ -116,7 +118,7 @@ class LocalRealtimeServer:
             self.host,
             self.port,
             process_request=self._process_request,
-            compression=None,
+            compression="deflate" if self.options.deflate else None,
             max_size=_MAX_MESSAGE,
             max_queue=64,
         )
@@ -201,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--transcript", action="append", default=[], help="what the next audio turn 'says' (repeatable)"
     )
+    parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate compression")
     args = parser.parse_args(argv)
     if not args.pace > 0:
         parser.error("--pace must be positive")
@@ -210,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         audio_pace=args.pace,
         transcripts=list(args.transcript),
         record_audio=False,
+        deflate=args.deflate,
     )
     try:
         asyncio.run(serve_forever(args.host, args.port, options))

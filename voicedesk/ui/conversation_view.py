@@ -252,7 +252,7 @@ class ConversationView(QWidget):
         elif text:
             body = _escape(text)
         elif user and item.has_audio:
-            body = f"<span style='{muted}'>{'(transcribing…)' if item.status != 'completed' else '(audio)'}</span>"
+            body = f"<span style='{muted}'>(speech; the transcript follows)</span>"
         else:
             body = f"<span style='{muted}'>…</span>"
         return f"{head}<br>{body}"

@@ -1,0 +1,237 @@
+"""The raw protocol: every client and server event (audio payloads elided by the controller), newest
+last, filterable by type and direction, bounded to the last ``capacity`` events. Incoming events are
+batched and inserted into the model at most ten times a second."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from voicedesk.session import events as se
+
+COLUMNS = ("Time", "", "Type", "Summary")
+ModelIndex = QModelIndex | QPersistentModelIndex
+NOISY_TYPES = ("input_audio_buffer.append", "response.output_audio.delta", "response.audio.delta")
+
+
+class RawEvent:
+    __slots__ = ("data", "direction", "summary", "t", "type")
+
+    def __init__(self, t: float, direction: str, data: dict[str, Any]) -> None:
+        self.t = t
+        self.direction = direction
+        self.type = str(data.get("type", "?"))
+        self.data = data
+        self.summary: str | None = None
+
+    def summarize(self) -> str:
+        if self.summary is None:
+            rest = {k: v for k, v in self.data.items() if k not in ("type", "event_id")}
+            text = json.dumps(rest, ensure_ascii=False, separators=(",", ":"))
+            self.summary = text if len(text) <= 200 else text[:199] + "…"
+        return self.summary
+
+
+class EventModel(QAbstractTableModel):
+    def __init__(self, capacity: int = 5000) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self.rows: list[RawEvent] = []
+        self.pending: list[RawEvent] = []
+        self.total = 0
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        event = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            column = index.column()
+            if column == 0:
+                return f"{event.t:9.3f}"
+            if column == 1:
+                return "↑" if event.direction == "client" else "↓"
+            if column == 2:
+                return event.type
+            return event.summarize()
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
+            return "sent by voicedesk" if event.direction == "client" else "received from the server"
+        if role == Qt.ItemDataRole.UserRole:
+            return event.direction
+        return None
+
+    def add(self, event: RawEvent) -> None:
+        self.pending.append(event)
+        self.total += 1
+
+    def flush(self) -> int:
+        """Move pending events into the table, dropping the oldest beyond capacity; returns rows added."""
+        if not self.pending:
+            return 0
+        incoming = self.pending[-self.capacity :]
+        self.pending = []
+        overflow = len(self.rows) + len(incoming) - self.capacity
+        if overflow > 0:
+            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
+            del self.rows[:overflow]
+            self.endRemoveRows()
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(incoming) - 1)
+        self.rows.extend(incoming)
+        self.endInsertRows()
+        return len(incoming)
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.rows.clear()
+        self.pending.clear()
+        self.endResetModel()
+
+
+class EventFilter(QSortFilterProxyModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = ""
+        self.direction = ""
+        self.hide_audio = True
+
+    def set_filter(self, text: str, direction: str, hide_audio: bool) -> None:
+        self.text, self.direction, self.hide_audio = text.strip().lower(), direction, hide_audio
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:  # noqa: N802
+        model = self.sourceModel()
+        assert isinstance(model, EventModel)
+        event = model.rows[source_row]
+        if self.hide_audio and event.type in NOISY_TYPES:
+            return False
+        if self.direction and event.direction != self.direction:
+            return False
+        return not self.text or self.text in event.type.lower()
+
+
+class EventInspector(QWidget):
+    def __init__(self, parent: QWidget | None = None, *, capacity: int = 5000) -> None:
+        super().__init__(parent)
+        self._t0 = time.monotonic()
+        self.model = EventModel(capacity)
+        self.proxy = EventFilter()
+        self.proxy.setSourceModel(self.model)
+        self.filter_box = QLineEdit()
+        self.filter_box.setObjectName("event_filter")
+        self.filter_box.setPlaceholderText("Filter by type, e.g. response. or function_call")
+        self.filter_box.setClearButtonEnabled(True)
+        self.direction_box = QComboBox()
+        self.direction_box.addItem("both ways", "")
+        self.direction_box.addItem("↑ sent", "client")
+        self.direction_box.addItem("↓ received", "server")
+        self.hide_audio_box = QCheckBox("Hide audio")
+        self.hide_audio_box.setChecked(True)
+        self.hide_audio_box.setToolTip("Hide input_audio_buffer.append and audio delta events")
+        self.follow_box = QCheckBox("Follow")
+        self.follow_box.setChecked(True)
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("event_count")
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.filter_box, 1)
+        top.addWidget(self.direction_box)
+        top.addWidget(self.hide_audio_box)
+        top.addWidget(self.follow_box)
+        top.addWidget(self.count_label)
+        self.table = QTableView()
+        self.table.setObjectName("event_table")
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        for column in range(3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.setColumnWidth(0, 80)
+        self.table.setColumnWidth(1, 24)
+        self.table.setColumnWidth(2, 260)
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("event_details")
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Select an event to see it in full.")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.details)
+        splitter.setSizes([300, 140])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        self.filter_box.textChanged.connect(self._apply_filter)
+        self.direction_box.currentIndexChanged.connect(self._apply_filter)
+        self.hide_audio_box.toggled.connect(self._apply_filter)
+        self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self._show(current))
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    def _apply_filter(self) -> None:
+        self.proxy.set_filter(
+            self.filter_box.text(), str(self.direction_box.currentData()), self.hide_audio_box.isChecked()
+        )
+
+    def clear(self) -> None:
+        self.model.clear()
+        self.details.clear()
+
+    def apply_event(self, event: se.SessionEvent) -> None:
+        if isinstance(event, se.RawModelEvent):
+            self.add(event.direction, event.data)
+
+    def add(self, direction: str, data: dict[str, Any]) -> None:
+        self.model.add(RawEvent(time.monotonic() - self._t0, direction, data))
+
+    def refresh(self) -> None:
+        if self.model.flush():
+            self.count_label.setText(f"{len(self.model.rows)} kept / {self.model.total} seen")
+            if self.follow_box.isChecked() and self.isVisible():
+                self.table.scrollToBottom()
+
+    def _show(self, index: QModelIndex) -> None:
+        source = self.proxy.mapToSource(index)
+        if not source.isValid():
+            self.details.clear()
+            return
+        event = self.model.rows[source.row()]
+        self.details.setPlainText(json.dumps(event.data, indent=2, ensure_ascii=False))
+
+    def visible_types(self) -> list[str]:
+        """The types of the rows the filter lets through, in order (for tests)."""
+        return [str(self.proxy.index(r, 2).data()) for r in range(self.proxy.rowCount())]

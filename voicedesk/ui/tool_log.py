@@ -1,0 +1,188 @@
+"""Every tool call the model makes: one row per call, updated live, details of the selected call below."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QPlainTextEdit, QSplitter, QTableView, QVBoxLayout, QWidget
+
+from voicedesk.session import events as se
+from voicedesk.ui import theme
+
+COLUMNS = ("Time", "Tool", "Arguments", "Result", "Duration", "Status")
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+@dataclass
+class ToolCall:
+    call_id: str
+    name: str
+    arguments: str
+    started_at: float
+    output: str | None = None
+    ok: bool | None = None
+    duration_s: float | None = None
+
+    @property
+    def status(self) -> str:
+        if self.ok is None:
+            return "running"
+        return "ok" if self.ok else "error"
+
+
+def _pretty(text: str | None) -> str:
+    if text is None:
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return text
+
+
+def _one_line(text: str | None, limit: int = 120) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class ToolCallModel(QAbstractTableModel):
+    def __init__(self, max_rows: int = 2000) -> None:
+        super().__init__()
+        self.calls: list[ToolCall] = []
+        self._rows: dict[str, int] = {}
+        self.max_rows = max_rows
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.calls)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        call = self.calls[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                time.strftime("%H:%M:%S", time.localtime(call.started_at)),
+                call.name,
+                _one_line(call.arguments),
+                _one_line(call.output),
+                "" if call.duration_s is None else f"{call.duration_s * 1000:.0f} ms",
+                call.status,
+            )[column]
+        if role == Qt.ItemDataRole.ForegroundRole and column == 5:
+            return QColor(theme.colors()["cut" if call.ok is False else "assistant" if call.ok else "muted"])
+        if role == Qt.ItemDataRole.ToolTipRole and column in (2, 3):
+            return _pretty(call.arguments if column == 2 else call.output)
+        return None
+
+    def started(self, event: se.ToolStart) -> None:
+        if event.call_id in self._rows:
+            return
+        if len(self.calls) >= self.max_rows:
+            self.beginRemoveRows(QModelIndex(), 0, 0)
+            dropped = self.calls.pop(0)
+            self._rows = {c.call_id: i for i, c in enumerate(self.calls)}
+            del dropped
+            self.endRemoveRows()
+        row = len(self.calls)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self.calls.append(ToolCall(event.call_id, event.name, event.arguments, time.time()))
+        self._rows[event.call_id] = row
+        self.endInsertRows()
+
+    def finished(self, event: se.ToolEnd) -> None:
+        row = self._rows.get(event.call_id)
+        if row is None:
+            self.started(se.ToolStart(event.call_id, event.name, event.arguments))
+            row = self._rows[event.call_id]
+        call = self.calls[row]
+        call.output, call.ok, call.duration_s = event.output, event.ok, event.duration_s
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.calls.clear()
+        self._rows.clear()
+        self.endResetModel()
+
+
+class ToolLogView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = ToolCallModel()
+        self.table = QTableView()
+        self.table.setObjectName("tool_table")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        for column, mode in enumerate(
+            (QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.ResizeToContents,
+             QHeaderView.ResizeMode.Stretch, QHeaderView.ResizeMode.Stretch,
+             QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.ResizeToContents)
+        ):  # fmt: skip
+            header.setSectionResizeMode(column, mode)
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("tool_details")
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Select a call to see its arguments and result.")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.details)
+        splitter.setSizes([300, 120])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self._show(current.row()))
+        self.model.dataChanged.connect(lambda top, _bottom: self._refresh_details(top.row()))
+
+    def clear(self) -> None:
+        self.model.clear()
+        self.details.clear()
+
+    def apply_event(self, event: se.SessionEvent) -> None:
+        if isinstance(event, se.ToolStart):
+            self.model.started(event)
+            self.table.scrollToBottom()
+        elif isinstance(event, se.ToolEnd):
+            self.model.finished(event)
+
+    def refresh(self) -> None:
+        self.table.viewport().update()
+
+    def _refresh_details(self, row: int) -> None:
+        if self.table.currentIndex().row() == row:
+            self._show(row)
+
+    def _show(self, row: int) -> None:
+        if not 0 <= row < len(self.model.calls):
+            self.details.clear()
+            return
+        call = self.model.calls[row]
+        lines = [
+            f"{call.name}  ·  call {call.call_id}  ·  {call.status}",
+            f"started {time.strftime('%H:%M:%S', time.localtime(call.started_at))}"
+            + ("" if call.duration_s is None else f", took {call.duration_s * 1000:.1f} ms"),
+            "",
+            "Arguments:",
+            _pretty(call.arguments),
+            "",
+            "Error:" if call.ok is False else "Result:",
+            _pretty(call.output) if call.output is not None else "(running)",
+        ]
+        self.details.setPlainText("\n".join(lines))
