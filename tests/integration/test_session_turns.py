@@ -150,3 +150,29 @@ async def test_g711_formats_round_trip(make_harness) -> None:
     assistant = h.controller.history()[-1]
     assert assistant.audio_ms > 300
     assert not [e for e in h.received if e["type"] == "error"]
+
+
+async def test_typing_while_the_assistant_talks_cuts_it_off_and_answers_the_new_message(make_harness) -> None:
+    h = await make_harness(options=LocalServerOptions(audio_pace=4.0), speed=1.0)
+    h.controller.send_text("talk for 20 seconds")
+    await h.wait_for(se.AudioChunk)
+    await asyncio.sleep(0.3)
+    h.controller.send_text("never mind, what is 2 plus 3")
+    assert await h.controller.wait_idle(20)
+    assert h.of(se.AudioInterrupted), "the running answer was cut"
+    # The new answer was asked for only once the cancelled response was done: the server refused nothing.
+    assert not [e for e in h.received if e["type"] == "error"]
+    assert "5" in h.controller.history()[-1].transcript
+    assert [e.status for e in h.of(se.AgentEnd)][0] == "cancelled"
+
+
+async def test_connecting_again_keeps_the_conversation(make_harness) -> None:
+    h = await make_harness()
+    h.controller.send_text("my favourite colour is teal")
+    assert await h.controller.wait_idle(15)
+    await h.controller.disconnect()
+    await h.controller.connect()
+    h.controller.send_text("what was my first message")
+    assert await h.controller.wait_idle(15)
+    assert "teal" in h.controller.history()[-1].transcript
+    assert len(h.server.sessions) == 2

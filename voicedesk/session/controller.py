@@ -63,6 +63,7 @@ class SessionController:
         self.conversation = Conversation(transcription_enabled=bool(settings.transcription_model))
         self._journal_dir = journal_dir
         self._journal: Journal | None = None
+        self.conversation.on_finished(self._journal_item)
         self._session_timeout_s = session_timeout_s
         self._listeners: list[Listener] = []
         self.raw_events = False
@@ -104,6 +105,7 @@ class SessionController:
     def _reset_session_state(self) -> None:
         self._response_id: str | None = None
         self._response_requested = False
+        self._response_wanted = False
         self._voice_used = False
         self._appended_samples = 0
         self._turn_started_at: float | None = None
@@ -132,12 +134,16 @@ class SessionController:
         """Connect and configure the session; raises ConnectFailed (wrong key, unreachable)."""
         if self._journal_dir is not None and self._journal is None:
             self._journal = Journal(self._journal_dir)
-            self.conversation.on_finished(self._journal.record)
         self._ending = False
         self._ended.clear()
+        self._reset_session_state()
         await self._client.connect()
         self.session_started_at = time.monotonic()
         self._client.send(ev.SessionUpdate(self._session_payload()))
+        # Connecting again after a disconnect: the new session still knows the conversation so far.
+        specs, _ = carry_over(self.conversation.finished_items())
+        for spec in specs:
+            self._client.send(ev.ItemCreate(spec))
         await self.sink.start()
         await self.source.start(self._on_mic_block)
         self._ticker = asyncio.create_task(self._tick(), name="session-ticker")
@@ -180,6 +186,10 @@ class SessionController:
             await asyncio.sleep(TICK_S * 3)
             if self._idle.is_set():
                 return
+
+    def _journal_item(self, item: Item) -> None:
+        if self._journal is not None:
+            self._journal.record(item)
 
     @property
     def journal_path(self) -> Path | None:
@@ -466,6 +476,9 @@ class SessionController:
             self._report_failed_response(event.response)
         self.conversation.settle_waiting_transcripts()
         self._tool_runner.response_done(event.response_id)
+        if self._response_wanted and self._response_id is None:
+            self._response_wanted = False
+            self._request_response()
         self._update_activity()
 
     def _report_failed_response(self, response: ev.JsonDict) -> None:
@@ -495,7 +508,12 @@ class SessionController:
     # ------------------------------------------------------------------ responses and turns
 
     def _request_response(self) -> None:
-        if self._response_requested or self._response_id is not None:
+        if self._response_id is not None:
+            # Still active (e.g. cancelled but not yet done): ask once it is done, or the server refuses.
+            self._response_wanted = True
+            self._idle.clear()
+            return
+        if self._response_requested:
             return
         self._response_requested = True
         self._idle.clear()
@@ -562,7 +580,9 @@ class SessionController:
 
     def _restore_session(self) -> Sequence[ev.ClientEvent]:
         """A new server session: settings first, then the conversation so far, then the interrupted turn."""
-        unanswered = self._response_id is not None or self._response_requested or self._tool_runner.busy
+        unanswered = (
+            self._response_id is not None or self._response_requested or self._response_wanted or self._tool_runner.busy
+        )
         span = self._playback.current()
         if span is not None and not span.audio_done:
             # An answer cut off by the drop: it was never finished on the server, so ask again.
@@ -632,6 +652,7 @@ class SessionController:
         return (
             self._response_id is not None
             or self._response_requested
+            or self._response_wanted
             or self._tool_runner.busy
             or self._playback.current() is not None
         )

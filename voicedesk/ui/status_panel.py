@@ -1,0 +1,125 @@
+"""The status line: connection, what the assistant is doing, session time (with a warning before the
+60-minute limit), last-turn latency, tokens and an estimated cost."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from voicedesk.session import events as se
+from voicedesk.ui.pricing import estimate_cost
+
+SESSION_LIMIT_S = 3600.0
+WARN_BEFORE_S = 300.0
+ACTIVITY_TEXT = {"idle": "Idle", "listening": "Listening", "thinking": "Thinking", "speaking": "Speaking"}
+CONNECTION_TEXT = {
+    "disconnected": "Disconnected",
+    "connecting": "Connecting…",
+    "connected": "Connected",
+    "reconnecting": "Reconnecting…",
+}
+
+
+class StatusPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.connection_label = QLabel()
+        self.connection_label.setObjectName("connection_state")
+        self.activity_label = QLabel()
+        self.activity_label.setObjectName("activity")
+        self.time_label = QLabel()
+        self.time_label.setObjectName("session_time")
+        self.latency_label = QLabel("latency —")
+        self.latency_label.setObjectName("latency")
+        self.latency_label.setToolTip("End of your turn → first audio of the answer (received / played)")
+        self.usage_label = QLabel("0 tokens")
+        self.usage_label.setObjectName("usage")
+        self.usage_label.setToolTip("Tokens reported by the service; the cost is an estimate from a price table")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.setSpacing(14)
+        for label in (self.connection_label, self.activity_label, self.time_label, self.latency_label):
+            layout.addWidget(label)
+        layout.addStretch(1)
+        layout.addWidget(self.usage_label)
+        self.connection = "disconnected"
+        self.activity = "idle"
+        self.connected_at: float | None = None
+        self.limit_s = SESSION_LIMIT_S
+        self.tokens = 0
+        self.cost = 0.0
+        self.model = "gpt-realtime"
+        self.local = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self.clear()
+
+    def clear(self) -> None:
+        self.tokens, self.cost = 0, 0.0
+        self.latency_label.setText("latency —")
+        self.apply_state(self.connection, self.activity)
+        self._show_usage()
+
+    def apply_state(self, connection: str, activity: str) -> None:
+        if connection == "connected" and self.connection != "connected" and self.connected_at is None:
+            self.connected_at = time.monotonic()
+        if connection == "disconnected":
+            self.connected_at = None
+        self.connection, self.activity = connection, activity
+        self.connection_label.setText("● " + CONNECTION_TEXT.get(connection, connection))
+        self.connection_label.setProperty("state", connection)
+        shown = activity if connection == "connected" else "idle"
+        self.activity_label.setText(ACTIVITY_TEXT.get(shown, shown))
+        self.activity_label.setProperty("activity", shown)
+        for label in (self.connection_label, self.activity_label):
+            label.style().unpolish(label)
+            label.style().polish(label)
+        self.refresh()
+
+    def session_renewed(self) -> None:
+        self.connected_at = time.monotonic()
+        self.refresh()
+
+    def apply_event(self, event: se.SessionEvent) -> None:
+        match event:
+            case se.StateChanged(connection=connection, activity=activity):
+                self.apply_state(connection, activity)
+            case se.TurnLatency(first_audio_received_ms=received, first_audio_played_ms=played):
+                text = f"latency {received:.0f} ms"
+                if played is not None:
+                    text += f" / {played:.0f} ms played"
+                self.latency_label.setText(text)
+            case se.UsageReported(input_tokens=i, output_tokens=o, total_tokens=total, details=details):
+                self.tokens += total or (i + o)
+                self.cost += 0.0 if self.local else estimate_cost(self.model, i, o, details)
+                self._show_usage()
+            case se.SessionRenewed():
+                self.session_renewed()
+            case _:
+                pass
+
+    def _show_usage(self) -> None:
+        cost = "free (local server)" if self.local else f"≈ ${self.cost:.4f} (estimate)"
+        self.usage_label.setText(f"{self.tokens:,} tokens · {cost}")
+
+    def refresh(self) -> None:
+        if self.connected_at is None:
+            self.time_label.setText("session —")
+            self.time_label.setProperty("warning", False)
+            return
+        elapsed = time.monotonic() - self.connected_at
+        minutes, seconds = divmod(int(elapsed), 60)
+        text = f"session {minutes:02d}:{seconds:02d}"
+        warn = elapsed >= self.limit_s - WARN_BEFORE_S
+        if warn:
+            left = max(0, int(self.limit_s - elapsed))
+            text += f" — the service's 60-minute limit in {left // 60}:{left % 60:02d}; it will renew the session"
+        self.time_label.setText(text)
+        if self.time_label.property("warning") != warn:
+            self.time_label.setProperty("warning", warn)
+            self.time_label.style().unpolish(self.time_label)
+            self.time_label.style().polish(self.time_label)
