@@ -163,7 +163,7 @@ async def test_typing_while_the_assistant_talks_cuts_it_off_and_answers_the_new_
     # The new answer was asked for only once the cancelled response was done: the server refused nothing.
     assert not [e for e in h.received if e["type"] == "error"]
     assert "5" in h.controller.history()[-1].transcript
-    assert [e.status for e in h.of(se.AgentEnd)][0] == "cancelled"
+    assert h.of(se.AgentEnd)[0].status == "cancelled"
 
 
 async def test_connecting_again_keeps_the_conversation(make_harness) -> None:

@@ -385,9 +385,9 @@ class SessionController:
                 self._speech_started_ms[item_id] = start_ms
                 self._on_speech_started()
             case ev.SpeechStopped(item_id=item_id, audio_end_ms=end_ms):
-                start_ms = self._speech_started_ms.pop(item_id, None)
-                if start_ms is not None:
-                    self._spoken_ms[item_id] = end_ms - start_ms
+                began_ms = self._speech_started_ms.pop(item_id, None)
+                if began_ms is not None:
+                    self._spoken_ms[item_id] = end_ms - began_ms
                 self._start_turn_clock()
                 if self.settings.turn_detection.create_response:
                     self._response_requested = True  # the server answers the committed turn by itself
