@@ -101,12 +101,15 @@ async def make_harness() -> AsyncIterator[Callable[..., Any]]:
         connect: bool = True,
         session_timeout_s: float | None = None,
         endpoint: Endpoint | None = None,
+        endpoint_for: Callable[[LocalRealtimeServer], Endpoint] | None = None,
     ) -> Harness:
         server = LocalRealtimeServer(options or LocalServerOptions(audio_pace=math.inf))
         await server.start()
         settings = settings or SessionSettings(turn_detection=TurnDetection(type="none"))
         sink = NullSink(speed=speed)
         source = FileSource(speed=speed)
+        if endpoint_for is not None:
+            endpoint = endpoint_for(server)
         endpoint = endpoint or custom_endpoint(server.url, protocol="beta" if beta else "ga")
         controller = SessionController(
             endpoint,

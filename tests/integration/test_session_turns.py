@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from tests.integration.conftest import speech_like
-from voicedesk.local.server import LocalServerOptions
+from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
+from voicedesk.realtime.endpoint import Endpoint, azure_endpoint
 from voicedesk.realtime.session_config import SessionSettings, TurnDetection
 from voicedesk.session import events as se
 
@@ -176,3 +179,20 @@ async def test_connecting_again_keeps_the_conversation(make_harness) -> None:
     assert await h.controller.wait_idle(15)
     assert "teal" in h.controller.history()[-1].transcript
     assert len(h.server.sessions) == 2
+
+
+@pytest.mark.parametrize(("protocol", "expected_path"), [(None, "/openai/v1/realtime"), ("beta", "/openai/realtime")])
+async def test_azure_endpoints_with_an_api_key_header(make_harness, protocol: str | None, expected_path: str) -> None:
+    key = "azure-key-0123456789"
+
+    def azure(server: LocalRealtimeServer) -> Endpoint:
+        resource = server.url.split("/v1/")[0].replace("ws://", "http://")  # as a person would paste it
+        return azure_endpoint(resource, "my-deployment", api_key=key, protocol=protocol)  # type: ignore[arg-type]
+
+    h = await make_harness(options=LocalServerOptions(audio_pace=float("inf"), api_key=key), endpoint_for=azure)
+    h.controller.send_text("hello azure")
+    assert await h.controller.wait_idle(15)
+    assert "hello azure" in h.controller.history()[-1].transcript
+    session = h.server.sessions[-1]
+    assert session.path.split("?")[0] == expected_path and session.beta == (protocol == "beta")
+    assert session.model == "my-deployment" or protocol == "beta"
