@@ -182,11 +182,21 @@ class VirtualPulse:
             time.sleep(0.02)
         time.sleep(0.2)
 
-    def loopback(self, key: str, source: str, sink: str, latency_ms: int, volume_pct: int) -> None:
-        """Route ``source`` into ``sink`` (the speaker heard by the microphone), attenuated."""
-        index = self.load_module(
-            key, "module-loopback", f"source={source}", f"sink={sink}", f"latency_msec={latency_ms}"
-        )
+    def loopback(
+        self, key: str, source: str, sink: str, latency_ms: int, volume_pct: int, *, adaptive: bool = False
+    ) -> None:
+        """Route ``source`` into ``sink`` (the speaker heard by the microphone), attenuated.
+
+        By default at a fixed rate (``adjust_time=0``): module-loopback otherwise keeps steering its
+        resampler towards the target latency, which makes the echo's delay drift by ~2 samples a
+        second (~90 ppm, measured by windowed cross-correlation of spk.monitor against
+        micsrc.monitor). A loudspeaker and a microphone on one sound card share a clock and do not
+        do that; both null sinks here run on the same clock too, so nothing needs adapting.
+        """
+        args = [f"source={source}", f"sink={sink}", f"latency_msec={latency_ms}"]
+        if not adaptive:
+            args.append("adjust_time=0")
+        index = self.load_module(key, "module-loopback", *args)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             owner = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from audio_testkit import dominant_frequency, speechlike, tone
+from audio_testkit import dominant_frequency, speechlike, to_pcm16, tone
 
 from voicedesk.audio.echo import EchoControl, FarEndTimeline, HalfDuplexGate, KalmanEchoCanceller
 from voicedesk.audio.levels import LevelMeter
@@ -160,6 +160,33 @@ def test_echo_control_aligns_reference_by_time() -> None:
     assert np.all(ctl.process(mic, 100.14) == 0)
     ctl.set_mode("off")
     assert np.all(ctl.process(mic, 100.16) == 1000)
+
+
+@pytest.mark.parametrize("lead_s", [0.0, 0.15])
+def test_echo_control_pairs_by_sample_count_and_never_uses_unplayed_audio(lead_s: float) -> None:
+    """Stream times that drift from the sample counts (as PulseAudio's ALSA plugin's do, by hundreds
+    of ppm) and a first guess that lies in the future must not cut holes in the reference."""
+    rate, block, delay = 24000, 480, 1500  # echo 62.5 ms after the sample was handed to the device
+    far = speechlike(14.0, seed=1)
+    mic = np.zeros_like(far)
+    mic[delay:] = 0.3 * far[:-delay]
+    ctl = EchoControl("aec", lead_s=lead_s)
+    tl = ctl.timeline
+    tl.live = True
+    out = []
+    played = 0
+    rng = np.random.default_rng(1)
+    for k in range(far.size // block):
+        # The output callback runs 10 ms chunks a little ahead of the microphone; stamps drift 500 ppm.
+        while played < (k + 1) * block + 240:
+            tl.append(far[played : played + 240], played / rate * 1.0005)
+            played += 240
+        t_adc = k * block / rate * 0.9996 + rng.uniform(-0.003, 0.003)
+        out.append(ctl.process(to_pcm16(mic[k * block : (k + 1) * block]), t_adc))
+    got = np.concatenate(out).astype(np.float32) / 32767
+    steady = slice(6 * rate, 14 * rate)
+    assert _erle(mic[steady], got[steady]) >= 30.0
+    assert ctl.clamps <= 1 and ctl.relocations <= 1
 
 
 def test_timeline_fills_gaps_and_realigns() -> None:

@@ -39,9 +39,11 @@ class DeviceSource(DeviceStream):
         on_problem: ProblemCallback | None = None,
         samplerate: float | None = None,
         channels: int | None = None,
-        latency: str | float = "low",
+        latency: str | float = 0.02,
+        callback_s: float = 0.01,
     ) -> None:
         super().__init__(device, on_problem)
+        self._callback_s = callback_s
         self.block = SAMPLE_RATE * block_ms // 1000
         self.echo = echo
         self._before_block = before_block  # e.g. bring the far-end timeline up to date
@@ -64,6 +66,7 @@ class DeviceSource(DeviceStream):
         self._out_total = 0  # 24 kHz samples produced (continuous across device switches)
         self.blocks = 0
         self.overflows = 0
+        self._overflows_seen = 0
         self.latencies: list[float] = []  # stream time from last sample captured to delivery
         self.keep_latencies = False
         self.raw_tap: BlockCallback | None = None  # sees each block before echo control (diagnostics)
@@ -103,7 +106,7 @@ class DeviceSource(DeviceStream):
             samplerate=rate,
             channels=channels,
             dtype="float32",
-            blocksize=0,
+            blocksize=max(1, round(rate * self._callback_s)),
             latency=self._latency,
             callback=self._callback,
             finished_callback=self._finished,
@@ -115,7 +118,7 @@ class DeviceSource(DeviceStream):
         if ring is None:
             return
         if status.input_overflow:
-            self.overflows += 1
+            self.overflows += 1  # samples were lost: the loop re-pairs the echo reference
         t = when.inputBufferAdcTime or when.currentTime
         self._stamps.note(ring.write_position, t)
         ring.write(indata)
@@ -128,6 +131,8 @@ class DeviceSource(DeviceStream):
         self._drain()
         if self._resampler is not None:
             self._push(self._resampler.drain())
+        if self.echo is not None:
+            self.echo.restart()  # the next stream pairs microphone and reference anew
 
     # --- loop side --------------------------------------------------------------------------
     def _time_of(self, index24: int) -> float:
@@ -167,6 +172,10 @@ class DeviceSource(DeviceStream):
         if self.raw_tap is not None:
             self.raw_tap(pcm)
         if self.echo is not None and self.echo.mode != "off":
+            overflows = self.overflows + (self._ring.dropped if self._ring is not None else 0)
+            if overflows != self._overflows_seen:
+                self._overflows_seen = overflows
+                self.echo.restart()
             if self._before_block is not None:
                 self._before_block()
             pcm = self.echo.process(pcm, self._time_of(start))

@@ -22,7 +22,6 @@ talk, and costs ~1.6 % of a core. Everything runs on the loop thread, never in a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -81,9 +80,12 @@ class KalmanEchoCanceller:
         self._e_pad: Float64 = np.zeros(2 * n, dtype=np.float64)
         # suppressor state
         self._ebuf: Float64 = np.zeros(n, dtype=np.float64)
+        self._dbuf: Float64 = np.zeros(n, dtype=np.float64)
         self._ybuf: Float64 = np.zeros(n, dtype=np.float64)
         self._ola: Float64 = np.zeros(n, dtype=np.float64)
         self._e_psd: Float64 = np.full(n // 2 + 1, 1e-9)
+        self._e2f: Float64 = np.full(k, 1e-9)  # smoothed |E|^2 on the filter's bins
+        self._unsure: Float64 = np.zeros(n // 2 + 1)  # predicted misalignment echo / error, per bin
         self._pey = 0.0
         self._pyy = 1e-9
         self.leak = 0.5
@@ -102,30 +104,47 @@ class KalmanEchoCanceller:
         self._e_pad[n:] = e
         big_e = np.fft.rfft(self._e_pad)
         x2 = self._x.real**2 + self._x.imag**2
-        self._psi = 0.9 * self._psi + 0.1 * (big_e.real**2 + big_e.imag**2)
-        phi = np.einsum("pk,pk->k", self._p, x2) + 2.0 * self._psi + 1e-10
+        e2 = big_e.real**2 + big_e.imag**2
+        self._psi = 0.9 * self._psi + 0.1 * e2
+        # The echo the filter may still be missing, from its own state uncertainty (the error of the
+        # zero-padded half block carries half of it): large while it converges, small after.
+        unsure = 0.5 * np.einsum("pk,pk->k", self._p, x2)
+        self._e2f = 0.5 * self._e2f + 0.5 * e2
+        self._unsure = np.minimum(unsure[::2] / (self._e2f[::2] + 1e-12), 100.0)
+        phi = 2.0 * unsure + 2.0 * self._psi + 1e-10
         mu = self._p / phi
         # Constrained update: the gradient is cut to n taps so partitions stay linear convolutions.
         grad = np.fft.irfft(mu * np.conj(self._x) * big_e, n=2 * n, axis=1)
         grad[:, n:] = 0.0
         self._w += np.fft.rfft(grad, axis=1)
         self._p *= 1.0 - 0.5 * mu * x2
-        out = self._suppress(e, y) if self.suppress else e
+        out = self._suppress(d, e, y) if self.suppress else e
         return out.astype(np.float32)
 
-    def _suppress(self, e: Float64, y: Float64) -> Float64:
-        """Wiener-like gain from a residual-echo estimate ``leak * |Y|^2`` (Speex's leak regression)."""
+    def _suppress(self, d: Float64, e: Float64, y: Float64) -> Float64:
+        """Wiener-like gain from a residual-echo estimate: ``leak * |Y|^2`` (Speex's leak regression)
+        for what the converged filter misses, plus the filter's own uncertainty while it converges
+        (Enzner's Kalman postfilter), so echo is held down from the first syllable on. A bin where
+        the filter made things worse than the microphone (it learned a wrong path where the far end
+        had not excited it) starts from the microphone instead."""
         n, h = self.block, self._half
         out = np.empty(n, dtype=np.float64)
         for part in range(2):
             seg = slice(part * h, (part + 1) * h)
+            self._dbuf[:h] = self._dbuf[h:]
+            self._dbuf[h:] = d[seg]
             self._ebuf[:h] = self._ebuf[h:]
             self._ebuf[h:] = e[seg]
             self._ybuf[:h] = self._ybuf[h:]
             self._ybuf[h:] = y[seg]
+            df = np.fft.rfft(self._dbuf * self._win)
             ef = np.fft.rfft(self._ebuf * self._win)
             yf = np.fft.rfft(self._ybuf * self._win)
             e2 = ef.real**2 + ef.imag**2
+            d2 = df.real**2 + df.imag**2
+            worse = e2 > d2
+            ef[worse] = df[worse]
+            e2[worse] = d2[worse]
             y2 = yf.real**2 + yf.imag**2
             # How much of the residual moves with the echo estimate: near-end speech does not,
             # so it does not inflate the estimate.
@@ -136,7 +155,8 @@ class KalmanEchoCanceller:
             self._pey = max(self._pey, 0.005 * self._pyy)
             self.leak = min(self._pey / (self._pyy + 1e-12), 0.5)
             self._e_psd = 0.5 * self._e_psd + 0.5 * e2
-            gain = np.clip(1.0 - self._overdrive * self.leak * y2 / (self._e_psd + 1e-12), self._floor, 1.0)
+            residual = self.leak * y2 / (self._e_psd + 1e-12) + self._unsure
+            gain = np.clip(1.0 - self._overdrive * residual, self._floor, 1.0)
             frame = np.fft.irfft(ef * gain, n=n) * self._win
             self._ola[: n - h] = self._ola[h:]
             self._ola[n - h :] = 0.0
@@ -186,23 +206,28 @@ class HalfDuplexGate:
 
 
 class FarEndTimeline:
-    """What the speaker played, at 24 kHz, placed on the PortAudio stream clock.
+    """What the speaker played, at 24 kHz, as one contiguous run of samples.
 
-    The playback side appends played audio with the DAC time of its first sample; the capture side
-    asks for the reference matching a microphone block's ADC time. Small timestamp jitter is
-    ignored (the adaptive filter absorbs it); a drift past ``realign_s`` moves the anchor, which
-    ``on_realign`` reports so the canceller can start over.
+    Positions on it are sample counts, which is what the echo canceller aligns on: the output and input
+    streams count samples on the sound card's clock, so a fixed offset between a microphone sample's
+    index and the timeline index holds for as long as both streams run. PortAudio's stream times only
+    place it coarsely (the first alignment, the half-duplex gate): through PulseAudio's ALSA plugin
+    they drift from the sample counts by hundreds of ppm and jitter by milliseconds.
+
+    When the output stops (a device switch, an underrun) the silence it leaves was played too: the
+    gap, taken from the stream times, is filled with zeros so the sample counts stay on time.
     """
 
-    def __init__(self, *, capacity_s: float = 4.0, rate: int = SAMPLE_RATE, realign_s: float = 0.008) -> None:
+    def __init__(self, *, capacity_s: float = 4.0, rate: int = SAMPLE_RATE, gap_s: float = 0.05) -> None:
         self.rate = rate
         self._buf: Float32 = np.zeros(int(capacity_s * rate), dtype=np.float32)
         self._end = 0  # samples ever appended
-        self._t0: float | None = None  # stream time of sample 0
-        self._dev = 0.0
-        self._realign_s = realign_s
-        self.realigned = 0
-        self.on_realign: Callable[[], None] | None = None
+        self._t0: float | None = None  # stream time of sample 0, by the latest append
+        self._t_next: float | None = None  # stream time right after the last appended sample
+        self._gap_s = gap_s
+        self.gaps = 0
+        self.live = False  # the output stream runs (set by the playback side)
+        self.generation = 0  # bumped when the output restarts: the echo path may have changed
 
     @property
     def end(self) -> int:
@@ -211,36 +236,36 @@ class FarEndTimeline:
     def _append(self, samples: Float32) -> None:
         cap = self._buf.size
         if samples.size >= cap:
-            samples = samples[-cap:]
             self._end += samples.size - cap
+            samples = samples[-cap:]
         start = self._end % cap
         first = min(samples.size, cap - start)
         self._buf[start : start + first] = samples[:first]
         self._buf[: samples.size - first] = samples[first:]
         self._end += samples.size
 
-    def append(self, samples: Float32, t_first: float) -> None:
-        if self._t0 is None:
-            self._t0 = t_first - self._end / self.rate
-        else:
-            expected = self._t0 + self._end / self.rate
-            gap = t_first - expected
-            if gap > 0.05:
-                # The output stopped (device switch, restart): the silence in between was played too.
-                self._append(np.zeros(int(gap * self.rate), dtype=np.float32))
-                expected = self._t0 + self._end / self.rate
-                gap = t_first - expected
-            self._dev = 0.9 * self._dev + 0.1 * gap
-            if abs(self._dev) > self._realign_s or gap < -0.05:
-                self._t0 += self._dev if abs(gap) <= 0.05 else gap
-                self._dev = 0.0
-                self.realigned += 1
-                if self.on_realign is not None:
-                    self.on_realign()
+    def append(self, samples: Float32, t_first: float, *, discontinuity: bool = False) -> None:
+        """Add played audio whose first sample left at stream time ``t_first``.
+
+        ``discontinuity``: the output underran since the last append, so a gap of more than a few
+        ms in the stream times is real silence rather than timestamp jitter.
+        """
+        if self._t_next is not None:
+            gap = t_first - self._t_next
+            if gap > (0.003 if discontinuity else self._gap_s):
+                self._append(np.zeros(min(int(gap * self.rate), self._buf.size), dtype=np.float32))
+                self.gaps += 1
+        self._t0 = t_first - self._end / self.rate
         self._append(samples)
+        self._t_next = t_first + samples.size / self.rate
+
+    def stopped(self) -> None:
+        """The output stream closed (switch, failure): alignment must be found again after it."""
+        self.live = False
+        self.generation += 1
 
     def index_of(self, t: float) -> int | None:
-        """Timeline index of the sample played at stream time ``t``."""
+        """Timeline index of the sample played at stream time ``t`` (coarse: see the class doc)."""
         return None if self._t0 is None else round((t - self._t0) * self.rate)
 
     def reference(self, t_start: float, n: int) -> Float32:
@@ -256,152 +281,176 @@ class FarEndTimeline:
         if hi <= lo:
             return out
         cap = self._buf.size
-        for i in range(lo, hi, cap):  # at most two pieces because n < cap
-            j = min(hi, i + cap)
-            s = i % cap
-            first = min(j - i, cap - s)
-            out[i - i0 : i - i0 + first] = self._buf[s : s + first]
-            if first < j - i:
-                out[i - i0 + first : j - i0] = self._buf[: j - i - first]
+        s = lo % cap
+        first = min(hi - lo, cap - s)
+        out[lo - i0 : lo - i0 + first] = self._buf[s : s + first]
+        if first < hi - lo:
+            out[lo - i0 + first : hi - i0] = self._buf[: hi - lo - first]
         return out
 
 
 class DelayEstimator:
-    """Finds where the echo sits relative to the timestamp-aligned reference (GCC-PHAT).
+    """Finds where the echo sits behind the reference the canceller is given (GCC-PHAT at 8 kHz).
 
-    Device timestamps are often off by tens of ms (PulseAudio's ALSA plugin, for one, leaves its
-    own buffering out), which would put the echo outside the filter; a correlation of the
-    microphone with the reference over the last seconds finds the true offset.
+    ``add`` takes microphone blocks; ``estimate`` correlates the last ``window_s`` of them with the
+    timeline around the reference positions they were paired with and returns the echo's tap: how
+    long after a reference sample its echo reaches the microphone (negative: before, which no
+    causal filter can model).
     """
 
-    def __init__(self, *, rate: int = SAMPLE_RATE, window_s: float = 2.0, search_s: float = 0.35) -> None:
+    def __init__(
+        self, *, rate: int = SAMPLE_RATE, window_s: float = 2.0, max_tap_s: float = 0.45, min_tap_s: float = -0.1
+    ) -> None:
         self.rate = rate
-        self._decim = 3  # 8 kHz is plenty to locate speech
+        self._decim = 3
         self._window = int(window_s * rate)
-        self._search = int(search_s * rate / self._decim)
+        self._max_tap = int(max_tap_s * rate)
+        self._min_tap = int(min_tap_s * rate)
         self._mic: Float32 = np.zeros(self._window, dtype=np.float32)
         self._n = 0
-        self._t_end = 0.0
 
-    def add(self, mic: Float32, t_first: float) -> None:
+    def restart(self) -> None:
+        """The pairing of microphone and reference changed: forget the history."""
+        self._n = 0
+
+    def add(self, mic: Float32) -> None:
         k = mic.size
         self._mic[:-k] = self._mic[k:]
         self._mic[-k:] = mic
         self._n += k
-        self._t_end = t_first + k / self.rate
 
-    def estimate(self, timeline: FarEndTimeline) -> tuple[float, float] | None:
-        """(delay of the echo after the reference in s, confidence) or None when undecidable."""
+    def estimate(self, timeline: FarEndTimeline, ref_end: int) -> tuple[float, float] | None:
+        """(tap in s, confidence) for a history whose last sample was paired with index ``ref_end - 1``."""
         if self._n < self._window:
             return None
         d = self._decim
-        t_start = self._t_end - self._window / self.rate
-        pad = self._search * d
-        ref = timeline.reference(t_start - pad / self.rate, self._window + 2 * pad)
-        if float(np.mean(ref.astype(np.float64) ** 2)) < 1e-7:
+        ref_start = ref_end - self._window
+        far = timeline.samples(ref_start - self._max_tap, self._window + self._max_tap - self._min_tap)
+        if float(np.mean(far.astype(np.float64) ** 2)) < 1e-7:
             return None  # nothing played: nothing to find
         mic = self._mic.reshape(-1, d).mean(axis=1)
-        far = ref[: (ref.size // d) * d].reshape(-1, d).mean(axis=1)
-        n = 1 << math.ceil(math.log2(mic.size + far.size))
-        cross = np.fft.rfft(mic, n) * np.conj(np.fft.rfft(far, n))
+        far_d = far[: (far.size // d) * d].reshape(-1, d).mean(axis=1)
+        n = 1 << math.ceil(math.log2(mic.size + far_d.size))
+        cross = np.conj(np.fft.rfft(mic, n)) * np.fft.rfft(far_d, n)
         corr = np.fft.irfft(cross / (np.abs(cross) + 1e-12), n)
-        # corr[j] peaks where mic[i + j] ~ far[i]. far starts `search` samples early, so an echo
-        # delayed by D sits at j = D - search: j runs over [-2 search, 0] for D in [-search, search].
-        s2 = 2 * self._search
-        lags = np.concatenate([corr[n - s2 :], corr[:1]])
-        peak = int(np.argmax(np.abs(lags)))
-        strength = float(np.abs(lags[peak]) / (np.median(np.abs(lags)) + 1e-12))
-        return (peak - self._search) * d / self.rate, strength
+        # corr[j] peaks where mic[i] ~ far[i + j], i.e. the echo's tap is max_tap - j * d.
+        span = (self._max_tap - self._min_tap) // d
+        lags = np.abs(corr[: span + 1])
+        j = int(np.argmax(lags))
+        strength = float(lags[j] / (np.median(lags) + 1e-12))
+        return (self._max_tap - j * d) / self.rate, strength
 
 
 class EchoControl:
-    """Applies the chosen mode to 24 kHz pcm16 microphone blocks, given their ADC time.
+    """Applies the chosen mode to consecutive 24 kHz pcm16 microphone blocks.
 
-    The reference is taken ``lead_s`` ahead of the block's time, so the echo lands a little into
-    the filter; ``lead_s`` follows the delay estimator when the timestamps turn out to be off.
+    The canceller pairs microphone block ``k`` with timeline samples ``k * block + offset``: a fixed
+    offset, so the reference is as continuous as the microphone. The offset is first guessed from the
+    stream times, then kept causal (a reference block is never taken from audio the speaker has not
+    played yet: that would be zeros now and the real signal later, so the filter would learn holes)
+    and moved when the delay estimator finds the echo outside the filter. Each move restarts the
+    filter, so they are kept rare: a ``slack_s`` margin below what has been played absorbs jitter.
     """
 
-    def __init__(self, mode: EchoMode = "aec", *, block: int = 480, lead_s: float = 0.03) -> None:
-        self.timeline = FarEndTimeline(realign_s=0.02)
-        self.timeline.on_realign = self._realigned
+    def __init__(
+        self,
+        mode: EchoMode = "aec",
+        *,
+        block: int = 480,
+        lead_s: float = 0.0,
+        slack_s: float = 0.02,
+        tail_ms: float = 320.0,
+    ) -> None:
+        self.timeline = FarEndTimeline()
         self.block = block
-        self.lead_s = lead_s
-        self.margin_s = 0.03  # where the echo should sit in the filter
-        self._aec = KalmanEchoCanceller(block)
+        self.lead_s = lead_s  # first guess: reference this far after the block's stream time
+        self.slack_s = slack_s
+        self.margin_s = 0.02  # where a relocated echo is put in the filter
+        self._aec = KalmanEchoCanceller(block, tail_ms=tail_ms)
+        self._tail_s = self._aec.partitions * block / SAMPLE_RATE
         self._gate = HalfDuplexGate(block)
-        self._delay = DelayEstimator()
+        self._delay = DelayEstimator(max_tap_s=self._tail_s + 0.15)
         self._blocks = 0
         self._candidate: float | None = None
-        self.relocations = 0
-        self._ref_pos: int | None = None  # timeline index of the next reference block
+        self._ref_pos: int | None = None  # timeline index paired with the next microphone block
+        self._generation = -1
+        self.relocations = 0  # moves after the delay estimator
+        self.clamps = 0  # moves to keep the reference causal
+        self.tap_s: float | None = None  # last confident delay estimate
         self.mode: EchoMode = mode
 
     def set_mode(self, mode: EchoMode) -> None:
         if mode not in ECHO_MODES:
             raise ValueError(f"echo mode must be one of {ECHO_MODES}")
         if mode != self.mode:
-            self._aec.reset()
-            self._gate.reset()
+            self.restart()
         self.mode = mode
 
-    def _realigned(self) -> None:
+    def restart(self) -> None:
+        """Forget the echo path and the alignment (new mode, the microphone restarted)."""
         self._aec.reset()
+        self._gate.reset()
         self._ref_pos = None
 
-    def _reference(self, t_adc: float) -> Float32:
-        """The reference block for a microphone block: contiguous from block to block.
+    def _move(self, pos: int) -> None:
+        self._ref_pos = pos
+        self._aec.reset()
+        self._delay.restart()
+        self._candidate = None
 
-        Block timestamps jitter by a few samples; following them would cut the reference into
-        pieces that no filter can match, so the position only jumps when it is 10 ms off.
-        """
-        wanted = self.timeline.index_of(t_adc + self.lead_s)
-        if wanted is None:
-            return np.zeros(self.block, dtype=np.float32)
-        if self._ref_pos is None or abs(wanted - self._ref_pos) > SAMPLE_RATE // 100:
-            if self._ref_pos is not None:
-                self._aec.reset()
-            self._ref_pos = wanted
-        out = self.timeline.samples(self._ref_pos, self.block)
-        self._ref_pos += self.block
+    def _reference(self, t_adc: float) -> Float32:
+        tl = self.timeline
+        n = self.block
+        latest = tl.end - n - int(self.slack_s * SAMPLE_RATE)  # the newest start that is surely played
+        if tl.generation != self._generation or self._ref_pos is None:
+            guess = tl.index_of(t_adc + self.lead_s)
+            if guess is None or not tl.live:
+                return np.zeros(n, dtype=np.float32)
+            self._generation = tl.generation
+            self._move(min(guess, latest))
+        elif self._ref_pos + n > tl.end:
+            self.clamps += 1
+            self._move(latest)
+        assert self._ref_pos is not None
+        out = tl.samples(self._ref_pos, n)
+        self._ref_pos += n
         return out
 
     @property
     def muted(self) -> bool:
         return self.mode == "half-duplex" and self._gate.muted
 
-    def _track_delay(self, mic: Float32, t_adc: float) -> None:
-        self._delay.add(mic, t_adc)
+    def _track_delay(self, mic: Float32) -> None:
+        if self._ref_pos is None:
+            return
+        self._delay.add(mic)
         self._blocks += 1
         if self._blocks % 25:
             return  # twice a second at 20 ms blocks
-        found = self._delay.estimate(self.timeline)
+        found = self._delay.estimate(self.timeline, self._ref_pos)
         if found is None or found[1] < 8.0:
             return
-        delay = found[0]
-        # Tap position of the echo with the current lead: keep it inside the filter's span.
-        tap = delay + self.lead_s
-        tail = self._aec.partitions * self.block / SAMPLE_RATE
-        if 0.005 <= tap <= tail - 0.08:
+        tap = found[0]
+        self.tap_s = tap
+        if 0.004 <= tap <= self._tail_s - 0.06:
             self._candidate = None
             return
-        if self._candidate is not None and abs(self._candidate - delay) < 0.004:
-            self.lead_s = self.margin_s - delay
+        if self._candidate is not None and abs(self._candidate - tap) < 0.004:
+            latest = self.timeline.end - int(self.slack_s * SAMPLE_RATE)
             self.relocations += 1
-            self._aec.reset()
-            self._ref_pos = None
-            self._candidate = None
+            self._move(min(self._ref_pos + round((self.margin_s - tap) * SAMPLE_RATE), latest))
         else:
-            self._candidate = delay
+            self._candidate = tap
 
     def process(self, block: npt.NDArray[np.int16], t_adc: float) -> npt.NDArray[np.int16]:
         if self.mode == "off":
             return block
         mic = block.astype(np.float32) * (1.0 / 32768.0)
-        self._track_delay(mic, t_adc)
         if self.mode == "half-duplex":
             # What is audible at the microphone now, with 50 ms to spare so the gate closes early.
-            now = t_adc + self.lead_s - self.margin_s
-            out = self._gate.process(mic, self.timeline.reference(now, block.size + SAMPLE_RATE // 20))
+            out = self._gate.process(mic, self.timeline.reference(t_adc, block.size + SAMPLE_RATE // 20))
         else:
-            out = self._aec.process(mic, self._reference(t_adc))
+            ref = self._reference(t_adc)
+            self._track_delay(mic)
+            out = self._aec.process(mic, ref)
         return np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)

@@ -48,9 +48,11 @@ class DeviceSink(DeviceStream):
         ahead_s: float = 0.3,
         samplerate: float | None = None,
         channels: int | None = None,
-        latency: str | float = "low",
+        latency: str | float = 0.03,
+        callback_s: float = 0.01,
     ) -> None:
         super().__init__(device, on_problem)
+        self._callback_s = callback_s
         self._prebuffer_s = prebuffer_s
         self._fade_s = fade_s
         self._ahead_s = ahead_s
@@ -83,7 +85,9 @@ class DeviceSink(DeviceStream):
         self._playing = False  # callback
         self._frames_played = 0  # callback: real frames handed to the device on this stream
         self._played_base = 0  # loop: 24 kHz samples played on earlier streams
-        self.underruns = 0  # callback
+        self.underruns = 0  # callback: the jitter buffer ran dry while audio was expected
+        self.xruns = 0  # callback: the device ran dry (our callback came too late)
+        self._xruns_seen = 0  # loop: xruns already reported to the echo timeline
         self._back_out = 0  # 24 kHz samples of played audio read back
         self._flush_called_at = 0.0
         self.started_at = 0.0  # callback: when output last (re)started, time.monotonic()
@@ -174,7 +178,7 @@ class DeviceSink(DeviceStream):
             samplerate=rate,
             channels=channels,
             dtype="float32",
-            blocksize=0,
+            blocksize=max(1, round(rate * self._callback_s)),
             latency=self._latency,
             callback=self._callback,
             finished_callback=self._finished,
@@ -182,7 +186,9 @@ class DeviceSink(DeviceStream):
 
     def _stream_stopped(self) -> None:
         # Keep the timeline continuous: what was queued on the old device is played on the next.
-        self._collect_played()
+        self._collect_played(final=True)
+        if self.timeline is not None:
+            self.timeline.stopped()
         self._played_base += self._to24(self._frames_played)
         self._frames_played = 0
         unplayed = self._ring.read_all()[:, 0].astype(np.float32)
@@ -196,6 +202,8 @@ class DeviceSink(DeviceStream):
     def _callback(self, outdata: Any, frames: int, when: Any, status: sd.CallbackFlags) -> None:
         # PortAudio thread: copy from the ring, fade where needed, note what was played.
         self.callbacks += 1
+        if status.output_underflow:
+            self.xruns += 1
         ring = self._ring
         buf = self._scratch[:frames]
         real = 0
@@ -237,8 +245,8 @@ class DeviceSink(DeviceStream):
     def _fill(self) -> None:
         """Move queued audio into the device ring, resampled, up to ``ahead_s`` ahead."""
         resampler = self._resampler
-        if resampler is None or not self.rate:
-            return
+        if resampler is None or not self.rate or self._stream is None:
+            return  # no stream (closed, or switching): the queue waits for the next one
         target = int(self.rate * self._ahead_s)
         while self._queue and self._ring.available() < target:
             room_24 = int((target - self._ring.available()) * SAMPLE_RATE / self.rate) + 1
@@ -257,10 +265,10 @@ class DeviceSink(DeviceStream):
         if quiet and not self._queue:
             self._release = True  # let a sound shorter than the prebuffer play
 
-    def _collect_played(self) -> None:
+    def _collect_played(self, final: bool = False) -> None:
         """Read back what the callback output: output level and the echo reference."""
         back = self._back
-        if back is None or self._played.available() == 0:
+        if back is None or (self._stream is None and not final) or self._played.available() == 0:
             return
         stamp = self._stamps.latest()
         frames = self._played.read_all()[:, 0].astype(np.float32)
@@ -272,7 +280,10 @@ class DeviceSink(DeviceStream):
             pos, t = stamp
             # First read-back sample's device frame, on this stream's played-ring positions.
             frame = self._back_out * self.rate / SAMPLE_RATE
-            self.timeline.append(out, t + (frame - pos) / self.rate)
+            xruns = self.xruns
+            self.timeline.live = True
+            self.timeline.append(out, t + (frame - pos) / self.rate, discontinuity=xruns != self._xruns_seen)
+            self._xruns_seen = xruns
         self._back_out += out.size
 
     def pump(self) -> None:

@@ -45,7 +45,7 @@ class Banner(QFrame):
         layout.addWidget(self.text, 1)
         layout.addWidget(self.action_button)
         layout.addWidget(self.close_button)
-        self._action: Callable[[], None] | None = None
+        self._action: Callable[[], object] | None = None
         self.action_button.clicked.connect(self._run_action)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -60,7 +60,7 @@ class Banner(QFrame):
         message: str,
         hint: str = "",
         level: Level = "error",
-        action: tuple[str, Callable[[], None]] | None = None,
+        action: tuple[str, Callable[[], object]] | None = None,
     ) -> None:
         # A fresh error is never hidden by a later info message.
         if self.isVisible() and self.level in ("error", "warning") and level == "info":

@@ -173,7 +173,9 @@ def write_debug_bundle(path: Path, parts: BundleParts) -> Path:
     return path
 
 
-def export_everything(directory: Path, items: Sequence[Item], recorder: AudioRecorder, parts: BundleParts) -> list[Path]:
+def export_everything(
+    directory: Path, items: Sequence[Item], recorder: AudioRecorder, parts: BundleParts
+) -> list[Path]:
     """The one-click export: Markdown, JSON, both WAVs and the debug bundle into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []

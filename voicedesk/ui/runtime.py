@@ -272,7 +272,7 @@ class SessionRuntime:
             tools=self.tool_registry(self.settings.tools),
             journal_dir=data_dir() / "journal" if self._journal else None,
             session_timeout_s=self.settings.session_timeout_s,
-            **({"backoff": self._backoff} if self._backoff is not None else {}),
+            backoff=self._backoff,
         )
         controller.raw_events = True
         self._unsubscribe = controller.subscribe(self._on_controller_event)

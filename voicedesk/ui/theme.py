@@ -98,7 +98,7 @@ def _dark_palette() -> QPalette:
 def apply_theme(app: QApplication, dark: bool | None = None) -> bool:
     """Set the Fusion style, a palette and resources/{light,dark}.qss; returns whether it is dark."""
     forced = os.environ.get("VOICEDESK_THEME", "").lower()
-    if dark is None and forced in ("dark", "light"):
+    if forced in ("dark", "light"):  # a person's explicit choice wins over the system
         dark = forced == "dark"
     dark = is_dark() if dark is None else dark
     app.setStyle("Fusion")
@@ -111,4 +111,8 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> bool:
 
 def follow_system_theme(app: QApplication) -> None:
     """Re-apply the look whenever the system switches between light and dark."""
-    QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app))
+
+    def changed(scheme: Qt.ColorScheme) -> None:
+        apply_theme(app, None if scheme == Qt.ColorScheme.Unknown else scheme == Qt.ColorScheme.Dark)
+
+    QGuiApplication.styleHints().colorSchemeChanged.connect(changed)

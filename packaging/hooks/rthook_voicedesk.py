@@ -1,0 +1,134 @@
+"""PyInstaller runtime hook: runs inside every voicedesk bundle before voicedesk itself.
+
+1. PortAudio. sounddevice finds it with ``ctypes.util.find_library("portaudio")``. The Linux bundle carries
+   its own libportaudio.so.2 (the system one need not be installed), but find_library never looks inside a
+   bundle on Linux, so point it there. Windows and macOS use the copy sounddevice's wheel ships.
+2. TLS trust. The bundled OpenSSL was built with the build machine's certificate paths, which do not exist
+   on other distributions, and on Windows and macOS the system keychain is where corporate CAs live.
+   truststore makes ``ssl.create_default_context()`` (what websockets uses for wss://) verify with the
+   operating system's trust store: Windows CryptoAPI, macOS Security framework, the distribution's CA file.
+3. ``VOICEDESK_BUNDLE_CHECK=1`` prints what the bundle contains and can load, as JSON, and exits
+   (0 when everything loaded): the packaging test and CI use it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _bundled_portaudio() -> str | None:
+    base = getattr(sys, "_MEIPASS", os.path.dirname(sys.executable))
+    for name in ("libportaudio.so.2", "libportaudio.so"):
+        path = os.path.join(base, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _use_bundled_portaudio() -> None:
+    if not sys.platform.startswith("linux") or _bundled_portaudio() is None:
+        return
+    import ctypes.util
+
+    system_find_library = ctypes.util.find_library
+
+    def find_library(name: str) -> str | None:
+        if name == "portaudio":
+            return _bundled_portaudio()
+        return system_find_library(name)
+
+    ctypes.util.find_library = find_library
+
+
+def _use_system_trust_store() -> None:
+    try:
+        import truststore
+    except ImportError:  # a bundle built without it keeps OpenSSL's defaults
+        return
+    truststore.inject_into_ssl()
+
+
+def _bundle_check() -> None:
+    import json
+
+    report: dict[str, object] = {"frozen": bool(getattr(sys, "frozen", False))}
+    ok = True
+
+    def probe(name: str, fn):  # type: ignore[no-untyped-def]
+        nonlocal ok
+        try:
+            report[name] = fn()
+        except Exception as exc:  # report every failure, not only the first
+            ok = False
+            report[name] = f"FAILED: {type(exc).__name__}: {exc}"
+
+    def portaudio() -> dict[str, str]:
+        import sounddevice
+
+        return {"library": str(sounddevice._libname), "version": sounddevice.get_portaudio_version()[1]}
+
+    def keyring_backends() -> dict[str, object]:
+        # keyring finds its backends through entry points: without keyring's metadata and the backend
+        # modules in the bundle it silently falls back to "fail" (no keychain at all).
+        from importlib import import_module
+        from importlib.metadata import entry_points
+
+        from keyring.backend import get_all_keyring
+
+        points = {ep.name: ep.value for ep in entry_points(group="keyring.backends")}
+        native = {"linux": "SecretService", "win32": "Windows", "darwin": "macOS"}.get(sys.platform)
+        if native is not None and native not in points:
+            raise RuntimeError(f"keyring backend {native} not registered: {sorted(points)}")
+        for name in ("chainer", native):
+            if name:
+                import_module(points[name])
+        if sys.platform == "linux":
+            import secretstorage  # noqa: F401  (SecretService needs it, and it needs cryptography)
+        return {"entry_points": sorted(points), "viable_here": sorted(type(k).__module__ for k in get_all_keyring())}
+
+    def resamplers() -> dict[str, str]:
+        import samplerate
+        import soxr
+
+        return {"samplerate": samplerate.__version__, "soxr": soxr.__version__}
+
+    def tls() -> str:
+        import ssl
+
+        context = ssl.create_default_context()
+        return f"{type(context).__module__}.{type(context).__name__}"
+
+    def qt() -> dict[str, object]:
+        import PySide6
+        from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
+
+        plugins = os.path.join(os.path.dirname(PySide6.__file__), "Qt", "plugins")
+        return {
+            "version": PySide6.__version__,
+            "platforms": sorted(os.listdir(os.path.join(plugins, "platforms"))) if os.path.isdir(plugins) else [],
+        }
+
+    def resources() -> list[str]:
+        from voicedesk.ui import theme
+
+        base = theme.resources_dir()
+        if base is None:
+            raise RuntimeError("resources/ not found")
+        return sorted(os.path.relpath(os.path.join(d, f), base) for d, _, fs in os.walk(base) for f in fs)
+
+    probe("portaudio", portaudio)
+    probe("keyring_backends", keyring_backends)
+    probe("resamplers", resamplers)
+    probe("tls_context", tls)
+    probe("qt", qt)
+    probe("resources", resources)
+    print(json.dumps(report, indent=1))
+    sys.stdout.flush()
+    os._exit(0 if ok else 1)
+
+
+_use_bundled_portaudio()
+_use_system_trust_store()
+if os.environ.get("VOICEDESK_BUNDLE_CHECK"):
+    _bundle_check()

@@ -1,0 +1,529 @@
+"""The main window: composes the views, forwards what the person does to the session controller, and
+shows what the session reports (through the bridge's signals). Views never talk to each other."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from voicedesk import __version__
+from voicedesk.audio.base import Levels
+from voicedesk.config import load_settings, save_settings
+from voicedesk.realtime.client import AuthenticationFailed, ConnectFailed
+from voicedesk.realtime.session_config import SettingsError
+from voicedesk.session import events as se
+from voicedesk.ui import export, theme
+from voicedesk.ui.banner import Banner, Level
+from voicedesk.ui.bridge import SessionBridge
+from voicedesk.ui.controls import KeyForwarder, TalkControls
+from voicedesk.ui.conversation_view import ConversationView
+from voicedesk.ui.event_inspector import EventInspector
+from voicedesk.ui.qtasync import async_slot
+from voicedesk.ui.runtime import SessionRuntime, available_devices
+from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
+from voicedesk.ui.status_panel import StatusPanel
+from voicedesk.ui.tool_log import ToolLogView
+from voicedesk.ui.waveform import WaveformView
+
+log = logging.getLogger(__name__)
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(self, runtime: SessionRuntime, *, persist: bool = True) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.persist = persist
+        self.setWindowTitle("voicedesk")
+        self.setWindowIcon(theme.app_icon())
+        self.bridge = SessionBridge(self)
+        runtime.subscribe(self.bridge.on_event)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self._closed = False
+        self._saved_splitter: list[int] | None = None
+        self.settings_dialog: SettingsDialog | None = None
+
+        self.banner = Banner(name="banner")
+        self.local_notice = Banner(dismissable=False, name="local_notice")
+        self.audio_notice = Banner(name="audio_notice")
+        self.controls = TalkControls()
+        self.waveform = WaveformView(self._levels)
+        self.conversation = ConversationView()
+        self.tool_log = ToolLogView()
+        self.inspector = EventInspector()
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setObjectName("side_tabs")
+        self.side_tabs.addTab(self.tool_log, "Tool calls")
+        self.side_tabs.addTab(self.inspector, "Events")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("main_splitter")
+        self.splitter.addWidget(self.conversation)
+        self.splitter.addWidget(self.side_tabs)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.status = StatusPanel()
+        self.statusBar().addPermanentWidget(self.status, 1)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(10, 8, 10, 4)
+        layout.setSpacing(6)
+        for widget in (self.local_notice, self.audio_notice, self.banner, self.controls, self.waveform):
+            layout.addWidget(widget)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self._build_menus()
+        self._wire()
+        self._keys = KeyForwarder(self, self.controls)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._keys)
+        self.resize(1100, 760)
+        self.splitter.setSizes([640, 440])
+        self.restore_ui_state(runtime.settings.ui)
+
+    # ------------------------------------------------------------------ construction
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.export_all_action = self._action(file_menu, "Export everything…", self.export_all, "Ctrl+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "Export conversation as Markdown…", partial(self._export_one, "md"))
+        self._action(file_menu, "Export conversation as JSON…", partial(self._export_one, "json"))
+        self._action(file_menu, "Export audio (WAV)…", partial(self._export_one, "wav"))
+        self._action(file_menu, "Save debug bundle…", partial(self._export_one, "bundle"))
+        file_menu.addSeparator()
+        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        session_menu = self.menuBar().addMenu("&Session")
+        self._action(session_menu, "Connect / disconnect", self.toggle_connection, "Ctrl+K")
+        self._action(session_menu, "Clear conversation view", self.clear_views)
+        self._action(session_menu, "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _wire(self) -> None:
+        b = self.bridge
+        b.state_changed.connect(self._on_state)
+        b.item_added.connect(lambda item: self.conversation.apply_items([item], complete=False))
+        b.history_updated.connect(lambda items: self.conversation.apply_items(items, complete=True))
+        b.transcript_updated.connect(lambda item_id, _role, text: self.conversation.apply_transcript(item_id, text))
+        b.tool_started.connect(self.tool_log.apply_event)
+        b.tool_finished.connect(self.tool_log.apply_event)
+        b.tool_finished.connect(lambda e: self.conversation.apply_tool_result(e.call_id, e.output, e.ok))
+        b.raw_event_received.connect(self.inspector.add)
+        b.latency_measured.connect(self.status.apply_event)
+        b.usage_reported.connect(self.status.apply_event)
+        b.error_reported.connect(self._on_error)
+        b.device_problem_reported.connect(self._on_device_problem)
+        b.session_renewed.connect(self._on_renewed)
+        b.audio_interrupted.connect(self._on_interrupted)
+        b.session_ended.connect(self._on_session_ended)
+        c = self.controls
+        c.connect_requested.connect(self.toggle_connection)
+        c.settings_requested.connect(self.open_settings)
+        c.talk_pressed.connect(self.start_talking)
+        c.talk_released.connect(self.stop_talking)
+        c.mute_toggled.connect(self.set_muted)
+        c.interrupt_requested.connect(self.interrupt)
+        self.conversation.text_submitted.connect(self.send_text)
+
+    def _levels(self) -> tuple[Levels, Levels]:
+        audio = self.runtime.audio
+        if audio is None:
+            return Levels(), Levels()
+        return audio.source.levels(), audio.sink.levels()
+
+    # ------------------------------------------------------------------ tasks
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "ui-task") -> asyncio.Task[Any]:
+        """Run a coroutine on the loop; an unexpected exception becomes a banner, never a crash."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                exc = t.exception()
+                log.error("%s failed", name, exc_info=exc)
+                self.show_unexpected(exc)
+
+        task.add_done_callback(done)
+        return task
+
+    def show_unexpected(self, exc: BaseException | None) -> None:
+        what = f"{type(exc).__name__}: {exc}" if exc is not None else "an unknown error"
+        self.banner.show_message(
+            f"Something went wrong inside voicedesk ({what}).",
+            "The app keeps running. If it happens again, save a debug bundle (File menu) and report it.",
+            "error",
+        )
+
+    # ------------------------------------------------------------------ start, connect, close
+
+    async def start(self, connect: bool = False) -> None:
+        """Prepare the session (local server, audio, controller) and connect if asked."""
+        if self._saved_splitter is not None:
+            self.splitter.setSizes(self._saved_splitter)
+        await self.runtime.prepare()
+        self._show_notices()
+        self._refresh_controls()
+        self.waveform.start()
+        if connect:
+            await self.connect_session()
+
+    def _show_notices(self) -> None:
+        rt = self.runtime
+        self.status.local = rt.using_local_server
+        self.status.model = rt.settings.session.model
+        self.status.clear()
+        if rt.using_local_server:
+            if rt.settings.endpoint == "local":
+                text = "Using the embedded local server (an offline demo model), as chosen in Settings."
+                action = ("Settings…", self.open_settings)
+            else:
+                text = "No API key is set: voicedesk is talking to its embedded local server, an offline demo model."
+                action = ("Enter API key…", partial(self.open_settings, True))
+            hint = "It understands simple requests (arithmetic, the time, “talk for 20 seconds”)."
+            self.local_notice.show_message(text, hint, "notice", action)
+        else:
+            self.local_notice.hide()
+        reason = rt.audio.fallback_reason if rt.audio is not None else None
+        if reason:
+            self.audio_notice.show_message(
+                f"No sound: {reason}.",
+                "You can still type; answers appear as text. Connect a device and restart, or pick one in Settings.",
+                "warning",
+                ("Settings…", self.open_settings),
+            )
+        else:
+            self.audio_notice.hide()
+
+    @async_slot()
+    async def toggle_connection(self) -> None:
+        controller = self.runtime.controller
+        if controller is not None and controller.connection != "disconnected":
+            await self.runtime.disconnect()
+        else:
+            await self.connect_session()
+
+    async def connect_session(self) -> bool:
+        self.controls.connect_button.setEnabled(False)
+        try:
+            await self.runtime.connect()
+            self.banner.dismiss() if self.banner.level in ("error", "warning") else None
+            return True
+        except AuthenticationFailed as exc:
+            self.banner.show_message(
+                f"The server refused the API key ({exc}).",
+                "Check the key in Settings, or remove it to use the local server.",
+                "error",
+                ("Enter API key…", partial(self.open_settings, True)),
+            )
+        except ConnectFailed as exc:
+            self.banner.show_message(
+                f"Cannot reach the endpoint: {exc}.",
+                "Check the network and the endpoint in Settings, then press Connect again.",
+                "error",
+                ("Retry", self.toggle_connection),
+            )
+        finally:
+            self.controls.connect_button.setEnabled(True)
+            self._refresh_controls()
+        return False
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:
+            event.accept()
+            return
+        event.ignore()
+        if not self._closing:
+            self._closing = True
+            self.spawn(self.shutdown(), "shutdown")
+
+    async def shutdown(self) -> None:
+        """Clean async shutdown: disconnect, stop the audio, close the journal and WAVs, save the layout."""
+        self.waveform.stop()
+        try:
+            await asyncio.wait_for(self.runtime.shutdown(), SHUTDOWN_TIMEOUT_S)
+        except (TimeoutError, Exception):
+            log.exception("the session did not shut down cleanly")
+        if self.persist:
+            with contextlib.suppress(OSError):
+                saved = load_settings()
+                saved.ui = self.ui_state()
+                save_settings(saved)
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._keys)
+        self._closed = True
+        self.close()
+        self.closed.emit()
+
+    # ------------------------------------------------------------------ talking
+
+    def start_talking(self) -> None:
+        controller = self.runtime.controller
+        if controller is None or controller.connection != "connected":
+            return
+        controller.start_push_to_talk()
+
+    def stop_talking(self, held_s: float) -> None:
+        controller = self.runtime.controller
+        if controller is None:
+            return
+        if not controller.stop_push_to_talk():
+            if held_s < 0.1:
+                hint = "Hold the Talk button (or Space) while you speak: presses under 0.1 s are not sent."
+            elif self.runtime.audio is not None and not self.runtime.audio.has_devices:
+                hint = "No microphone audio was captured (no sound device); type your message instead."
+            else:
+                hint = "Too little audio to send (under 0.1 s); hold the button a little longer."
+            self.statusBar().showMessage(hint, 5000)
+        self._refresh_controls()
+
+    def set_muted(self, muted: bool) -> None:
+        if self.runtime.controller is not None:
+            self.runtime.controller.set_mic_muted(muted)
+        self._refresh_controls()
+
+    def interrupt(self) -> None:
+        if self.runtime.controller is not None:
+            self.runtime.controller.interrupt()
+        self._refresh_controls()
+
+    def send_text(self, text: str) -> None:
+        controller = self.runtime.controller
+        if controller is None or controller.connection != "connected":
+            self.banner.show_message("Not connected: the message was not sent.", "Press Connect first.", "warning",
+                                     ("Connect", self.toggle_connection))  # fmt: skip
+            return
+        controller.send_text(text)
+
+    # ------------------------------------------------------------------ session reports
+
+    def _on_state(self, connection: str, activity: str) -> None:
+        self.status.apply_state(connection, activity)
+        self._refresh_controls()
+
+    def _refresh_controls(self) -> None:
+        c = self.runtime.controller
+        if c is None:
+            self.controls.apply_state("disconnected", "idle", push_to_talk=True, muted=False)
+            return
+        self.controls.apply_state(c.connection, c.activity, push_to_talk=c.push_to_talk_mode, muted=c.mic_muted)
+        self.conversation.set_input_enabled(True)
+
+    def _on_error(self, event: se.ErrorOccurred) -> None:
+        action: tuple[str, Callable[[], object]] | None = None
+        if event.code == "auth_failed":
+            action = ("Enter API key…", partial(self.open_settings, True))
+        elif event.fatal:
+            action = ("Connect", self.toggle_connection)
+        level: Level = "error" if event.fatal or event.code in ("auth_failed", "quota") else "warning"
+        self.banner.show_message(event.message, event.hint, level, action)
+
+    def _on_device_problem(self, event: se.AudioDeviceProblem) -> None:
+        hint = "The conversation goes on."
+        if not event.recovered:
+            hint += " Check the device, or choose another one in Settings."
+        self.banner.show_message(event.message, hint, "warning", ("Settings…", self.open_settings))
+
+    def _on_renewed(self, event: se.SessionRenewed) -> None:
+        self.status.apply_event(event)
+        why = {
+            "expired": "the service's time limit",
+            "timeout": "the session time limit",
+            "reconnected": "a dropped connection",
+        }
+        self.banner.show_message(
+            f"The session was renewed after {why.get(event.reason, event.reason)}; "
+            f"{event.carried_items} items of the conversation were carried over.",
+            "",
+            "info",
+        )
+
+    def _on_interrupted(self, event: se.AudioInterrupted) -> None:
+        who = "You interrupted" if event.reason == "user" else "You talked over"
+        self.statusBar().showMessage(f"{who} the assistant after {event.audio_end_ms / 1000:.1f} s.", 4000)
+        self._refresh_controls()
+
+    def _on_session_ended(self, reason: str) -> None:
+        if reason == "tool":
+            self.banner.show_message("The assistant ended the conversation.", "Press Connect to start again.", "info")
+        self._refresh_controls()
+
+    # ------------------------------------------------------------------ settings
+
+    def open_settings(self, focus_key: bool = False) -> SettingsDialog:
+        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+            self.settings_dialog.raise_()
+            return self.settings_dialog
+        audio = self.runtime.audio
+        inputs, outputs = available_devices() if audio is not None and audio.has_devices else ([], [])
+        hooks = AudioHooks(
+            inputs=inputs,
+            outputs=outputs,
+            play_tone=(lambda: self._play_tone()) if audio else None,
+            mic_level=(lambda: audio.source.levels().peak) if audio else None,
+            unavailable_reason=audio.fallback_reason if audio else None,
+        )
+        dialog = SettingsDialog(self.runtime.settings, hooks, self)
+        dialog.accepted.connect(partial(self._settings_accepted, dialog))
+        self.settings_dialog = dialog
+        dialog.open()
+        if focus_key:
+            dialog.focus_key()
+        return dialog
+
+    def _play_tone(self) -> None:
+        self.spawn(self.runtime.play_test_tone(), "test-tone")
+
+    def _settings_accepted(self, dialog: SettingsDialog) -> None:
+        if dialog.result_settings is not None:
+            self.spawn(self.apply_settings(dialog.result_settings), "apply-settings")
+
+    async def apply_settings(self, new: Any) -> None:
+        try:
+            rebuilt = await self.runtime.apply_settings(new)
+        except SettingsError as exc:
+            self.banner.show_message(f"Settings not applied: {exc}.", "Open Settings to fix the value.", "error")
+            return
+        except ConnectFailed as exc:
+            self.banner.show_message(f"Cannot reach the endpoint: {exc}.", "Check the endpoint in Settings.", "error")
+            rebuilt = True
+        if self.persist:
+            try:
+                save_settings(dataclasses.replace(self.runtime.settings, ui=self.ui_state()))
+            except OSError as exc:
+                self.banner.show_message(f"Settings not saved: {exc}.", "They apply to this run only.", "warning")
+        if rebuilt:
+            self.clear_views()
+            self._show_notices()
+            self.banner.show_message(f"Settings applied: now using {self.runtime.endpoint_reason}.", "", "info")
+        else:
+            self.status.model = self.runtime.settings.session.model
+            self.statusBar().showMessage("Settings applied.", 3000)
+        self._refresh_controls()
+
+    def clear_views(self) -> None:
+        for view in (self.conversation, self.tool_log, self.inspector, self.waveform, self.status):
+            view.clear()
+
+    # ------------------------------------------------------------------ exports
+
+    def _bundle_parts(self) -> export.BundleParts:
+        rt = self.runtime
+        c = rt.controller
+        notes = {
+            "endpoint": c.endpoint.describe() if c else None,
+            "connection": c.connection if c else None,
+            "audio": rt.audio.fallback_reason or "devices" if rt.audio else None,
+            "banners": [f"{level}: {text}" for level, text in self.banner.history],
+            "qt": __import__("PySide6").__version__,
+            "app": __version__,
+        }
+        return export.BundleParts(rt.settings, list(rt.recent_events), self.history(), notes,
+                                  c.journal_path if c else None)  # fmt: skip
+
+    def history(self) -> tuple[Any, ...]:
+        c = self.runtime.controller
+        return c.history() if c is not None else ()
+
+    def export_all_to(self, directory: Path) -> list[Path]:
+        return export.export_everything(directory, self.history(), self.runtime.recorder, self._bundle_parts())
+
+    def export_all(self) -> None:
+        start = str(Path.home() / f"voicedesk-{time.strftime('%Y%m%d-%H%M%S')}")
+        chosen = QFileDialog.getExistingDirectory(self, "Export everything into…", str(Path.home()))
+        if chosen:
+            self._report_export(lambda: self.export_all_to(Path(chosen) / Path(start).name))
+
+    def _export_one(self, what: str) -> None:
+        filters = {"md": "Markdown (*.md)", "json": "JSON (*.json)", "bundle": "Zip (*.zip)"}
+        if what == "wav":
+            chosen = QFileDialog.getExistingDirectory(self, "Save both sides' audio into…", str(Path.home()))
+            if chosen:
+                self._report_export(lambda: self.runtime.recorder.copy_to(Path(chosen)))
+            return
+        default = {"md": "conversation.md", "json": "conversation.json", "bundle": "voicedesk-debug.zip"}[what]
+        path, _ = QFileDialog.getSaveFileName(self, "Save as", str(Path.home() / default), filters[what])
+        if not path:
+            return
+        target = Path(path)
+        if what == "md":
+            self._report_export(lambda: [_write(target, export.conversation_markdown(self.history()))])
+        elif what == "json":
+            self._report_export(lambda: [_write(target, export.conversation_json(self.history()))])
+        else:
+            self._report_export(lambda: [export.write_debug_bundle(target, self._bundle_parts())])
+
+    def _report_export(self, job: Any) -> None:
+        try:
+            written = job()
+        except OSError as exc:
+            self.banner.show_message(f"Export failed: {exc}.", "Choose another folder.", "error")
+            return
+        names = ", ".join(p.name for p in written) or "nothing (no audio yet)"
+        self.banner.show_message(f"Saved {names}.", str(written[0].parent) if written else "", "info")
+
+    # ------------------------------------------------------------------ layout persistence
+
+    def ui_state(self) -> dict[str, Any]:
+        return {
+            "geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii"),
+            "splitter": self.splitter.sizes(),
+            "side_tab": self.side_tabs.currentIndex(),
+            "event_filter": self.inspector.filter_box.text(),
+            "hide_audio_events": self.inspector.hide_audio_box.isChecked(),
+        }
+
+    def restore_ui_state(self, state: dict[str, Any]) -> None:
+        try:
+            if isinstance(state.get("geometry"), str):
+                self.restoreGeometry(QByteArray(base64.b64decode(state["geometry"])))
+            sizes = state.get("splitter")
+            if isinstance(sizes, list) and len(sizes) == 2 and all(isinstance(s, int) and s >= 0 for s in sizes):
+                self.splitter.setSizes(sizes)
+                self._saved_splitter = sizes  # again once shown: showing rescales the panes
+            if isinstance(state.get("side_tab"), int):
+                self.side_tabs.setCurrentIndex(state["side_tab"])
+            if isinstance(state.get("event_filter"), str):
+                self.inspector.filter_box.setText(state["event_filter"])
+            if isinstance(state.get("hide_audio_events"), bool):
+                self.inspector.hide_audio_box.setChecked(state["hide_audio_events"])
+        except (ValueError, TypeError):
+            log.info("ignored a damaged window layout")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
