@@ -25,7 +25,6 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from voicedesk.audio.base import SAMPLE_RATE, Pcm16  # noqa: E402
 from voicedesk.audio.filesource import FileSource  # noqa: E402
@@ -58,8 +57,8 @@ async def until(predicate: object, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def save(window: MainWindow, out: Path, name: str) -> Path:
-    QApplication.processEvents()
+async def save(window: MainWindow, out: Path, name: str) -> Path:
+    await asyncio.sleep(0.15)  # let Qt paint (never processEvents() inside a task: it re-enters the loop)
     screen = window.screen()
     geometry = window.frameGeometry()
     shot = screen.grabWindow(0, geometry.x(), geometry.y(), geometry.width(), geometry.height())
@@ -109,19 +108,19 @@ async def script(out: Path, suffix: str) -> None:
     await until(lambda: controller.activity == "idle")
     window.tool_log.table.selectRow(0)
     await asyncio.sleep(0.4)
-    save(window, out, f"after-tool-call{suffix}.png")
+    await save(window, out, f"after-tool-call{suffix}.png")
 
     # 3. A long answer: screenshot mid-answer, then interrupt with Esc.
     window.send_text("talk for 20 seconds")
     await until(lambda: (controller.current_audio_heard() or _Nothing()).audio_end_ms > 3500)
-    save(window, out, f"mid-answer{suffix}.png")
+    await save(window, out, f"mid-answer{suffix}.png")
     window.activateWindow()
     QTest.keyClick(window, Qt.Key.Key_Escape)
     await until(lambda: controller.activity == "idle")
     window.side_tabs.setCurrentIndex(1)
     window.inspector.filter_box.setText("response.")
     await asyncio.sleep(0.6)
-    save(window, out, f"interrupted-events{suffix}.png")
+    await save(window, out, f"interrupted-events{suffix}.png")
     await window.shutdown()
 
 

@@ -9,6 +9,8 @@
    operating system's trust store: Windows CryptoAPI, macOS Security framework, the distribution's CA file.
 3. ``VOICEDESK_BUNDLE_CHECK=1`` prints what the bundle contains and can load, as JSON, and exits
    (0 when everything loaded): the packaging test and CI use it.
+4. ``VOICEDESK_REPORT_FIRST_PAINT=1`` prints ``voicedesk: first paint at <time.time()>`` on stderr when the
+   main window receives its first paint event, for measuring cold start (packaging/measure_start.py).
 """
 
 from __future__ import annotations
@@ -128,7 +130,62 @@ def _bundle_check() -> None:
     os._exit(0 if ok else 1)
 
 
+def _report_first_paint() -> None:
+    """Wrap voicedesk.ui.app.make_application, once imported, to watch for the first Paint event."""
+    import importlib.abc
+    import importlib.util
+    import time
+
+    target = "voicedesk.ui.app"
+
+    def install(module) -> None:  # type: ignore[no-untyped-def]
+        from PySide6.QtCore import QEvent, QObject
+
+        make_application = module.make_application
+
+        class FirstPaint(QObject):
+            def eventFilter(self, watched, event):  # type: ignore[no-untyped-def]  # noqa: N802
+                if event.type() == QEvent.Type.Paint and getattr(watched, "isWindow", None) is not None:
+                    window = watched.window()
+                    if window is not None and window.isVisible() and type(window).__name__ == "MainWindow":
+                        print(f"voicedesk: first paint at {time.time():.6f}", file=sys.stderr, flush=True)
+                        self.parent().removeEventFilter(self)
+                return False
+
+        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+            app = make_application(*args, **kwargs)
+            app.installEventFilter(FirstPaint(app))
+            return app
+
+        module.make_application = wrapped
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target_module=None):  # type: ignore[no-untyped-def]
+            if name != target:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.loader is None:
+                return spec
+            original = spec.loader
+
+            class Loader(importlib.abc.Loader):  # only for this module: the frozen importer is shared
+                def create_module(self, spec):  # type: ignore[no-untyped-def]
+                    return original.create_module(spec)
+
+                def exec_module(self, module) -> None:  # type: ignore[no-untyped-def]
+                    original.exec_module(module)
+                    install(module)
+
+            spec.loader = Loader()
+            return spec
+
+    sys.meta_path.insert(0, Finder())
+
+
 _use_bundled_portaudio()
 _use_system_trust_store()
+if os.environ.get("VOICEDESK_REPORT_FIRST_PAINT"):
+    _report_first_paint()
 if os.environ.get("VOICEDESK_BUNDLE_CHECK"):
     _bundle_check()

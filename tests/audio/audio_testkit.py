@@ -280,6 +280,10 @@ class Recorder:
         while self._path.stat().st_size == 0 and time.monotonic() < deadline:
             time.sleep(0.005)
 
+    def frames_so_far(self) -> int:
+        """Frames recorded up to now (pacat writes as it receives, every ~5 ms)."""
+        return self._path.stat().st_size // 4
+
     def stop(self) -> npt.NDArray[np.float32]:
         _end(self._proc)
         self._file.close()

@@ -89,6 +89,8 @@ class KalmanEchoCanceller:
         self._pey = 0.0
         self._pyy = 1e-9
         self.leak = 0.5
+        self.mic_energy = 0.0  # of the last block, before and after the linear filter
+        self.error_energy = 0.0
 
     def process(self, mic: Float32, ref: Float32) -> Float32:
         n = self.block
@@ -101,6 +103,8 @@ class KalmanEchoCanceller:
         self._p = self._a2 * self._p + (1.0 - self._a2) * (self._w.real**2 + self._w.imag**2)
         y = np.fft.irfft(np.einsum("pk,pk->k", self._x, self._w), n=2 * n)[n:]
         e = d - y
+        self.mic_energy = float(np.dot(d, d))
+        self.error_energy = float(np.dot(e, e))
         self._e_pad[n:] = e
         big_e = np.fft.rfft(self._e_pad)
         x2 = self._x.real**2 + self._x.imag**2
@@ -371,7 +375,10 @@ class EchoControl:
         self._gate = HalfDuplexGate(block)
         self._delay = DelayEstimator(max_tap_s=self._tail_s + 0.15)
         self._blocks = 0
+        self._mic_e = 0.0  # energy of the microphone and of the linear filter's error while the far end
+        self._err_e = 0.0  # plays, since the last delay estimate
         self._candidate: float | None = None
+        self._agree = 0
         self._ref_pos: int | None = None  # timeline index paired with the next microphone block
         self._generation = -1
         self.relocations = 0  # moves after the delay estimator
@@ -397,6 +404,7 @@ class EchoControl:
         self._aec.reset()
         self._delay.restart()
         self._candidate = None
+        self._agree = 0
 
     def _reference(self, t_adc: float) -> Float32:
         tl = self.timeline
@@ -420,27 +428,39 @@ class EchoControl:
     def muted(self) -> bool:
         return self.mode == "half-duplex" and self._gate.muted
 
-    def _track_delay(self, mic: Float32) -> None:
+    def _track_delay(self, mic: Float32, far_active: bool) -> None:
         if self._ref_pos is None:
             return
         self._delay.add(mic)
+        if far_active:
+            self._mic_e += self._aec.mic_energy
+            self._err_e += self._aec.error_energy
         self._blocks += 1
         if self._blocks % 25:
             return  # twice a second at 20 ms blocks
+        mic_e, err_e = self._mic_e, self._err_e
+        self._mic_e = self._err_e = 0.0
         found = self._delay.estimate(self.timeline, self._ref_pos)
         if found is None or found[1] < 8.0:
             return
         tap = found[0]
         self.tap_s = tap
-        if 0.004 <= tap <= self._tail_s - 0.06:
+        inside = 0.004 <= tap <= self._tail_s - 0.06
+        # A filter that cancels the echo has found it, whatever a correlation says: periodic voices
+        # give correlations several peaks. Only a filter that fails (< 6 dB) may be moved.
+        cancelling = mic_e > 0.0 and err_e * 4.0 < mic_e
+        if inside or cancelling or mic_e == 0.0:
             self._candidate = None
+            self._agree = 0
             return
-        if self._candidate is not None and abs(self._candidate - tap) < 0.004:
+        if self._candidate is not None and abs(self._candidate - tap) < 0.002:
+            self._agree += 1
+        else:
+            self._candidate, self._agree = tap, 0
+        if self._agree >= 2:  # the same place three times in a row (1.5 s)
             latest = self.timeline.end - int(self.slack_s * SAMPLE_RATE)
             self.relocations += 1
             self._move(min(self._ref_pos + round((self.margin_s - tap) * SAMPLE_RATE), latest))
-        else:
-            self._candidate = tap
 
     def process(self, block: npt.NDArray[np.int16], t_adc: float) -> npt.NDArray[np.int16]:
         if self.mode == "off":
@@ -451,6 +471,6 @@ class EchoControl:
             out = self._gate.process(mic, self.timeline.reference(t_adc, block.size + SAMPLE_RATE // 20))
         else:
             ref = self._reference(t_adc)
-            self._track_delay(mic)
             out = self._aec.process(mic, ref)
+            self._track_delay(mic, float(np.dot(ref, ref)) > 1e-6 * ref.size)
         return np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)

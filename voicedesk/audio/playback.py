@@ -52,9 +52,9 @@ class DeviceSink(DeviceStream):
         callback_s: float = 0.01,
     ) -> None:
         super().__init__(device, on_problem)
-        self._callback_s = callback_s
+        self.callback_s = callback_s
         self._prebuffer_s = prebuffer_s
-        self._fade_s = fade_s
+        self.fade_s = min(fade_s, 0.01)
         self._ahead_s = ahead_s
         self._want_rate = samplerate
         self._want_channels = channels
@@ -162,7 +162,7 @@ class DeviceSink(DeviceStream):
         self._played = FrameRing(int(rate * 2), 1, np.float32)
         self._stamps = StampRing()
         self._scratch = np.zeros((int(rate), 1), dtype=np.float32)
-        fade = max(1, int(rate * min(self._fade_s, 0.01)))
+        fade = max(1, int(rate * self.fade_s))
         self._fade_out = np.linspace(1.0, 0.0, fade, dtype=np.float32).reshape(-1, 1)
         self._fade_in = np.ascontiguousarray(self._fade_out[::-1])
         self._prebuffer = max(1, int(rate * self._prebuffer_s))
@@ -178,7 +178,7 @@ class DeviceSink(DeviceStream):
             samplerate=rate,
             channels=channels,
             dtype="float32",
-            blocksize=max(1, round(rate * self._callback_s)),
+            blocksize=max(1, round(rate * self.callback_s)),
             latency=self._latency,
             callback=self._callback,
             finished_callback=self._finished,

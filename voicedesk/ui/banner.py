@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QWidget
 
 Level = Literal["error", "warning", "info", "notice"]
-ICONS = {"error": "⛔", "warning": "⚠", "info": "ℹ", "notice": "🛈"}
+ICONS = {"error": "✖", "warning": "⚠", "info": "ℹ", "notice": "ℹ"}  # glyphs every common UI font has
 INFO_MS = 8000
 
 

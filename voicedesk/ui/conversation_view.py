@@ -240,8 +240,8 @@ class ConversationView(QWidget):
         user = item.role == "user"
         who = "You" if user else "Assistant"
         color = c["user"] if user else c["assistant"]
-        kind = " 🎤" if item.has_audio and user else (" ⌨" if user else "")
-        head = f"<b style='color:{color}'>{who}</b>{kind} <span style='{muted}'>{stamp}</span>"
+        kind = ("spoken · " if item.has_audio else "typed · ") if user else ""
+        head = f"<b style='color:{color}'>{who}</b> <span style='{muted}'>{kind}{stamp}</span>"
         text = self._text.get(item.id) or item.display_text
         if item.truncated_ms is not None:
             heard = item.heard_text if item.display_text else text

@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
             app.installEventFilter(self._keys)
         self.resize(1100, 760)
         self.splitter.setSizes([640, 440])
+        self.splitter.setChildrenCollapsible(False)
         self.restore_ui_state(runtime.settings.ui)
 
     # ------------------------------------------------------------------ construction

@@ -39,7 +39,8 @@ class WaveformView(QWidget):
         self.plot.setYRange(-1.05, 1.05, padding=0)
         for axis in ("left", "bottom"):
             self.plot.hideAxis(axis)
-        self.plot.setMinimumHeight(70)
+        self.plot.setMinimumHeight(60)
+        self.setFixedHeight(110)
         item = self.plot.getPlotItem()
         item.vb.disableAutoRange()
         self.mic_curve = pg.PlotDataItem(antialias=False, skipFiniteCheck=True)

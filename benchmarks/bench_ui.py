@@ -1,0 +1,297 @@
+"""Desktop window figures (printed, not asserted).
+
+Run: .venv/bin/python benchmarks/bench_ui.py [startup|stream|memory|all]
+
+* startup: process start -> first paint of the main window (median of several fresh processes);
+  also in-process: QApplication created -> first paint.
+* stream: while a 30-second answer streams (server VAD listening, mic blocks sent, waveform at 30 fps,
+  conversation, event inspector and status updating), asyncio event-loop lag p50/p99 and the
+  window process's CPU. The local server runs in a separate process, as a real service would
+  (targets: lag p99 <= 10 ms, CPU <= 15% of one core).
+* memory: 60 simulated minutes of conversation (120 turns of push-to-talk speech, tool calls and
+  ~25-second answers, unpaced) through the real window; RSS growth after warm-up (target <= 30 MB).
+
+Each figure runs in a fresh child process. Under Xvfb (DISPLAY set, or xvfb-run available) the xcb
+platform is used, so painting is real; otherwise offscreen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import math
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+T_PROCESS = time.time()  # as early as possible: startup is measured from here
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _isolate() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="voicedesk-bench-"))
+    os.environ["VOICEDESK_CONFIG_DIR"], os.environ["VOICEDESK_DATA_DIR"] = str(tmp / "c"), str(tmp / "d")
+    os.environ["VOICEDESK_NO_KEYRING"] = "1"
+    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"):
+        os.environ.pop(name, None)
+
+
+# ---------------------------------------------------------------------- children
+
+
+def child_startup() -> None:
+    _isolate()
+    t_import = time.perf_counter()
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    from voicedesk.config import AppSettings
+    from voicedesk.ui.app import make_application
+    from voicedesk.ui.main_window import MainWindow
+    from voicedesk.ui.runtime import SessionRuntime, device_audio
+
+    app = make_application()
+    t_app = time.perf_counter()
+    window = MainWindow(SessionRuntime(AppSettings(), audio_factory=device_audio), persist=False)
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Paint and "painted" not in result:
+                result["painted"] = time.time()
+                result["from_app_ms"] = (time.perf_counter() - t_app) * 1000
+                result["imports_ms"] = (t_app - t_import) * 1000
+                QTimer.singleShot(0, app.quit)
+            return False
+
+    result: dict[str, Any] = {}
+    painter = FirstPaint()
+    window.installEventFilter(painter)
+    window.conversation.browser.viewport().installEventFilter(painter)
+    window.show()
+    app.exec()
+    result["from_process_ms"] = (result["painted"] - T_PROCESS) * 1000
+    print(json.dumps(result))
+
+
+async def _stream(seconds: float) -> dict[str, Any]:
+    from voicedesk.audio.filesource import FileSource
+    from voicedesk.audio.null import NullSink
+    from voicedesk.config import AppSettings
+    from voicedesk.realtime.session_config import SessionSettings, TurnDetection
+    from voicedesk.session import events as se
+    from voicedesk.ui.main_window import MainWindow
+    from voicedesk.ui.runtime import AudioBackend, SessionRuntime
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "voicedesk", "serve", "--port", "0", "--pace", "1.0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        settings = AppSettings(endpoint="custom", custom_url=url,
+                               session=SessionSettings(turn_detection=TurnDetection(type="server_vad")))  # fmt: skip
+        source, sink = FileSource(speed=1.0), NullSink(speed=1.0)
+        runtime = SessionRuntime(settings, audio_factory=lambda _s, _p: AudioBackend(source, sink, None, None),
+                                 journal=True)  # fmt: skip
+        window = MainWindow(runtime, persist=False)
+        window.resize(1180, 800)
+        window.show()
+        await window.start(connect=True)
+        controller = runtime.controller
+        assert controller is not None
+        window.side_tabs.setCurrentIndex(1)  # the busier tab: the event inspector
+        await asyncio.sleep(1.0)
+        controller.send_text(f"talk for {seconds + 8:g} seconds")
+        loop = asyncio.get_running_loop()
+        while controller.activity != "speaking":
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.0)  # into the answer
+        lags: list[float] = []
+        frames0 = window.waveform.frames
+        cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        end = wall0 + seconds
+        while time.monotonic() < end:
+            t = loop.time()
+            await asyncio.sleep(0.005)
+            lags.append(max(0.0, loop.time() - t - 0.005))
+        cpu1, wall1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        speaking = controller.activity == "speaking"
+        frames = window.waveform.frames - frames0
+        deltas = sum(1 for e in runtime.recent_events if e["event"].get("type", "").endswith("delta"))
+        await window.shutdown()
+        cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (wall1 - wall0)
+        lags.sort()
+        del se
+        return {
+            "lag_p50_ms": lags[len(lags) // 2] * 1000,
+            "lag_p99_ms": lags[int(len(lags) * 0.99)] * 1000,
+            "lag_max_ms": lags[-1] * 1000,
+            "cpu_percent": cpu * 100,
+            "fps": frames / (wall1 - wall0),
+            "still_speaking": speaking,
+            "samples": len(lags),
+            "delta_events_kept": deltas,
+        }
+    finally:
+        server.terminate()
+        server.wait(5)
+
+
+async def _memory(turns: int) -> dict[str, Any]:
+    import numpy as np
+
+    from voicedesk.audio.base import SAMPLE_RATE
+    from voicedesk.audio.filesource import FileSource
+    from voicedesk.audio.null import NullSink
+    from voicedesk.config import AppSettings
+    from voicedesk.local.server import LocalServerOptions
+    from voicedesk.realtime.session_config import SessionSettings, TurnDetection
+    from voicedesk.session import events as se
+    from voicedesk.ui.main_window import MainWindow
+    from voicedesk.ui.runtime import AudioBackend, SessionRuntime
+
+    speech = (np.sin(np.arange(3 * SAMPLE_RATE) * 2 * np.pi * 180 / SAMPLE_RATE) * 8000).astype(np.int16)
+    settings = AppSettings(endpoint="local", session=SessionSettings(turn_detection=TurnDetection(type="none")))
+    source, sink = FileSource(speed=math.inf), NullSink(speed=math.inf)
+    spoken = [f"please talk for {25 if n % 3 else 20} seconds about topic {n}" for n in range(turns)]
+    runtime = SessionRuntime(
+        settings,
+        audio_factory=lambda _s, _p: AudioBackend(source, sink, None, None),
+        local_options=LocalServerOptions(audio_pace=math.inf, transcripts=spoken, record_audio=False),
+        journal=True,
+    )
+    window = MainWindow(runtime, persist=False)
+    window.show()
+    await window.start(connect=True)
+    controller = runtime.controller
+    assert controller is not None
+    ends: list[se.AgentEnd] = []
+    runtime.subscribe(lambda e: ends.append(e) if isinstance(e, se.AgentEnd) else None)
+    audio_ms = 0
+    baseline = 0.0
+    started = time.monotonic()
+    for n in range(turns):
+        if n % 10 == 9:
+            controller.send_text(f"what is {n} times 7")  # a tool call, then its spoken result
+            want = len(ends) + 2
+        else:
+            controller.start_push_to_talk()
+            await source.play(speech)
+            controller.stop_push_to_talk()
+            audio_ms += 3000
+            want = len(ends) + 1
+        while len(ends) < want or controller.activity != "idle":
+            await asyncio.sleep(0.005)
+        if n == 9:
+            await asyncio.sleep(0.3)
+            gc.collect()
+            baseline = _rss_mb()
+        ends.clear()
+    await asyncio.sleep(0.5)
+    gc.collect()
+    final = _rss_mb()
+    items = len(controller.history())
+    assistant_ms = sum(i.audio_ms for i in controller.history() if i.role == "assistant")
+    shown = len(window.conversation.shown_ids())
+    await window.shutdown()
+    return {
+        "turns": turns,
+        "simulated_minutes": (audio_ms + assistant_ms) / 60000,
+        "rss_after_warmup_mb": baseline,
+        "rss_final_mb": final,
+        "growth_mb": final - baseline,
+        "items": items,
+        "turns_shown": shown,
+        "events_kept": len(runtime.recent_events),
+        "wall_s": time.monotonic() - started,
+    }
+
+
+def child_async(kind: str, arg: float) -> None:
+    _isolate()
+    import qasync
+
+    from voicedesk.ui.app import make_application
+
+    app = make_application()
+    job = _stream(arg) if kind == "stream" else _memory(int(arg))
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        print(json.dumps(runner.run(job)))
+
+
+# ---------------------------------------------------------------------- parent
+
+
+def _run_child(args: list[str], xvfb: bool) -> dict[str, Any]:
+    env = dict(os.environ)
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", *args]
+    if xvfb:
+        env["QT_QPA_PLATFORM"] = "xcb"
+        if not env.get("DISPLAY"):
+            command = ["xvfb-run", "--auto-servernum", "--server-args=-screen 0 1280x900x24", *command]
+    else:
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"child {args} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind = sys.argv[2]
+        if kind == "startup":
+            child_startup()
+        else:
+            child_async(kind, float(sys.argv[3]))
+        return 0
+    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    xvfb = bool(os.environ.get("DISPLAY")) or shutil.which("xvfb-run") is not None
+    platform = "xcb (Xvfb)" if xvfb else "offscreen"
+    print(f"voicedesk window benchmarks on {platform}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    if which in ("startup", "all"):
+        runs = [_run_child(["startup"], xvfb) for _ in range(5)]
+        proc = statistics.median(r["from_process_ms"] for r in runs)
+        app = statistics.median(r["from_app_ms"] for r in runs)
+        imports = statistics.median(r["imports_ms"] for r in runs)
+        print(f"startup: process start -> first painted window  median {proc:.0f} ms  (5 runs; "
+              f"Qt+voicedesk imports {imports:.0f} ms, QApplication -> first paint {app:.0f} ms)")  # fmt: skip
+    if which in ("stream", "all"):
+        r = _run_child(["stream", "15"], xvfb)
+        print(f"streaming answer (15 s window, waveform {r['fps']:.0f} fps, server VAD mic streaming):")
+        print(f"  event-loop lag  p50 {r['lag_p50_ms']:.2f} ms  p99 {r['lag_p99_ms']:.2f} ms  max {r['lag_max_ms']:.1f} ms"
+              f"  (target p99 <= 10 ms)")  # fmt: skip
+        print(f"  window process CPU {r['cpu_percent']:.1f}% of one core  (target <= 15%; local server in another process)")
+        if not r["still_speaking"]:
+            print("  warning: the answer ended before the window closed")
+    if which in ("memory", "all"):
+        r = _run_child(["memory", "120"], xvfb)
+        print(f"memory: {r['simulated_minutes']:.0f} simulated minutes ({r['turns']} turns, {r['items']} items, "
+              f"{r['wall_s']:.0f} s wall): RSS {r['rss_after_warmup_mb']:.1f} -> {r['rss_final_mb']:.1f} MB, "
+              f"growth {r['growth_mb']:+.1f} MB (target <= 30 MB); view shows last {r['turns_shown']} turns, "
+              f"inspector/bundle keep {r['events_kept']} events")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
