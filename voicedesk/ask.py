@@ -12,17 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
-from voicedesk.audio.base import Pcm16
+import numpy as np
+
+from voicedesk.audio.base import SAMPLE_RATE, AudioProblem, AudioSink, AudioSource, Pcm16
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import WavFileSink
-from voicedesk.audio.wavfile import AudioFileError, read_wav
+from voicedesk.audio.wavfile import AudioFileError, WavWriter, read_wav
 from voicedesk.config import AppSettings, data_dir, resolve_endpoint
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.realtime.client import AuthenticationFailed, ConnectFailed
@@ -32,6 +35,9 @@ from voicedesk.realtime.journal import JsonlWriter
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.tools.builtins import default_registry
+
+if TYPE_CHECKING:
+    from voicedesk.audio.engine import AudioEngine
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_SERVER_ERROR = 0, 2, 3, 4, 5
 VAD_COMMIT_WAIT_S = 8.0
@@ -55,6 +61,8 @@ class AskOptions:
     answer_timeout_s: float = 300.0
     quiet: bool = False
     local_options: LocalServerOptions = field(default_factory=LocalServerOptions)
+    mic: bool = False
+    """Live: the real microphone and speaker (the audio engine) until Ctrl-C or a goodbye."""
 
 
 class UsageError(Exception):
@@ -117,6 +125,8 @@ class _Recorder:
                 self._say(f"error: {event.message}")
             case se.ErrorOccurred():
                 self._say(f"warning: {event.message}")
+            case se.AudioDeviceProblem(message=message):
+                self._say(f"audio: {message}")
             case se.SessionEnded(reason="tool"):
                 self.ended_by_tool = True
             case se.SessionRenewed(reason=reason, carried_items=carried):
@@ -155,8 +165,17 @@ async def run_ask(options: AskOptions) -> int:
 async def _converse(options: AskOptions, endpoint: Endpoint, out: TextIO | None) -> int:
     options.out_dir.mkdir(parents=True, exist_ok=True)
     speed = math.inf if options.fast else 1.0
-    source = FileSource(speed=speed)
-    sink = WavFileSink(options.out_dir / "assistant.wav", speed=speed)
+    source: AudioSource
+    sink: AudioSink
+    heard_writer: HeardAudioWriter | None = None
+    relay = ProblemRelay()
+    if options.mic:
+        engine = _open_engine(options, relay)
+        source, sink = engine.source, engine.sink
+        heard_writer = HeardAudioWriter(options.out_dir / "assistant.wav")
+    else:
+        source = FileSource(speed=speed)
+        sink = WavFileSink(options.out_dir / "assistant.wav", speed=speed)
     registry = default_registry().subset(options.settings.tools)
     controller = SessionController(
         endpoint,
@@ -171,6 +190,9 @@ async def _converse(options: AskOptions, endpoint: Endpoint, out: TextIO | None)
     recorder = _Recorder(options.out_dir, out)
     controller.conversation.on_finished(recorder.item_finished)
     controller.subscribe(recorder.on_event)
+    if heard_writer is not None:
+        controller.subscribe(heard_writer.on_event)
+    relay.forward_to(controller.report_audio_problem)
     try:
         await controller.connect()
     except AuthenticationFailed as exc:
@@ -183,9 +205,12 @@ async def _converse(options: AskOptions, endpoint: Endpoint, out: TextIO | None)
         return EXIT_UNREACHABLE
     watcher = asyncio.create_task(_interrupt_watcher(controller, options.interrupt_after_s))
     try:
-        for turn in options.turns:
+        if options.mic:
+            await _live(controller, recorder, out)
+        for turn in [] if options.mic else options.turns:
             if recorder.fatal or recorder.ended_by_tool:
                 break
+            assert isinstance(source, FileSource)
             await _send_turn(controller, source, recorder, turn)
             if not await controller.wait_idle(options.answer_timeout_s) and not recorder.fatal:
                 recorder.on_event(se.ErrorOccurred("no answer came in time", "timeout"))
@@ -196,6 +221,8 @@ async def _converse(options: AskOptions, endpoint: Endpoint, out: TextIO | None)
             await watcher
         await controller.disconnect()
         recorder.close()
+        if heard_writer is not None:
+            heard_writer.close()
     if recorder.fatal is not None:
         if recorder.fatal.code == "auth_failed":
             return EXIT_AUTH
@@ -203,6 +230,83 @@ async def _converse(options: AskOptions, endpoint: Endpoint, out: TextIO | None)
             return EXIT_UNREACHABLE
         return EXIT_SERVER_ERROR
     return EXIT_OK
+
+
+class ProblemRelay:
+    """The engine's ``on_problem``: holds device problems until the controller exists, then forwards them."""
+
+    def __init__(self) -> None:
+        self._held: list[AudioProblem] = []
+        self._target: Callable[[AudioProblem], None] | None = None
+
+    def __call__(self, problem: AudioProblem) -> None:
+        if self._target is None:
+            self._held.append(problem)
+        else:
+            self._target(problem)
+
+    def forward_to(self, target: Callable[[AudioProblem], None]) -> None:
+        self._target = target
+        for problem in self._held:
+            target(problem)
+        self._held.clear()
+
+
+def _open_engine(options: AskOptions, problems: ProblemRelay) -> AudioEngine:
+    """The real devices (a missing one falls back to the default, reported through ``problems``)."""
+    from voicedesk.audio.engine import AudioEngine
+
+    settings = options.settings
+    return AudioEngine(settings.input_device, settings.output_device, echo=settings.echo, on_problem=problems)
+
+
+async def _live(controller: SessionController, recorder: _Recorder, out: TextIO | None) -> None:
+    """Talk until Ctrl-C (or SIGTERM), a goodbye that ends the session, or a fatal error."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises instead
+            loop.add_signal_handler(signum, stop.set)
+    if out is not None:
+        print("listening: talk to the assistant, Ctrl-C to stop", file=out, flush=True)
+    try:
+        while not stop.is_set() and not recorder.fatal and not recorder.ended_by_tool:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+
+
+class HeardAudioWriter:
+    """assistant.wav for live use: each answer's audio as received, cut where the person cut it."""
+
+    def __init__(self, path: Path) -> None:
+        self._writer = WavWriter(path)
+        self._pending: dict[str, list[Pcm16]] = {}
+
+    def on_event(self, event: se.SessionEvent) -> None:
+        match event:
+            case se.AudioChunk(item_id=item_id, pcm=pcm):
+                self._pending.setdefault(item_id, []).append(pcm)
+            case se.AudioEnd(item_id=item_id):
+                self._write(item_id, None)
+            case se.AudioInterrupted(item_id=item_id, audio_end_ms=end_ms):
+                self._write(item_id, end_ms * SAMPLE_RATE // 1000)
+            case _:
+                pass
+
+    def _write(self, item_id: str, limit: int | None) -> None:
+        chunks = self._pending.pop(item_id, [])
+        if chunks:
+            audio = np.concatenate(chunks)
+            self._writer.write(audio if limit is None else audio[:limit])
+
+    def close(self) -> None:
+        for item_id in list(self._pending):
+            self._write(item_id, None)
+        self._writer.close()
 
 
 async def _send_turn(controller: SessionController, source: FileSource, recorder: _Recorder, turn: Turn) -> None:

@@ -142,15 +142,33 @@ def _ordered_turns(argv: Sequence[str], args: argparse.Namespace) -> list[tuple[
     return turns
 
 
+def _require_devices() -> None:
+    """A live conversation needs a microphone and a speaker: say so up front rather than listen to nothing."""
+    from voicedesk.ask import UsageError
+
+    try:
+        from voicedesk.audio.devices import list_devices
+    except OSError as exc:
+        raise UsageError(f"cannot use audio devices: {exc}") from None
+    for kind, what in (("input", "microphone"), ("output", "speaker")):
+        if not list_devices(kind):  # type: ignore[arg-type]
+            raise UsageError(f"no {what} found (`voicedesk devices` lists the audio devices)")
+
+
 def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
     from voicedesk.ask import AskOptions, UsageError, load_turns, run_ask
 
-    if args.mic:
-        print("voicedesk: ask --mic needs the audio engine, which is not part of this build yet", file=sys.stderr)
-        return EXIT_USAGE
     try:
         settings = settings_from_args(args, load_settings())
-        turns = load_turns(_ordered_turns(argv, args))
+        if args.mic:
+            if args.inputs or args.text:
+                raise UsageError("--mic is a live conversation: give it no files or --text")
+            if not settings.session.vad_enabled:
+                raise UsageError("--mic needs turn detection server_vad or semantic_vad")
+            _require_devices()
+            turns = []
+        else:
+            turns = load_turns(_ordered_turns(argv, args))
     except (ConfigError, SettingsError, EndpointError, UsageError) as exc:
         print(f"voicedesk: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -161,9 +179,13 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
         fast=args.fast,
         interrupt_after_s=args.interrupt_after,
         answer_timeout_s=args.timeout,
+        mic=args.mic,
     )
     try:
         return asyncio.run(run_ask(options))
+    except OSError as exc:  # e.g. the PortAudio library missing (--mic), or the output dir not writable
+        print(f"voicedesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ConfigError, EndpointError) as exc:
         print(f"voicedesk: {exc}", file=sys.stderr)
         return EXIT_USAGE

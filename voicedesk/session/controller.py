@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from voicedesk.audio.base import SAMPLE_RATE, AudioSink, AudioSource, Pcm16
+from voicedesk.audio.base import SAMPLE_RATE, AudioProblem, AudioSink, AudioSource, Pcm16
 from voicedesk.realtime import events as ev
 from voicedesk.realtime.carryover import carry_over
 from voicedesk.realtime.client import Backoff, ConnectionStatus, RealtimeClient
@@ -186,6 +186,10 @@ class SessionController:
             await asyncio.sleep(TICK_S * 3)
             if self._idle.is_set():
                 return
+
+    def report_audio_problem(self, problem: AudioProblem) -> None:
+        """The audio engine's ``on_problem``: a device vanished or failed; the session goes on."""
+        self._emit(se.AudioDeviceProblem(problem.message, problem.device, problem.recovered))
 
     def _journal_item(self, item: Item) -> None:
         if self._journal is not None:
