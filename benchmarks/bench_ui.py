@@ -77,7 +77,7 @@ def child_startup() -> None:
                 result["painted"] = time.time()
                 result["from_app_ms"] = (time.perf_counter() - t_app) * 1000
                 result["imports_ms"] = (t_app - t_import) * 1000
-                QTimer.singleShot(0, app.quit)
+                QTimer.singleShot(0, lambda: app.exit(0))  # quit() would ask the window to close
             return False
 
     result: dict[str, Any] = {}
@@ -118,21 +118,30 @@ async def _stream(seconds: float) -> dict[str, Any]:
         controller = runtime.controller
         assert controller is not None
         window.side_tabs.setCurrentIndex(1)  # the busier tab: the event inspector
+        for knob in os.environ.get("VOICEDESK_BENCH_OFF", "").split(","):
+            if knob == "waveform":
+                window.waveform.stop()
+            elif knob == "inspector":
+                window.bridge.raw_event_received.disconnect(window.inspector.add)
+            elif knob == "conversation":
+                window.bridge.transcript_updated.disconnect()
         await asyncio.sleep(1.0)
         controller.send_text(f"talk for {seconds + 8:g} seconds")
         loop = asyncio.get_running_loop()
         while controller.activity != "speaking":
             await asyncio.sleep(0.01)
         await asyncio.sleep(1.0)  # into the answer
-        lags: list[float] = []
+        # CPU first, undisturbed; then the lag probe (its own wake-ups would cost CPU).
         frames0 = window.waveform.frames
         cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-        end = wall0 + seconds
+        await asyncio.sleep(seconds / 2)
+        cpu1, wall1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        lags: list[float] = []
+        end = wall1 + seconds / 2
         while time.monotonic() < end:
             t = loop.time()
             await asyncio.sleep(0.005)
             lags.append(max(0.0, loop.time() - t - 0.005))
-        cpu1, wall1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         speaking = controller.activity == "speaking"
         frames = window.waveform.frames - frames0
         deltas = sum(1 for e in runtime.recent_events if e["event"].get("type", "").endswith("delta"))
@@ -234,7 +243,15 @@ def child_async(kind: str, arg: float) -> None:
     app = make_application()
     job = _stream(arg) if kind == "stream" else _memory(int(arg))
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        print(json.dumps(runner.run(job)))
+        if os.environ.get("VOICEDESK_BENCH_PROFILE"):
+            import cProfile
+
+            profiler = cProfile.Profile()
+            result = profiler.runcall(runner.run, job)
+            profiler.dump_stats(os.environ["VOICEDESK_BENCH_PROFILE"])
+        else:
+            result = runner.run(job)
+        print(json.dumps(result))
 
 
 # ---------------------------------------------------------------------- parent

@@ -144,7 +144,7 @@ def _report_first_paint() -> None:
         make_application = module.make_application
 
         class FirstPaint(QObject):
-            def eventFilter(self, watched, event):  # type: ignore[no-untyped-def]  # noqa: N802
+            def eventFilter(self, watched, event):  # type: ignore[no-untyped-def]
                 if event.type() == QEvent.Type.Paint and getattr(watched, "isWindow", None) is not None:
                     window = watched.window()
                     if window is not None and window.isVisible() and type(window).__name__ == "MainWindow":

@@ -104,6 +104,12 @@ async def test_a_spoken_question_is_answered_through_the_devices(pulse: VirtualP
             done = await c.wait_for(se.AudioEnd, within=30)
             await asyncio.sleep(0.3)
             played = c.engine.sink.played_samples
+            e, sink, source = c.engine.echo, c.engine.sink, c.engine.source
+            counters = (
+                f"output xruns {sink.xruns}, underruns {sink.underruns}, input overflows {source.overflows}, "
+                f"timeline gaps {e.timeline.gaps}, clamps {e.clamps}, relocations {e.relocations}, "
+                f"restarts {source.restarts}/{sink.restarts}"
+            )
     finally:
         x = rec.stop()
     session = c.server.sessions[0]
@@ -193,6 +199,7 @@ class EchoRun:
     played_s: float
     raw_dbfs: float  # loudest 30 ms reaching the microphone (before echo control)
     sent_dbfs: float  # loudest 30 ms sent to the server (after echo control)
+    engine: str  # the engine's counters, for the failure message
 
 
 async def _answer_over_echo(pulse: VirtualPulse, mode: EchoMode, seconds: int) -> EchoRun:
@@ -210,6 +217,12 @@ async def _answer_over_echo(pulse: VirtualPulse, mode: EchoMode, seconds: int) -
             while not (c.of(se.AudioEnd) or c.of(se.AudioInterrupted)) and loop.time() < end:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             played = c.engine.sink.played_samples
+            e, sink, source = c.engine.echo, c.engine.sink, c.engine.source
+            counters = (
+                f"output xruns {sink.xruns}, underruns {sink.underruns}, input overflows {source.overflows}, "
+                f"timeline gaps {e.timeline.gaps}, clamps {e.clamps}, relocations {e.relocations}, "
+                f"restarts {source.restarts}/{sink.restarts}"
+            )
     finally:
         pulse.unload("echo")
     return EchoRun(
@@ -219,6 +232,7 @@ async def _answer_over_echo(pulse: VirtualPulse, mode: EchoMode, seconds: int) -
         played_s=played / 24000,
         raw_dbfs=_loudest_30ms_dbfs(np.concatenate(raw)),
         sent_dbfs=_loudest_30ms_dbfs(_sent_audio(c)),
+        engine=counters,
     )
 
 
@@ -234,7 +248,7 @@ async def test_without_echo_control_the_assistant_interrupts_itself(pulse: Virtu
 @pytest.mark.timeout(300)
 async def test_aec_keeps_the_server_vad_quiet_over_a_two_minute_answer(pulse: VirtualPulse) -> None:
     run = await _answer_over_echo(pulse, "aec", 120)
-    detail = f"echo at the mic {run.raw_dbfs:.1f} dBFS, sent {run.sent_dbfs:.1f} dBFS (VAD fires at -40)"
+    detail = f"echo at the mic {run.raw_dbfs:.1f} dBFS, sent {run.sent_dbfs:.1f} dBFS (VAD fires at -40); {run.engine}"
     print("DETAIL", detail)
     assert run.raw_dbfs > -35, detail
     assert run.speech_started == 0, detail

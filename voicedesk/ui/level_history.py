@@ -33,7 +33,13 @@ class LevelHistory:
         self._mic = np.zeros(2 * size, dtype=np.float64)
         self._out = np.zeros(2 * size, dtype=np.float64)
         self._next = 0
+        self._quiet = size  # consecutive silent pushes; >= size means the whole view is flat
         self.x: FloatArray = np.arange(size, dtype=np.float64)
+
+    @property
+    def flat(self) -> bool:
+        """Everything in view is silence: nothing would change on screen."""
+        return self._quiet > self.size
 
     def push(self, mic_peak: float, out_peak: float) -> None:
         mic, out = level_to_display(mic_peak), level_to_display(out_peak)
@@ -41,6 +47,7 @@ class LevelHistory:
         self._mic[i] = self._mic[i + self.size] = mic
         self._out[i] = self._out[i + self.size] = out
         self._next = (i + 1) % self.size
+        self._quiet = self._quiet + 1 if mic == 0.0 and out == 0.0 else 0
 
     def traces(self) -> tuple[FloatArray, FloatArray]:
         """(mic, assistant), oldest first, as views of the ring (valid until the next ``push``)."""
@@ -51,3 +58,4 @@ class LevelHistory:
         self._mic.fill(0.0)
         self._out.fill(0.0)
         self._next = 0
+        self._quiet = self.size
