@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -27,8 +28,10 @@ def digest() -> str:
     for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
             h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    # the installed packages the bundle copies (a pip upgrade makes a new bundle)
-    dists = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
+    # the installed packages the bundle copies (a pip upgrade makes a new bundle); only site-packages, so
+    # the digest does not depend on the caller's sys.path
+    site = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    dists = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions(path=site)})
     h.update("\n".join([sys.version, *dists]).encode())
     return h.hexdigest()
 

@@ -48,9 +48,9 @@ def speech_like(seconds: float, level: float = 0.35) -> Pcm16:
     return (signal / np.max(np.abs(signal)) * level * 32767).astype(np.int16)
 
 
-async def until(predicate: object, timeout: float = 30.0) -> None:
+async def until(predicate: object, within_s: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within_s
     while not predicate():  # type: ignore[operator]
         if loop.time() > deadline:
             raise TimeoutError("the scripted conversation got stuck")
@@ -115,7 +115,7 @@ async def script(out: Path, suffix: str) -> None:
     await until(lambda: (controller.current_audio_heard() or _Nothing()).audio_end_ms > 3500)
     await save(window, out, f"mid-answer{suffix}.png")
     window.activateWindow()
-    QTest.keyClick(window, Qt.Key.Key_Escape)
+    QTest.keyClick(window.windowHandle(), Qt.Key.Key_Escape)
     await until(lambda: controller.activity == "idle")
     window.side_tabs.setCurrentIndex(1)
     window.inspector.filter_box.setText("response.")

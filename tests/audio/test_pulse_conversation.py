@@ -104,12 +104,6 @@ async def test_a_spoken_question_is_answered_through_the_devices(pulse: VirtualP
             done = await c.wait_for(se.AudioEnd, within=30)
             await asyncio.sleep(0.3)
             played = c.engine.sink.played_samples
-            e, sink, source = c.engine.echo, c.engine.sink, c.engine.source
-            counters = (
-                f"output xruns {sink.xruns}, underruns {sink.underruns}, input overflows {source.overflows}, "
-                f"timeline gaps {e.timeline.gaps}, clamps {e.clamps}, relocations {e.relocations}, "
-                f"restarts {source.restarts}/{sink.restarts}"
-            )
     finally:
         x = rec.stop()
     session = c.server.sessions[0]
@@ -164,7 +158,7 @@ async def test_interrupt_silences_the_speaker_and_truncates_at_what_it_played(pu
     heard_at_cut_ms = (recorded_at_cut - start) * 1000 / REC_RATE
     assert interrupted.audio_end_ms == pytest.approx(heard_at_cut_ms, abs=30)
     # ...and then it went silent: the device's own buffer, one block and the fade, then nothing.
-    lo, hi = active_span(x[start:], REC_RATE, threshold=0.003)
+    _, hi = active_span(x[start:], REC_RATE, threshold=0.003)
     heard_total_ms = hi * 1000 / REC_RATE
     assert heard_total_ms - heard_at_cut_ms <= (latency_s + block_s + fade_s) * 1000 + 30
     tail = envelope(x[start + hi - 480 : start + hi], REC_RATE, 0.001)
@@ -249,7 +243,6 @@ async def test_without_echo_control_the_assistant_interrupts_itself(pulse: Virtu
 async def test_aec_keeps_the_server_vad_quiet_over_a_two_minute_answer(pulse: VirtualPulse) -> None:
     run = await _answer_over_echo(pulse, "aec", 120)
     detail = f"echo at the mic {run.raw_dbfs:.1f} dBFS, sent {run.sent_dbfs:.1f} dBFS (VAD fires at -40); {run.engine}"
-    print("DETAIL", detail)
     assert run.raw_dbfs > -35, detail
     assert run.speech_started == 0, detail
     assert not run.interrupted, detail

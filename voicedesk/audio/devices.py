@@ -5,14 +5,18 @@ case-insensitive substring, an exact match winning. ``None`` means the system de
 
 ``DeviceStream`` runs one PortAudio stream for a capture or playback object: it opens the chosen
 device (falling back to the default), watches it from the loop (callbacks stalled, stream finished
-unexpectedly, a PortAudio error) and reopens on the default device when it fails, reporting an
-``AudioProblem`` each time. Opening and closing run in a worker thread: they block for tens of ms.
+unexpectedly, a PortAudio error, the device gone) and reopens on the default device when it fails,
+reporting an ``AudioProblem`` each time. PulseAudio (and PipeWire's pulse server) move a stream whose
+device vanished to the default device instead of failing it, so the callbacks go on: a device that is
+no longer the default is therefore also probed every ``probe_s`` by a format check, which fails once
+it has gone. Opening and closing run in a worker thread: they block for tens of ms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -25,6 +29,11 @@ from voicedesk.audio.base import AudioProblem, ProblemCallback
 Kind = Literal["input", "output"]
 
 _COMMON_RATES = (48000, 44100, 24000, 16000, 32000, 22050, 96000, 8000)
+_PA_DEVICE_UNAVAILABLE = -9985  # paDeviceUnavailable: busy (opened exclusively), not gone
+
+# PortAudio's control calls (open, start, close, format checks) are not thread-safe with each other;
+# the worker threads that make them take this lock. Callbacks never touch it.
+PA_LOCK = threading.Lock()
 
 
 class DeviceNotFound(LookupError):
@@ -166,6 +175,7 @@ class DeviceStream(ABC):
         stall_timeout_s: float = 1.0,
         first_callback_timeout_s: float = 3.0,
         retry_s: float = 2.0,
+        probe_s: float = 1.0,
     ) -> None:
         self.device_name = device  # the person's choice, kept by name
         self.current: DeviceInfo | None = None
@@ -174,6 +184,11 @@ class DeviceStream(ABC):
         self._stall_timeout_s = stall_timeout_s
         self._first_timeout_s = first_callback_timeout_s
         self._retry_s = retry_s
+        self._probe_s = probe_s
+        self._probed_at = 0.0
+        self._on_default = True  # the open device is the system default (nothing to fall back to)
+        self.rate = 0.0  # of the open stream
+        self.channels = 0
         # Written by the PortAudio thread, read by the watchdog.
         self.callbacks = 0
         self._finished_unexpectedly = False
@@ -193,6 +208,9 @@ class DeviceStream(ABC):
 
     def _stream_stopped(self) -> None:  # noqa: B027 - optional hook
         """Called on the loop after a stream was closed, before another opens."""
+
+    async def _drain_device(self) -> None:  # noqa: B027 - optional hook
+        """Before a deliberate close: let what the device still buffers come out."""
 
     # --- lifecycle ------------------------------------------------------------------------
     async def _start_stream(self) -> None:
@@ -217,7 +235,7 @@ class DeviceStream(ABC):
         if not self._running:
             return
         async with self._lock:
-            await self._close()
+            await self._close(drain=True)
             await self._open_with_fallback(device)
 
     def _report(self, message: str, device: str | None, recovered: bool = True) -> None:
@@ -226,7 +244,7 @@ class DeviceStream(ABC):
 
     async def _open_with_fallback(self, name: str | None) -> bool:
         try:
-            dev = await asyncio.to_thread(find_device, name, self.kind)
+            dev = await asyncio.to_thread(_locked, find_device, name, self.kind)
             await self._open(dev)
             return True
         except (DeviceNotFound, sd.PortAudioError, OSError, ValueError) as exc:
@@ -240,24 +258,31 @@ class DeviceStream(ABC):
         self.callbacks = 0
         self._finished_unexpectedly = False
         self._closing = False
-        stream = await asyncio.to_thread(self._create_stream, dev)
+        stream = await asyncio.to_thread(_locked, self._create_stream, dev)
         try:
-            await asyncio.to_thread(stream.start)
+            await asyncio.to_thread(_locked, stream.start)
         except BaseException:
-            await asyncio.to_thread(stream.close, True)
+            await asyncio.to_thread(_locked, stream.close, True)
             raise
         self._stream = stream
         self.current = dev
-        self._opened_at = time.monotonic()
+        self._on_default = dev.is_default_input if self.kind == "input" else dev.is_default_output
+        self._opened_at = self._probed_at = time.monotonic()
 
-    async def _close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is None:
+    async def _close(self, *, drain: bool = False) -> None:
+        """Close the stream: abort it (drop what the device still buffers) unless ``drain``.
+
+        A deliberate switch drains, so audio already handed to the old output device is heard
+        and ``played_samples`` stays true; a failed device is aborted, since waiting on it may hang.
+        """
+        if self._stream is None:
             return
+        if drain:
+            await self._drain_device()
+        stream, self._stream = self._stream, None
         self._closing = True
         with contextlib.suppress(sd.PortAudioError, OSError):
-            # abort, not stop: stop waits for queued buffers to play out.
-            await asyncio.to_thread(stream.close, True)
+            await asyncio.to_thread(_locked, stream.close, True)
         self._stream_stopped()
 
     def _stopping(self) -> bool:
@@ -284,12 +309,33 @@ class DeviceStream(ABC):
             return f"no audio for {now - max(self._last_progress, self._opened_at):.1f} s"
         return None
 
+    async def _probe(self) -> str | None:
+        """Every ``probe_s``: is the chosen (non-default) device still there?"""
+        dev = self.current
+        now = time.monotonic()
+        if dev is None or self._on_default or self._stream is None or now - self._probed_at < self._probe_s:
+            return None
+        self._probed_at = now
+        check = sd.check_input_settings if self.kind == "input" else sd.check_output_settings
+        try:
+            await asyncio.to_thread(
+                _locked, check, device=dev.index, samplerate=self.rate, channels=self.channels, dtype="float32"
+            )
+        except sd.PortAudioError as exc:
+            code = exc.args[1] if len(exc.args) > 1 else None
+            if code == _PA_DEVICE_UNAVAILABLE:
+                return None  # in use exclusively (by us): still there
+            return "the device is gone"
+        except ValueError:
+            return "the device is gone"
+        return None
+
     async def _watch(self) -> None:
         self._last_seen = -1
         self._last_progress = time.monotonic()
         while self._running:
             await asyncio.sleep(0.1 if self._stream is not None else self._retry_s)
-            reason = self._failure()
+            reason = self._failure() or await self._probe()
             if reason is None:
                 continue
             failed = self.current.name if self.current is not None else self.device_name
@@ -308,3 +354,9 @@ class DeviceStream(ABC):
             self._last_progress = time.monotonic()
             if not ok:
                 self.current = None
+
+
+def _locked(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a PortAudio control call under ``PA_LOCK`` (in a worker thread)."""
+    with PA_LOCK:
+        return func(*args, **kwargs)

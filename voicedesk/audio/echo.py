@@ -92,6 +92,12 @@ class KalmanEchoCanceller:
         self.mic_energy = 0.0  # of the last block, before and after the linear filter
         self.error_energy = 0.0
 
+    def shake(self) -> None:
+        """The echo path jumped (the output skipped or repeated audio): keep what was learned as a
+        starting point but make the filter as unsure of it as of its whole size, so it re-adapts
+        fast and the suppressor holds the echo down meanwhile."""
+        self._p += np.sum(self._w.real**2 + self._w.imag**2, axis=0)
+
     def process(self, mic: Float32, ref: Float32) -> Float32:
         n = self.block
         d = mic.astype(np.float64)
@@ -251,13 +257,18 @@ class FarEndTimeline:
     def append(self, samples: Float32, t_first: float, *, discontinuity: bool = False) -> None:
         """Add played audio whose first sample left at stream time ``t_first``.
 
-        ``discontinuity``: the output underran since the last append, so a gap of more than a few
-        ms in the stream times is real silence rather than timestamp jitter.
+        ``discontinuity``: the output underran since the last append. Measured through PulseAudio,
+        the stream times then jump by what really happened to the sound, to within ~0.2 ms: forward
+        when silence was inserted (filled with zeros here), backward when audio already handed to
+        the device was dropped (taken back off the end here), so sample counts stay on time.
         """
         if self._t_next is not None:
             gap = t_first - self._t_next
             if gap > (0.003 if discontinuity else self._gap_s):
                 self._append(np.zeros(min(int(gap * self.rate), self._buf.size), dtype=np.float32))
+                self.gaps += 1
+            elif discontinuity and gap < -0.003:
+                self._end -= min(int(-gap * self.rate), self._end, int(0.25 * self.rate))
                 self.gaps += 1
         self._t0 = t_first - self._end / self.rate
         self._append(samples)
@@ -381,6 +392,7 @@ class EchoControl:
         self._agree = 0
         self._ref_pos: int | None = None  # timeline index paired with the next microphone block
         self._generation = -1
+        self._gaps_seen = 0
         self.relocations = 0  # moves after the delay estimator
         self.clamps = 0  # moves to keep the reference causal
         self.tap_s: float | None = None  # last confident delay estimate
@@ -419,6 +431,9 @@ class EchoControl:
         elif self._ref_pos + n > tl.end:
             self.clamps += 1
             self._move(latest)
+        elif tl.gaps != self._gaps_seen:
+            self._aec.shake()  # the echo moved by about the gap: re-learn it, suppress meanwhile
+        self._gaps_seen = tl.gaps
         assert self._ref_pos is not None
         out = tl.samples(self._ref_pos, n)
         self._ref_pos += n

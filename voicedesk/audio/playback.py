@@ -48,8 +48,8 @@ class DeviceSink(DeviceStream):
         ahead_s: float = 0.3,
         samplerate: float | None = None,
         channels: int | None = None,
-        latency: str | float = 0.03,
-        callback_s: float = 0.01,
+        latency: str | float = 0.05,
+        callback_s: float = 0.02,
     ) -> None:
         super().__init__(device, on_problem)
         self.callback_s = callback_s
@@ -82,6 +82,8 @@ class DeviceSink(DeviceStream):
         self._flush_seq = 0  # loop: bumped by flush()
         self._flush_target = 0  # loop: ring position up to which a flush drops
         self._flush_done = 0  # callback: last flush handled
+        self._hold = False  # loop: pause output (fade out, then silence) without dropping the queue
+        self._last_real_dac = 0.0  # callback: stream time when the last real sample leaves the device
         self._playing = False  # callback
         self._frames_played = 0  # callback: real frames handed to the device on this stream
         self._played_base = 0  # loop: 24 kHz samples played on earlier streams
@@ -171,6 +173,7 @@ class DeviceSink(DeviceStream):
         self._frames_played = 0
         self._back_out = 0
         self._playing = False
+        self._hold = False
         self._flush_target = 0
         self._flush_done = self._flush_seq
         return sd.OutputStream(
@@ -183,6 +186,20 @@ class DeviceSink(DeviceStream):
             callback=self._callback,
             finished_callback=self._finished,
         )
+
+    async def _drain_device(self) -> None:
+        """Before a switch: fade out, then wait until the device has let out every real sample."""
+        stream = self._stream
+        if stream is None:
+            return
+        self._hold = True
+        seen = self.callbacks
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + 0.5
+        while loop.time() < give_up and (  # noqa: ASYNC110 - polling the device clock
+            self.callbacks < seen + 2 or float(stream.time) < self._last_real_dac + 0.005
+        ):
+            await asyncio.sleep(0.005)
 
     def _stream_stopped(self) -> None:
         # Keep the timeline continuous: what was queued on the old device is played on the next.
@@ -217,13 +234,20 @@ class DeviceSink(DeviceStream):
             ring.skip_to(self._flush_target)
             self._playing = False
             self.flushed_at = time.monotonic()
+        elif self._hold:
+            if self._playing:
+                fade = self._fade_out
+                n = ring.read_into(buf[: min(frames, fade.shape[0])])
+                buf[:n] *= fade[:n]
+                real = n
+                self._playing = False
         elif not self._playing:
             if ring.available() >= self._prebuffer or (self._release and ring.available() > 0):
                 self._playing = True
                 n = ring.read_into(buf)
                 k = min(n, self._fade_in.shape[0])
-                if self.underruns or self._frames_played:
-                    buf[:k] *= self._fade_in[:k]  # refill after an underrun: no click
+                if self.underruns or self._frames_played or self._played_base:
+                    buf[:k] *= self._fade_in[:k]  # refill after an underrun or a switch: no click
                 real = n
                 self.started_at = time.monotonic()
         else:
@@ -238,7 +262,10 @@ class DeviceSink(DeviceStream):
         buf[real:] = 0.0
         outdata[:] = buf  # broadcasts mono to every channel
         self._frames_played += real
-        self._stamps.note(self._played.write_position, when.outputBufferDacTime or when.currentTime)
+        dac = when.outputBufferDacTime or when.currentTime
+        if real:
+            self._last_real_dac = dac + real / self.rate
+        self._stamps.note(self._played.write_position, dac)
         self._played.write(buf)
 
     # --- loop side --------------------------------------------------------------------------

@@ -148,8 +148,12 @@ class TalkControls(QWidget):
 
 
 class KeyForwarder(QObject):
-    """Application-wide event filter: Space and Esc reach the controls wherever the focus is (except
-    in text fields for Space), as long as ``window`` is the active window."""
+    """Space and Esc for the controls wherever the focus is in the window (Space not in text fields).
+
+    Installed on the main window's QWindow, which sees each key event before the focused widget does
+    (so Space never "clicks" a focused button), and nothing else of the application's traffic (an
+    application-wide filter would run Python for every event of every object).
+    """
 
     def __init__(self, window: QWidget, controls: TalkControls) -> None:
         super().__init__(window)
@@ -164,16 +168,6 @@ class KeyForwarder(QObject):
             return False
         if QApplication.activeModalWidget() is not None:
             return False
-        active = QApplication.activeWindow()
-        if active is not None and active is not self._window:
-            return False
-        # Each key event passes several receivers (the application, the window, the focus widget): act once.
         focus = QApplication.focusWidget()
-        if focus is not None:
-            if watched is not focus:
-                return False
-        elif not isinstance(watched, QWidget) or not (watched is self._window or self._window.isAncestorOf(watched)):
-            return False
-        target = focus if focus is not None else watched
-        assert isinstance(target, QWidget)
+        target = focus if focus is not None and self._window.isAncestorOf(focus) else self._window
         return self._controls.handle_key(event, kind == QEvent.Type.KeyPress, target)

@@ -3,7 +3,7 @@
 Each rendered item owns one QTextFrame of a QTextBrowser document, so a streamed delta or a late user
 transcript rewrites only its own frame (frames keep their place as the text before them grows), text
 stays selectable across turns, and a long conversation costs one small edit per update. Updates are
-coalesced and flushed at most every 50 ms. Only the last ``max_items`` turns are shown; exports
+coalesced and flushed at most every 100 ms. Only the last ``max_items`` turns are shown; exports
 read the whole history from the controller.
 """
 
@@ -21,7 +21,7 @@ from voicedesk.realtime.conversation import Item
 from voicedesk.session import events as se
 from voicedesk.ui import theme
 
-FLUSH_MS = 50
+FLUSH_MS = 100
 
 
 def _escape(text: str) -> str:

@@ -14,10 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QFileDialog,
     QMainWindow,
     QSplitter,
@@ -64,6 +63,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._closed = False
         self._saved_splitter: list[int] | None = None
+        self._keys_installed = False
         self.settings_dialog: SettingsDialog | None = None
 
         self.banner = Banner(name="banner")
@@ -98,9 +98,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._wire()
         self._keys = KeyForwarder(self, self.controls)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._keys)
         self.resize(1100, 760)
         self.splitter.setSizes([640, 440])
         self.splitter.setChildrenCollapsible(False)
@@ -261,6 +258,20 @@ class MainWindow(QMainWindow):
             self._refresh_controls()
         return False
 
+    def showEvent(self, event: QShowEvent) -> None:
+        handle = self.windowHandle()
+        if handle is not None and not self._keys_installed:
+            handle.installEventFilter(self._keys)
+            self._keys_installed = True
+        super().showEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        # The system switched between light and dark (theme.follow_system_theme set a new palette).
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            self.waveform.apply_theme()
+            self.conversation.apply_theme()
+        super().changeEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closed:
             event.accept()
@@ -282,9 +293,6 @@ class MainWindow(QMainWindow):
                 saved = load_settings()
                 saved.ui = self.ui_state()
                 save_settings(saved)
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self._keys)
         self._closed = True
         self.close()
         self.closed.emit()

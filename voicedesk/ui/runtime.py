@@ -191,16 +191,18 @@ class SessionRuntime:
         self.emit(event)
 
     def _on_audio_problem(self, problem: AudioProblem) -> None:
-        event = se.AudioDeviceProblem(problem.message, problem.device, problem.recovered)
+        """The engine's ``on_problem``: through the controller (as ``ask --mic`` does), or straight to the
+        listeners before a controller exists. From a PortAudio thread it hops onto the loop first."""
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
-            loop = None
-        if loop is None:  # reported from a PortAudio thread: hop onto the loop
             if self._loop is not None:
-                self._loop.call_soon_threadsafe(self.emit, event)
+                self._loop.call_soon_threadsafe(self._on_audio_problem, problem)
             return
-        self.emit(event)
+        if self.controller is not None:
+            self.controller.report_audio_problem(problem)
+        else:
+            self.emit(se.AudioDeviceProblem(problem.message, problem.device, problem.recovered))
 
     def _on_mic_block(self, pcm: Pcm16) -> None:
         if self.mic_open:

@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from voicedesk.audio.base import Levels
 from voicedesk.ui import theme
@@ -50,17 +50,19 @@ class WaveformView(QWidget):
         self.out_curve = pg.PlotDataItem(antialias=False, skipFiniteCheck=True)
         self.plot.addItem(self.mic_curve)
         self.plot.addItem(self.out_curve)
-        self.plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((128, 128, 128, 90))))
-        self.mic_legend = pg.TextItem("you", anchor=(0, 0))
-        self.out_legend = pg.TextItem("assistant", anchor=(0, 1))
-        self.mic_legend.setPos(0, 1.05)
-        self.out_legend.setPos(0, -1.05)
-        self.plot.addItem(self.mic_legend)
-        self.plot.addItem(self.out_legend)
+        # The legend sits beside the plot, not in its scene: nothing static is repainted every frame.
+        self.mic_legend = QLabel("▲ you")
+        self.out_legend = QLabel("▼ assistant")
+        legend = QVBoxLayout()
+        legend.setContentsMargins(0, 4, 0, 4)
+        legend.addWidget(self.mic_legend)
+        legend.addStretch(1)
+        legend.addWidget(self.out_legend)
         self.apply_theme()
-        layout = QVBoxLayout(self)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.addLayout(legend)
+        layout.addWidget(self.plot, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(1000 // FPS)
         self.timer.timeout.connect(self.refresh)
@@ -86,8 +88,8 @@ class WaveformView(QWidget):
         self.plot.setBackground(self.palette().color(QPalette.ColorRole.Base))
         self.mic_curve.setPen(pg.mkPen(c["user"], width=1))
         self.out_curve.setPen(pg.mkPen(c["assistant"], width=1))
-        self.mic_legend.setColor(c["user"])
-        self.out_legend.setColor(c["assistant"])
+        self.mic_legend.setStyleSheet(f"color: {c['user']}")
+        self.out_legend.setStyleSheet(f"color: {c['assistant']}")
 
     def refresh(self) -> None:
         """One frame: take a level snapshot and redraw both traces."""
