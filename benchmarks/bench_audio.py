@@ -39,35 +39,38 @@ async def capture_latency(seconds: float = 5.0) -> None:
     )
 
 
-async def playback_start_and_flush(rounds: int = 10) -> None:
+async def playback_start_and_flush(rounds: int = 30) -> None:
     engine = AudioEngine(echo="off")
     await engine.sink.start()
     sink = engine.sink
     starts, flushes = [], []
     pcm = kit.to_pcm16(kit.tone(440.0, 1.0))
+    rng = np.random.default_rng(7)
     for _ in range(rounds):
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2 + rng.uniform(0, 0.02))  # not phase-locked to the 20 ms callbacks
         t0 = time.monotonic()
         sink.write(pcm[:4800])
         while sink.started_at < t0:  # noqa: ASYNC110 - polling the callback's stamp
             await asyncio.sleep(0.001)
         starts.append(sink.started_at - t0)
         sink.write(pcm[4800:])
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3 + rng.uniform(0, 0.02))
         t1 = time.monotonic()
         sink.flush()
         while sink.flushed_at < t1:  # noqa: ASYNC110 - polling the callback's stamp
             await asyncio.sleep(0.001)
         # silent once the callback applied the flush and the fade has been output
-        flushes.append(sink.flushed_at - t1 + 0.008)
+        flushes.append(sink.flushed_at - t1 + sink.fade_s)
+    latency = sink.output_latency_s
     await sink.stop()
     print(
         f"playback: first sample written -> in the output callback  p50 {pct(starts, 50):.1f} ms"
         f"  max {max(starts) * 1000:.1f} ms"
     )
     print(
-        f"flush: call -> output silent (callback + 8 ms fade)  p50 {pct(flushes, 50):.1f} ms"
-        f"  max {max(flushes) * 1000:.1f} ms  (+ device latency {sink.output_latency_s * 1000:.1f} ms)"
+        f"flush: call -> output silent (next callback + {sink.fade_s * 1000:.0f} ms fade)"
+        f"  p50 {pct(flushes, 50):.1f} ms"
+        f"  max {max(flushes) * 1000:.1f} ms  (+ device buffer {latency * 1000:.0f} ms until the speaker)"
     )
 
 
@@ -107,19 +110,27 @@ async def main(pulse: kit.VirtualPulse) -> None:
     for mode in ("off", "aec"):
         await duplex_cpu(mode)
     simulated_erle()
-    pulse.loopback("echo", "spk.monitor", "micsrc", 40, 60)
+    for adaptive in (False, True):
+        await loopback_erle(pulse, adaptive)
+
+
+async def loopback_erle(pulse: kit.VirtualPulse, adaptive: bool, seconds: float = 20.0) -> None:
+    pulse.loopback("echo", "spk.monitor", "micsrc", 40, 60, adaptive=adaptive)
     engine = AudioEngine(echo="aec")
     raw: list[np.ndarray] = []
     out: list[np.ndarray] = []
     engine.source.raw_tap = raw.append
     await engine.start(out.append)
     await asyncio.sleep(0.3)
-    engine.sink.write(kit.to_pcm16(kit.speechlike(15.0, seed=2) * 0.9))
-    await asyncio.sleep(15.5)
+    engine.sink.write(kit.to_pcm16(kit.speechlike(seconds, seed=2) * 0.9))
+    await asyncio.sleep(seconds + 0.5)
     await engine.stop()
+    pulse.unload("echo")
     r, o = np.concatenate(raw), np.concatenate(out)
-    sl = slice(6 * 24000, 15 * 24000)
-    print(f"echo reduction through PulseAudio loopback (40 ms, aec): {kit.db(r[sl]) - kit.db(o[sl]):.1f} dB")
+    how = "adaptive-rate (drifting ~90 ppm)" if adaptive else "fixed-rate"
+    for a, b in ((0.5, 2), (2, 5), (5, seconds)):
+        sl = slice(int(a * 24000), int(b * 24000))
+        print(f"echo reduction, PulseAudio {how} loopback, aec: {a:g}-{b:g} s  {kit.db(r[sl]) - kit.db(o[sl]):.1f} dB")
 
 
 if __name__ == "__main__":

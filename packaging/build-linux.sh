@@ -102,13 +102,12 @@ if command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; then
 Package: voicedesk
 Version: $VERSION
 Architecture: $DEBARCH
-Maintainer: voicedesk developers <voicedesk@users.noreply.github.com>
+Maintainer: ${DEB_MAINTAINER:-voicedesk developers <voicedesk@users.noreply.github.com>}
 Section: sound
 Priority: optional
 Installed-Size: $(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)
 Depends: $depends
-Recommends: pulseaudio | pipewire-pulse, gnome-keyring | kwalletmanager
-Homepage: https://github.com/voicedesk/voicedesk
+Suggests: gnome-keyring | kwalletmanager | keepassxc
 Description: desktop voice assistant for realtime speech models
  Talk to speech-to-speech realtime models (the OpenAI Realtime API, Azure OpenAI and compatible
  servers): push-to-talk or hands-free, both sides as text while they stream, tool calls, and
@@ -133,7 +132,8 @@ if [ -n "$APPIMAGETOOL" ]; then
   cp resources/voicedesk.desktop "$APPDIR/voicedesk.desktop"
   cp resources/icons/voicedesk-256.png "$APPDIR/voicedesk.png"
   ln -s voicedesk.png "$APPDIR/.DirIcon"
-  ARCH="$ARCH" "$APPIMAGETOOL" --no-appstream "$APPDIR" "$DIST/voicedesk-$VERSION-$ARCH.AppImage" >/dev/null
+  export ARCH  # appimagetool reads the architecture from the environment
+  "$APPIMAGETOOL" --no-appstream "$APPDIR" "$DIST/voicedesk-$VERSION-$ARCH.AppImage" >/dev/null
   echo "   $DIST/voicedesk-$VERSION-$ARCH.AppImage ($(du -h "$DIST/voicedesk-$VERSION-$ARCH.AppImage" | cut -f1))"
 else
   echo "== AppImage skipped: no appimagetool (it is published only as a GitHub download, which CI fetches;" >&2

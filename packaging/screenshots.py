@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from voicedesk.audio.base import SAMPLE_RATE, Pcm16  # noqa: E402
@@ -68,6 +68,18 @@ async def save(window: MainWindow, out: Path, name: str) -> Path:
     shot.save(str(path))
     print(path)
     return path
+
+
+async def first_start(out: Path, suffix: str) -> None:
+    """What a person sees on first start: no key (local server) and whatever sound this machine has."""
+    runtime = SessionRuntime(AppSettings(), journal=False, recordings_dir=Path(tempfile.mkdtemp(prefix="vd-")))
+    window = MainWindow(runtime, persist=False)
+    window.resize(1180, 800)
+    window.move(20, 20)
+    window.show()
+    await window.start(connect=False)
+    await save(window, out, f"first-start{suffix}.png")
+    await window.shutdown()
 
 
 async def script(out: Path, suffix: str) -> None:
@@ -115,7 +127,8 @@ async def script(out: Path, suffix: str) -> None:
     await until(lambda: (controller.current_audio_heard() or _Nothing()).audio_end_ms > 3500)
     await save(window, out, f"mid-answer{suffix}.png")
     window.activateWindow()
-    QTest.keyClick(window.windowHandle(), Qt.Key.Key_Escape)
+    # Esc as the platform delivers it; from a Qt timer, not inside this task (delivery spins Qt's loop).
+    QTimer.singleShot(0, lambda: QTest.keyClick(window.windowHandle(), Qt.Key.Key_Escape))
     await until(lambda: controller.activity == "idle")
     window.side_tabs.setCurrentIndex(1)
     window.inspector.filter_box.setText("response.")
@@ -145,6 +158,7 @@ def main() -> int:
     app = make_application()
     suffix = "" if args.theme == "light" else "-dark"
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        runner.run(asyncio.wait_for(first_start(args.out, suffix), 30))
         runner.run(asyncio.wait_for(script(args.out, suffix), 120))
     return 0
 

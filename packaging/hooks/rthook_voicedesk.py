@@ -141,7 +141,10 @@ def _report_first_paint() -> None:
     def install(module) -> None:  # type: ignore[no-untyped-def]
         from PySide6.QtCore import QEvent, QObject
 
-        make_application = module.make_application
+        make_application = getattr(module, "make_application", None)
+        if make_application is None:
+            print("voicedesk: first paint probe: voicedesk.ui.app has no make_application", file=sys.stderr)
+            return
 
         class FirstPaint(QObject):
             def eventFilter(self, watched, event):  # type: ignore[no-untyped-def]

@@ -16,5 +16,7 @@ mkdir -p "$DATA/applications"
 sed -e "s|^Exec=voicedesk|Exec=\"$HERE/voicedesk\"|" -e "s|^TryExec=.*|TryExec=$HERE/voicedesk|" \
   "$HERE/share/applications/voicedesk.desktop" >"$DATA/applications/voicedesk.desktop"
 cp -R "$HERE/share/icons" "$DATA/"
-command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$DATA/applications" || true
+if command -v update-desktop-database >/dev/null 2>&1; then
+  update-desktop-database -q "$DATA/applications" || true
+fi
 echo "voicedesk: added to the application menu (starts $HERE/voicedesk)"

@@ -214,3 +214,62 @@ def test_layout_and_choices_persist_between_runs(qtbot: QtBot, make_app: MakeApp
     assert second.window.side_tabs.currentIndex() == 1
     assert second.window.inspector.filter_box.text() == "response."
     assert second.window.size().width() == 760
+
+
+def test_the_status_line_warns_before_the_limit_and_estimates_cost(qtbot: QtBot, make_app: MakeApp) -> None:
+    import time
+
+    app = make_app()
+    status = app.window.status
+    assert status.connection_label.text() == "● Connected"
+    status.connected_at = time.monotonic() - 56 * 60
+    status.refresh()
+    assert status.time_label.property("warning") is True and "60-minute limit" in status.time_label.text()
+    status.local, status.model = False, "gpt-realtime"
+    details = {"output_token_details": {"text_tokens": 0, "audio_tokens": 1000}}
+    status.apply_event(se.UsageReported("resp_1", 0, 1000, 1000, details))
+    assert "1,000 tokens" in status.usage_label.text()
+    assert "$0.0640 (estimate)" in status.usage_label.text()
+
+
+def test_closing_the_window_shuts_the_session_down_cleanly(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app()
+    w = app.window
+    controller, server = app.runtime.controller, app.runtime.server
+    assert controller is not None and server is not None and controller.journal_path is not None
+    w.send_text("hello")
+    qtbot.waitUntil(lambda: bool(app.of(se.AgentEnd)), timeout=WAIT_MS)
+    journal = controller.journal_path
+    w.close()  # asynchronous: the window stays until the session is down
+    qtbot.waitUntil(lambda: w._closed, timeout=WAIT_MS)
+    assert not w.isVisible()
+    assert controller.connection == "disconnected" and controller.journal_path is None
+    assert app.runtime.server is None, "the embedded server was stopped"
+    assert journal is not None and "hello" in journal.read_text()
+
+
+def test_device_choices_switch_the_engine_live(qtbot: QtBot, make_app: MakeApp, run: Callable[..., Any]) -> None:
+    import dataclasses
+
+    class EngineDouble:  # stands in for voicedesk.audio.engine.AudioEngine (no sound card here)
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, object]] = []
+
+        async def switch_input(self, name: str | None) -> None:
+            self.calls.append(("input", name))
+
+        async def switch_output(self, name: str | None) -> None:
+            self.calls.append(("output", name))
+
+        def set_echo_mode(self, mode: str) -> None:
+            self.calls.append(("echo", mode))
+
+    app = make_app()
+    assert app.runtime.audio is not None
+    engine = EngineDouble()
+    app.runtime.audio.engine = engine
+    controller = app.runtime.controller
+    new = dataclasses.replace(app.runtime.settings, input_device="USB Mic", output_device="Headphones", echo="off")
+    run(app.window.apply_settings(new))
+    assert engine.calls == [("input", "USB Mic"), ("output", "Headphones"), ("echo", "off")]
+    assert app.runtime.controller is controller and controller is not None and controller.connection == "connected"

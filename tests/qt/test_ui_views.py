@@ -202,3 +202,21 @@ def test_the_look_follows_the_system_colour_scheme(qtbot: QtBot) -> None:
     finally:
         app.setStyleSheet("")
         app.setProperty("voicedesk_dark", None)
+
+
+def test_the_desktop_entry_and_icons_are_valid() -> None:
+    import shutil
+
+    from PySide6.QtGui import QImage
+
+    desktop = REPO / "resources" / "voicedesk.desktop"
+    text = desktop.read_text()
+    assert "Exec=voicedesk" in text and "Icon=voicedesk" in text
+    if shutil.which("desktop-file-validate"):
+        done = subprocess.run(["desktop-file-validate", str(desktop)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    for size in (16, 32, 48, 64, 128, 256, 512):
+        image = QImage(str(REPO / "resources" / "icons" / f"voicedesk-{size}.png"))
+        assert image.width() == size and image.height() == size
+    for sheet in ("light.qss", "dark.qss"):
+        assert "QPushButton#talk_button" in (REPO / "resources" / sheet).read_text()

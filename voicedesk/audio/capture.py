@@ -8,6 +8,7 @@ applies echo control and hands exact ``block`` blocks to ``on_block``.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -152,6 +153,10 @@ class DeviceSource(DeviceStream):
         frames = ring.read_all()
         mono = frames[:, 0] if frames.shape[1] == 1 else frames.mean(axis=1)
         self._push(resampler.process(mono.astype(np.float32, copy=False)))
+        # Wake again once the next block can be completed: what it still lacks plus what the
+        # resampler holds back (2-3 ms), else every block would wait for one more callback.
+        owed = self.block - self._acc_n + resampler.held_back
+        self._wake_frames = max(1, math.ceil(owed * self.rate / SAMPLE_RATE))
 
     def _push(self, samples: npt.NDArray[np.float32]) -> None:
         i = 0

@@ -26,7 +26,7 @@ class AudioEngine:
     ) -> None:
         self.echo = EchoControl(echo, block=24 * block_ms)
         self.sink = DeviceSink(output_device, on_problem=on_problem, prebuffer_s=prebuffer_ms / 1000)
-        self.sink.timeline = self.echo.timeline
+        self._reference()
         # Before each microphone block, bring the reference up to what the speaker has played.
         self.source = DeviceSource(
             input_device,
@@ -42,6 +42,11 @@ class AudioEngine:
 
     def set_echo_mode(self, mode: EchoMode) -> None:
         self.echo.set_mode(mode)
+        self._reference()
+
+    def _reference(self) -> None:
+        # The speaker's read-back is resampled for the echo timeline only when echo control uses it.
+        self.sink.timeline = self.echo.timeline if self.echo.mode != "off" else None
 
     async def switch_input(self, name: str | None) -> None:
         """Record from another input device (by name; None = system default) without stopping."""

@@ -1,6 +1,6 @@
 """Speaker playback: a jitter buffer feeding a PortAudio output stream, counting what was played.
 
-Loop side: ``write`` queues 24 kHz pcm16; a 10 ms pump resamples queued audio to the device rate
+Loop side: ``write`` queues 24 kHz pcm16; a 20 ms pump resamples queued audio to the device rate
 into a preallocated ring, keeping it ``ahead_s`` full, and reads back what the callback played
 (for the output level and the echo canceller's reference).
 
@@ -91,6 +91,8 @@ class DeviceSink(DeviceStream):
         self.xruns = 0  # callback: the device ran dry (our callback came too late)
         self._xruns_seen = 0  # loop: xruns already reported to the echo timeline
         self._back_out = 0  # 24 kHz samples of played audio read back
+        self._read_back = 0  # device frames of played audio read back (this stream)
+        self._back_on = False  # the read-back is being resampled for the echo timeline
         self._flush_called_at = 0.0
         self.started_at = 0.0  # callback: when output last (re)started, time.monotonic()
         self.flushed_at = 0.0  # callback: when the last flush was applied
@@ -172,6 +174,9 @@ class DeviceSink(DeviceStream):
         self._back = StreamResampler(rate, SAMPLE_RATE)
         self._frames_played = 0
         self._back_out = 0
+        self._read_back = 0
+        self._back_on = False
+        self._meter = LevelMeter(rate=round(rate))
         self._playing = False
         self._hold = False
         self._flush_target = 0
@@ -293,24 +298,32 @@ class DeviceSink(DeviceStream):
             self._release = True  # let a sound shorter than the prebuffer play
 
     def _collect_played(self, final: bool = False) -> None:
-        """Read back what the callback output: output level and the echo reference."""
+        """Read back what the callback output: the output level, and the echo reference if wanted."""
         back = self._back
         if back is None or (self._stream is None and not final) or self._played.available() == 0:
             return
         stamp = self._stamps.latest()
-        frames = self._played.read_all()[:, 0].astype(np.float32)
+        frames: Float32 = self._played.read_all()[:, 0].astype(np.float32, copy=False)
+        first = self._read_back  # device frame (on this stream) of frames[0]
+        self._read_back += frames.size
+        self._meter.feed(frames)
+        if self.timeline is None or stamp is None:
+            self._back_on = False  # no echo control: spare the resampling
+            return
+        if not self._back_on:
+            back.reset()
+            self._back_out = round(first * SAMPLE_RATE / self.rate)
+            self._back_on = True
         out = back.process(frames)
         if out.size == 0:
             return
-        self._meter.feed(out)
-        if self.timeline is not None and stamp is not None:
-            pos, t = stamp
-            # First read-back sample's device frame, on this stream's played-ring positions.
-            frame = self._back_out * self.rate / SAMPLE_RATE
-            xruns = self.xruns
-            self.timeline.live = True
-            self.timeline.append(out, t + (frame - pos) / self.rate, discontinuity=xruns != self._xruns_seen)
-            self._xruns_seen = xruns
+        pos, t = stamp
+        # The first read-back sample's device frame, on this stream's played-ring positions.
+        frame = self._back_out * self.rate / SAMPLE_RATE
+        xruns = self.xruns
+        self.timeline.live = True
+        self.timeline.append(out, t + (frame - pos) / self.rate, discontinuity=xruns != self._xruns_seen)
+        self._xruns_seen = xruns
         self._back_out += out.size
 
     def pump(self) -> None:
@@ -320,4 +333,4 @@ class DeviceSink(DeviceStream):
     async def _pump_forever(self) -> None:
         while True:
             self.pump()
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.02)

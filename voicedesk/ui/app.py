@@ -11,9 +11,11 @@ with the null audio backend, and exits 0 when the answer completed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import math
+import signal
 import sys
 import time
 import traceback
@@ -125,6 +127,9 @@ async def _main(app: QApplication, settings: AppSettings, connect: bool, smoke: 
     holder.append(window)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C in the terminal, a logout: close cleanly
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signum, window.close)
     window.show()
     log.info("window shown %.0f ms after start", (time.perf_counter() - started) * 1000)
     code = EXIT_OK

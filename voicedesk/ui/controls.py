@@ -129,8 +129,11 @@ class TalkControls(QWidget):
                 self._release()
             self.push_to_talk = push_to_talk
         self.talk_button.blockSignals(True)
-        self.talk_button.setCheckable(not push_to_talk)
-        if not push_to_talk:
+        self.talk_button.setCheckable(not push_to_talk and connected)
+        if not connected:
+            self.talk_button.setText("Talk (connect first)")
+            self.talk_button.setToolTip("Press Connect to start a conversation")
+        elif not push_to_talk:
             self.talk_button.setChecked(muted)
             self.talk_button.setText("Microphone muted — click to unmute" if muted else "Listening — click to mute")
             self.talk_button.setToolTip("The server detects when you speak; click to mute or unmute the microphone")
