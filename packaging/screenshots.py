@@ -79,6 +79,13 @@ async def first_start(out: Path, suffix: str) -> None:
     window.show()
     await window.start(connect=False)
     await save(window, out, f"first-start{suffix}.png")
+    dialog = window.open_settings()
+    dialog.tabs.setCurrentIndex(2)  # turn detection
+    await asyncio.sleep(0.3)
+    path = out / f"settings{suffix}.png"
+    dialog.grab().save(str(path))
+    print(path)
+    dialog.reject()
     await window.shutdown()
 
 

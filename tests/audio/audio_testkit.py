@@ -215,7 +215,7 @@ class VirtualPulse:
 
     def play_file(self, sink: str, path: Path) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            ["pacat", "--playback", "-d", sink, "--file-format=wav", "--latency-msec=20", str(path)],
+            ["pacat", "--playback", "-d", sink, "--file-format=wav", "--latency-msec=60", str(path)],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -48,7 +48,7 @@ class DeviceSink(DeviceStream):
         ahead_s: float = 0.3,
         samplerate: float | None = None,
         channels: int | None = None,
-        latency: str | float = 0.05,
+        latency: str | float = 0.04,
         callback_s: float = 0.02,
     ) -> None:
         super().__init__(device, on_problem)

@@ -19,8 +19,9 @@ Role = Literal["user", "assistant", "system"]
 SUMMARY_ID_PREFIX = "item_vdsum"
 """Ids of the summary items we create when carrying a long conversation over; kept out of the history."""
 
-_TEXT_TYPES = {"input_text", "output_text", "text"}
-_AUDIO_TYPES = {"input_audio", "output_audio", "audio"}
+# Tuples, not sets: a server may send any JSON value as a type, and a dict is not hashable.
+_TEXT_TYPES = ("input_text", "output_text", "text")
+_AUDIO_TYPES = ("input_audio", "output_audio", "audio")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ _AUDIO_FIELDS = {
 
 def elide_audio(event: dict[str, Any]) -> dict[str, Any]:
     """The event itself when it carries no audio (do not mutate it); else a copy with the audio elided."""
-    field = _AUDIO_FIELDS.get(event.get("type", ""))
+    kind = event.get("type")
+    field = _AUDIO_FIELDS.get(kind) if isinstance(kind, str) else None
     if field is None or not isinstance(event.get(field), str):
         return event
     payload = event[field]

@@ -154,6 +154,7 @@ class EventInspector(QWidget):
         self.filter_box.setObjectName("event_filter")
         self.filter_box.setPlaceholderText("Filter by type, e.g. response. or function_call")
         self.filter_box.setClearButtonEnabled(True)
+        self.filter_box.setMinimumWidth(150)
         self.direction_box = QComboBox()
         self.direction_box.addItem("both ways", "")
         self.direction_box.addItem("↑ sent", "client")
@@ -165,7 +166,8 @@ class EventInspector(QWidget):
         self.follow_box.setChecked(True)
         self.count_label = QLabel("")
         self.count_label.setObjectName("event_count")
-        self.count_label.setMinimumWidth(self.count_label.fontMetrics().horizontalAdvance("00000 kept / 0000000 seen"))
+        self.count_label.setMinimumWidth(self.count_label.fontMetrics().horizontalAdvance("5000 of 0000000"))
+        self.count_label.setToolTip("events kept (the most recent) of events seen")
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.filter_box, 1)
@@ -213,6 +215,8 @@ class EventInspector(QWidget):
         self.proxy.set_filter(
             self.filter_box.text(), str(self.direction_box.currentData()), self.hide_audio_box.isChecked()
         )
+        if self.follow_box.isChecked():
+            self.table.scrollToBottom()
 
     def clear(self) -> None:
         self.model.clear()
@@ -227,7 +231,7 @@ class EventInspector(QWidget):
 
     def refresh(self) -> None:
         if self.model.flush():
-            self.count_label.setText(f"{len(self.model.rows)} kept / {self.model.total} seen")
+            self.count_label.setText(f"{len(self.model.rows)} of {self.model.total}")
             if self.follow_box.isChecked() and self.table.isVisible():
                 self.table.scrollToBottom()
 
