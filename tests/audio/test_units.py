@@ -198,6 +198,22 @@ def test_timeline_fills_gaps_and_realigns() -> None:
     assert np.all(tl.reference(10.5, 240) == 1)
 
 
+def test_timeline_follows_output_underruns_by_their_stream_times() -> None:
+    tl = FarEndTimeline()
+    tl.append(np.ones(480, dtype=np.float32), 1.0)
+    tl.append(np.ones(480, dtype=np.float32), 1.02 + 0.002)  # 2 ms of timestamp jitter: ignored
+    assert tl.end == 960 and tl.gaps == 0
+    # An underrun that inserted 10 ms of silence: the stream times jump forward by it.
+    tl.append(np.full(480, 2.0, dtype=np.float32), 1.04 + 0.002 + 0.010, discontinuity=True)
+    assert tl.end == 960 + 240 + 480 and tl.gaps == 1
+    assert np.all(tl.samples(960, 240) == 0) and np.all(tl.samples(1200, 480) == 2)
+    # One that dropped 10 ms already handed to the device: those samples were never played.
+    t_next = 1.04 + 0.002 + 0.010 + 0.02
+    tl.append(np.full(480, 3.0, dtype=np.float32), t_next - 0.010, discontinuity=True)
+    assert tl.end == 1680 - 240 + 480 and tl.gaps == 2
+    assert np.all(tl.samples(1200, 240) == 2) and np.all(tl.samples(1440, 480) == 3)
+
+
 # --- levels -------------------------------------------------------------------------------------
 
 

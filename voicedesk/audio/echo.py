@@ -21,14 +21,19 @@ talk, and costs ~1.6 % of a core. Everything runs on the loop thread, never in a
 
 from __future__ import annotations
 
+import importlib
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from voicedesk.audio.base import SAMPLE_RATE
 
+# A compiled module without type information: bound as Any on purpose (as in resample.py).
+samplerate: Any = importlib.import_module("samplerate")
+
+DEBUG_DRIFT = False
 EchoMode = Literal["aec", "half-duplex", "off"]
 ECHO_MODES: tuple[EchoMode, ...] = ("aec", "half-duplex", "off")
 
@@ -91,6 +96,17 @@ class KalmanEchoCanceller:
         self.leak = 0.5
         self.mic_energy = 0.0  # of the last block, before and after the linear filter
         self.error_energy = 0.0
+
+    def response(self) -> Complex:
+        """The echo path the filter has learned, as one frequency response on its ``block + 1`` bins.
+
+        Partition ``p`` delays by ``p * block`` samples, a phase of ``(-1)^(k p)`` on bin ``k`` of the
+        ``2 * block`` FFT. How the partitions share the response is not unique when the far end is
+        periodic (a voice), but the total at the bins it excites is.
+        """
+        signs = np.where(np.outer(np.arange(self.partitions), np.arange(self._bins)) % 2 == 1, -1.0, 1.0)
+        total: Complex = np.sum(self._w * signs, axis=0)
+        return total
 
     def shake(self) -> None:
         """The echo path jumped (the output skipped or repeated audio): keep what was learned as a
@@ -390,7 +406,18 @@ class EchoControl:
         self._err_e = 0.0  # plays, since the last delay estimate
         self._candidate: float | None = None
         self._agree = 0
-        self._ref_pos: int | None = None  # timeline index paired with the next microphone block
+        self._ref_pos: int | None = None  # next timeline index to read for the reference
+        # Clock drift between speaker and microphone (two devices, or PulseAudio's adaptive
+        # loopback): the reference is read through a resampler at 1 + drift timeline samples per
+        # microphone sample, so the echo stays put in the filter instead of sliding out of it.
+        self.drift = 0.0
+        self._rs: Any = samplerate.Resampler("sinc_medium", channels=1)
+        self._fifo: Float32 = np.zeros(4 * block, dtype=np.float32)
+        self._fifo_n = 0
+        self._h_prev: Complex | None = None
+        self._h_blocks = 0  # microphone blocks since _h_prev
+        self._drift_mic_e = 0.0
+        self._drift_err_e = 0.0
         self._generation = -1
         self._gaps_seen = 0
         self.relocations = 0  # moves after the delay estimator
@@ -413,6 +440,9 @@ class EchoControl:
 
     def _move(self, pos: int) -> None:
         self._ref_pos = pos
+        self._rs.reset()
+        self._fifo_n = 0
+        self._h_prev = None
         self._aec.reset()
         self._delay.restart()
         self._candidate = None
@@ -433,11 +463,53 @@ class EchoControl:
             self._move(latest)
         elif tl.gaps != self._gaps_seen:
             self._aec.shake()  # the echo moved by about the gap: re-learn it, suppress meanwhile
+            self._h_prev = None
         self._gaps_seen = tl.gaps
         assert self._ref_pos is not None
-        out = tl.samples(self._ref_pos, n)
-        self._ref_pos += n
+        ratio = 1.0 / (1.0 + self.drift)
+        while self._fifo_n < n:
+            got: Float32 = self._rs.process(tl.samples(self._ref_pos, n), ratio)
+            self._ref_pos += n
+            self._fifo[self._fifo_n : self._fifo_n + got.size] = got
+            self._fifo_n += got.size
+        out = self._fifo[:n].copy()
+        self._fifo[: self._fifo_n - n] = self._fifo[n : self._fifo_n]
+        self._fifo_n -= n
         return out
+
+    def _track_drift(self, far_active: bool) -> None:
+        """Once a second, while the filter cancels well (> 12 dB), see how far its impulse response
+        moved and steer the reference's rate so that it stops moving."""
+        if far_active:
+            self._drift_mic_e += self._aec.mic_energy
+            self._drift_err_e += self._aec.error_energy
+        self._h_blocks += 1
+        if self._h_blocks < 50:
+            return
+        converged = self._drift_mic_e > 3.0 * self._drift_err_e > 0.0
+        if DEBUG_DRIFT: print("drift check", round(10*math.log10((self._drift_mic_e+1e-12)/(self._drift_err_e+1e-12)),1), "drift", self.drift*1e6)
+        self._drift_mic_e = self._drift_err_e = 0.0
+        if not converged:
+            self._h_prev = None
+            self._h_blocks = 0
+            return
+        h = self._aec.response()
+        prev, elapsed = self._h_prev, self._h_blocks * self.block
+        self._h_prev, self._h_blocks = h, 0
+        if prev is None:
+            return
+        # Cross-correlate the two responses at 1/16 of a sample: the peak is how far the echo moved.
+        up = 16
+        corr = np.fft.irfft(h * np.conj(prev), n=2 * self.block * up)
+        span = 8 * up
+        lags = np.concatenate((corr[-span:], corr[: span + 1]))
+        k = int(np.argmax(lags))
+        if not 0 < k < lags.size - 1:
+            return  # moved too far to be drift
+        a, b, c = lags[k - 1], lags[k], lags[k + 1]
+        moved = (k - span + (0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0)) / up
+        self.drift = float(np.clip(self.drift - 0.7 * moved / elapsed, -0.002, 0.002))
+        if DEBUG_DRIFT: print("   moved", moved)
 
     @property
     def muted(self) -> bool:
@@ -446,6 +518,7 @@ class EchoControl:
     def _track_delay(self, mic: Float32, far_active: bool) -> None:
         if self._ref_pos is None:
             return
+        self._track_drift(far_active)
         self._delay.add(mic)
         if far_active:
             self._mic_e += self._aec.mic_energy
@@ -455,7 +528,7 @@ class EchoControl:
             return  # twice a second at 20 ms blocks
         mic_e, err_e = self._mic_e, self._err_e
         self._mic_e = self._err_e = 0.0
-        found = self._delay.estimate(self.timeline, self._ref_pos)
+        found = self._delay.estimate(self.timeline, self._ref_pos - self._fifo_n)
         if found is None or found[1] < 8.0:
             return
         tap = found[0]
@@ -475,7 +548,8 @@ class EchoControl:
         if self._agree >= 2:  # the same place three times in a row (1.5 s)
             latest = self.timeline.end - int(self.slack_s * SAMPLE_RATE)
             self.relocations += 1
-            self._move(min(self._ref_pos + round((self.margin_s - tap) * SAMPLE_RATE), latest))
+            paired = self._ref_pos - self._fifo_n
+            self._move(min(paired + round((self.margin_s - tap) * SAMPLE_RATE), latest))
 
     def process(self, block: npt.NDArray[np.int16], t_adc: float) -> npt.NDArray[np.int16]:
         if self.mode == "off":
