@@ -127,6 +127,7 @@ async def loopback_erle(pulse: kit.VirtualPulse, adaptive: bool, seconds: float 
     await engine.stop()
     pulse.unload("echo")
     r, o = np.concatenate(raw), np.concatenate(out)
+    print(f"  (drift found: {engine.echo.drift * 1e6:.0f} ppm, relocations {engine.echo.relocations})")
     how = "adaptive-rate (drifting ~90 ppm)" if adaptive else "fixed-rate"
     for a, b in ((0.5, 2), (2, 5), (5, seconds)):
         sl = slice(int(a * 24000), int(b * 24000))

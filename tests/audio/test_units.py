@@ -189,6 +189,29 @@ def test_echo_control_pairs_by_sample_count_and_never_uses_unplayed_audio(lead_s
     assert ctl.clamps <= 1 and ctl.relocations <= 1
 
 
+@pytest.mark.parametrize("ppm", [100, -60])
+def test_echo_control_finds_and_follows_clock_drift(ppm: int) -> None:
+    """A microphone whose clock runs ``ppm`` off the speaker's: the echo slides through the filter
+    unless the reference is read at the same rate."""
+    rate, block = 24000, 480
+    far = speechlike(30.0, seed=1)
+    echo = np.zeros_like(far)
+    echo[1500:] = 0.3 * far[:-1500]
+    stretched = resample_block(echo, rate, rate * (1 + ppm * 1e-6))
+    mic = np.zeros_like(far)
+    mic[: min(far.size, stretched.size)] = stretched[: far.size]
+    ctl = EchoControl("aec")
+    ctl.timeline.live = True
+    out = []
+    for k in range(far.size // block):
+        ctl.timeline.append(far[k * block : (k + 1) * block], k * block / rate)
+        out.append(ctl.process(to_pcm16(mic[k * block : (k + 1) * block]), k * block / rate))
+    got = np.concatenate(out).astype(np.float32) / 32767
+    assert ctl.drift * 1e6 == pytest.approx(-ppm, abs=10)
+    late = slice(15 * rate, 30 * rate)
+    assert _erle(mic[late], got[late]) >= 30.0
+
+
 def test_timeline_fills_gaps_and_realigns() -> None:
     tl = FarEndTimeline()
     tl.append(np.ones(240, dtype=np.float32), 10.0)
