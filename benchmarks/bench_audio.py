@@ -31,12 +31,18 @@ async def capture_latency(seconds: float = 5.0) -> None:
     engine.source.keep_latencies = True
     await engine.start(lambda block: None)
     await asyncio.sleep(seconds)
-    await engine.stop()
     lat = engine.source.latencies[10:]
+    own = engine.source.callback_latencies[10:]
+    buffer_ms = engine.source.device_latency_s * 1000
     print(
-        f"capture: last sample of a block captured -> on_block  p50 {pct(lat, 50):.1f} ms  p95 {pct(lat, 95):.1f} ms"
-        f"  ({len(lat)} blocks)"
+        f"capture: last sample of a block captured (ADC time) -> on_block  p50 {pct(lat, 50):.1f} ms"
+        f"  p95 {pct(lat, 95):.1f} ms  ({len(lat)} blocks, device buffer {buffer_ms:.0f} ms)"
     )
+    print(
+        f"capture: the callback bringing a block's last sample -> on_block  p50 {pct(own, 50):.1f} ms"
+        f"  p95 {pct(own, 95):.1f} ms"
+    )
+    await engine.stop()
 
 
 async def playback_start_and_flush(rounds: int = 30) -> None:

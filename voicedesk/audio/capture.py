@@ -73,8 +73,13 @@ class DeviceSource(DeviceStream):
         self.blocks = 0
         self.overflows = 0
         self._overflows_seen = 0
-        self.latencies: list[float] = []  # stream time from last sample captured to delivery
+        # Diagnostics (benchmarks): per block, stream time from its last sample's ADC time to on_block
+        # (the ADC times through PulseAudio's ALSA plugin shift by +-15 ms from one stream to the
+        # next), and from the callback that brought that sample to on_block (this engine's own part).
+        self.latencies: list[float] = []
+        self.callback_latencies: list[float] = []
         self.keep_latencies = False
+        self._arrived = 0.0  # callback: stream time of the latest callback
         self.raw_tap: BlockCallback | None = None  # sees each block before echo control (diagnostics)
 
     # --- AudioSource ------------------------------------------------------------------------
@@ -127,6 +132,7 @@ class DeviceSource(DeviceStream):
             self.overflows += 1  # samples were lost: the loop re-pairs the echo reference
         t = when.inputBufferAdcTime or when.currentTime
         self._stamps.note(ring.write_position, t)
+        self._arrived = when.currentTime
         ring.write(indata)
         self.callbacks += 1
         if not self._wake_pending and ring.available() >= self._wake_frames and self._loop is not None:
@@ -181,18 +187,20 @@ class DeviceSource(DeviceStream):
         pcm: Pcm16 = np.clip(np.round(block * 32768.0), -32768, 32767).astype(np.int16)
         if self.raw_tap is not None:
             self.raw_tap(pcm)
+        if self._before_block is not None:
+            self._before_block()
         if self.echo is not None and self.echo.mode != "off":
             overflows = self.overflows + (self._ring.dropped if self._ring is not None else 0)
             if overflows != self._overflows_seen:
                 self._overflows_seen = overflows
                 self.echo.restart()
-            if self._before_block is not None:
-                self._before_block()
             pcm = self.echo.process(pcm, self._time_of(start))
         self._meter.feed(pcm)
         self.blocks += 1
         if self.keep_latencies and self._stream is not None:
-            self.latencies.append(float(self._stream.time) - self._time_of(start + block.size - 1))
+            now = float(self._stream.time)
+            self.latencies.append(now - self._time_of(start + block.size - 1))
+            self.callback_latencies.append(now - self._arrived)
         if self._on_block is not None:
             self._on_block(pcm)
 

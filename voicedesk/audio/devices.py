@@ -335,13 +335,19 @@ class DeviceStream(ABC):
         self._last_progress = time.monotonic()
         while self._running:
             await asyncio.sleep(0.1 if self._stream is not None else self._retry_s)
-            reason = self._failure() or await self._probe()
+            probed = None
+            reason = self._failure()
+            if reason is None:
+                probed = self.current
+                reason = await self._probe()
             if reason is None:
                 continue
             failed = self.current.name if self.current is not None else self.device_name
             async with self._lock:
                 if self._stopping():
                     return
+                if probed is not None and self.current is not probed:
+                    continue  # switched to another device while the probe ran
                 await self._close()
                 self.restarts += 1
                 if reason != "no stream":

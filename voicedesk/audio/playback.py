@@ -102,6 +102,7 @@ class DeviceSink(DeviceStream):
         self._read_back = 0  # device frames of played audio read back (this stream)
         self._back_on = False  # the read-back is being resampled for the echo timeline
         self._flush_called_at = 0.0
+        self._pumped_at = 0.0
         self.started_at = 0.0  # callback: when output last (re)started, time.monotonic()
         self.flushed_at = 0.0  # callback: when the last flush was applied
 
@@ -335,10 +336,16 @@ class DeviceSink(DeviceStream):
         self._back_out += out.size
 
     def pump(self) -> None:
+        """Refill the device ring and read back what was played. The engine calls this before every
+        microphone block (so the echo reference is up to date); the sink's own task covers the rest."""
+        self._pumped_at = time.monotonic()
         self._fill()
         self._collect_played()
 
     async def _pump_forever(self) -> None:
         while True:
-            self.pump()
-            await asyncio.sleep(0.02)
+            if time.monotonic() - self._pumped_at >= 0.015:
+                self.pump()
+                await asyncio.sleep(0.02)
+            else:
+                await asyncio.sleep(0.05)  # pumped from outside (the microphone's blocks): stand by
