@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.integration.conftest import speech_like
+from tests.signals import speech_like
 from voicedesk.audio.wavfile import read_wav
 from voicedesk.local.faults import Faults
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions

@@ -59,7 +59,7 @@ async def test_interrupt_before_anything_was_heard_deletes_the_item(make_harness
 
 
 async def test_barge_in_with_server_vad_stops_playback_and_truncates(make_harness) -> None:
-    from tests.integration.conftest import speech_like
+    from tests.signals import speech_like
 
     settings = SessionSettings(turn_detection=TurnDetection(type="server_vad", silence_duration_ms=300))
     h = await make_harness(settings, LocalServerOptions(audio_pace=4.0), speed=1.0)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import speech_like
+from tests.signals import speech_like
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.realtime.endpoint import Endpoint, azure_endpoint
 from voicedesk.realtime.session_config import SessionSettings, TurnDetection

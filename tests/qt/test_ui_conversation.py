@@ -9,7 +9,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from tests.qt.uikit import WAIT_MS, AppHarness, ptt_settings, speech_like
+from tests.qt.uikit import WAIT_MS, AppHarness, ptt_settings
+from tests.signals import speech_like
 from voicedesk.local.server import LocalServerOptions
 from voicedesk.session import events as se
 

@@ -6,9 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import numpy as np
-
-from voicedesk.audio.base import SAMPLE_RATE, Pcm16
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
 from voicedesk.config import AppSettings
@@ -22,19 +19,6 @@ from voicedesk.ui.runtime import SessionRuntime
 T = TypeVar("T")
 FAST_BACKOFF = Backoff(first_s=0.05, max_s=0.2, give_up_after_s=0.5)
 WAIT_MS = 15_000
-
-
-def speech_like(seconds: float, *, seed: int = 1, level: float = 0.3) -> Pcm16:
-    """Voiced harmonics with a syllable-rate envelope (as in tests/integration/conftest.py)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    f0 = 140 + 20 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
-    voice = sum(np.sin(k * phase) / k for k in range(1, 6))
-    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t + rng.uniform(0, np.pi))
-    signal = voice * envelope
-    signal = signal / np.max(np.abs(signal)) * level
-    return (signal * 32767).astype(np.int16)
 
 
 @dataclass
