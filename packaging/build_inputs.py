@@ -15,7 +15,14 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-INPUTS = ("voicedesk", "resources", "packaging/voicedesk.spec", "packaging/launcher.py", "packaging/hooks")
+INPUTS = (
+    "voicedesk",
+    "resources",
+    "packaging/voicedesk.spec",
+    "packaging/launcher.py",
+    "packaging/icu_trim.py",
+    "packaging/hooks",
+)
 SUFFIXES = {".py", ".spec", ".qss", ".png", ".svg", ".desktop", ".toml", ".typed"}
 
 

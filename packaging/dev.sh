@@ -60,8 +60,8 @@ case "$cmd" in
   test)
     install_system_packages
     install_python_env
-    echo "== ruff"; .venv/bin/ruff check voicedesk tests benchmarks
-    .venv/bin/ruff format --check voicedesk tests benchmarks
+    echo "== ruff"; .venv/bin/ruff check voicedesk tests benchmarks packaging
+    .venv/bin/ruff format --check voicedesk tests benchmarks packaging
     echo "== mypy"; .venv/bin/mypy
     echo "== import contracts"; .venv/bin/lint-imports
     echo "== pytest"
