@@ -53,7 +53,7 @@ echo "== one-folder bundle ($DIST/voicedesk)"
 BUNDLE="$DIST/voicedesk"
 VOICEDESK_BUNDLE_CHECK=1 "$BUNDLE/voicedesk" >"$WORK/bundle-check.json" \
   || { cat "$WORK/bundle-check.json" >&2; echo "build-linux.sh: the bundle cannot load its parts" >&2; exit 1; }
-echo "   $(du -sh "$BUNDLE" | cut -f1) unpacked, built in $((SECONDS - start)) s"
+echo "   $(du -sb "$BUNDLE" | awk '{printf "%.1f MB", $1 / 1e6}') unpacked, built in $((SECONDS - start)) s"
 
 # The menu entry and icons, laid out as under /usr (share/applications, share/icons/hicolor).
 install_share() {  # $1: the prefix to fill
