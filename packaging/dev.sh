@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng sox xvfb
+  python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng sox xvfb shellcheck
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
@@ -64,6 +64,13 @@ case "$cmd" in
     .venv/bin/ruff format --check voicedesk tests benchmarks packaging
     echo "== mypy"; .venv/bin/mypy
     echo "== import contracts"; .venv/bin/lint-imports
+    echo "== shell scripts and the bundles workflow"
+    if command -v shellcheck >/dev/null; then
+      shellcheck packaging/*.sh packaging/linux/*.sh packaging/linux/AppRun packaging/macos/*.sh .ci/run
+    else
+      echo "shellcheck not installed: shell scripts not checked" >&2
+    fi
+    .venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
     echo "== pytest"
     set +e
     .venv/bin/python -m pytest "$@"

@@ -165,7 +165,8 @@ def _bundle_check() -> None:
     probe("resamplers", resamplers)
     probe("tls_context", tls)
     probe("qt", qt)
-    probe("icu", icu)
+    if sys.platform.startswith("linux"):  # only the Linux bundle carries ICU, trimmed; elsewhere Qt uses the OS
+        probe("icu", icu)
     probe("pyqtgraph", plotting)
     probe("resources", resources)
     print(json.dumps(report, indent=1))
