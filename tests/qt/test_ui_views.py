@@ -118,6 +118,26 @@ def test_the_waveform_draws_both_traces_from_level_snapshots(qtbot: QtBot) -> No
     assert view.mic_curve.getData()[1].max() == 0.0
 
 
+def test_the_waveform_plot_waits_for_the_first_paint(qtbot: QtBot) -> None:
+    view = WaveformView(lambda: (Levels(), Levels()), seconds=1.0)
+    qtbot.addWidget(view)
+    view.refresh()  # silence: nothing to draw, so nothing to build yet
+    assert not view.plot_built
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.plot_built, timeout=5000)
+    assert view.plot.isVisible(), "the plot replaces its placeholder in the layout"
+
+
+def test_opening_the_main_window_module_does_not_import_pyqtgraph() -> None:
+    # pyqtgraph costs ~0.25 s of import; the window's first frame must not wait for it
+    probe = "import sys, voicedesk.ui.app, voicedesk.ui.main_window; print('pyqtgraph' in sys.modules)"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
 def test_level_history_is_a_ring_in_time_order() -> None:
     history = LevelHistory(4)
     for peak in (0.001, 0.01, 0.1, 1.0, 1.0):

@@ -5,22 +5,26 @@ ranges, no antialiasing, no mouse interaction, no filled areas (filling the curv
 paint cost), an opaque background, ``setData`` with preallocated numpy views on a ~30 fps QTimer, no
 redraw at all while everything in view is silence, and the level bookkeeping in plain numpy
 (``LevelHistory``). The microphone trace rises above the axis, the assistant's falls below it, so the
-two voices read like a conversation.
+two voices read like a conversation. pyqtgraph is imported only when the plot is built, after the
+window's first paint, so the first frame does not wait for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPaintEvent, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from voicedesk.audio.base import Levels
 from voicedesk.ui import theme
 from voicedesk.ui.level_history import FloatArray, LevelHistory
+
+if TYPE_CHECKING:
+    import pyqtgraph as pg
 
 LevelsProvider = Callable[[], tuple[Levels, Levels]]
 FPS = 30
@@ -32,24 +36,16 @@ class WaveformView(QWidget):
         self._provider = provider
         self.history = LevelHistory(int(seconds * FPS))
         self._negated = np.zeros(self.history.size, dtype=np.float64)
-        pg.setConfigOptions(antialias=False)
-        self.plot = pg.PlotWidget()
-        self.plot.setObjectName("waveform")
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
-        self.plot.setXRange(0, self.history.size - 1, padding=0)
-        self.plot.setYRange(-1.05, 1.05, padding=0)
-        for axis in ("left", "bottom"):
-            self.plot.hideAxis(axis)
-        self.plot.setMinimumHeight(60)
+        # Built after the first paint, or at the first sound if sooner: importing pyqtgraph takes ~0.25 s.
+        self._plot: pg.PlotWidget | None = None
+        self._curves: tuple[pg.PlotDataItem, pg.PlotDataItem] | None = None
+        self._build_scheduled = False
+        # Until the plot exists, an empty area of the plot's colour holds its place.
+        self._placeholder = QWidget()
+        self._placeholder.setAutoFillBackground(True)
+        self._placeholder.setBackgroundRole(QPalette.ColorRole.Base)
+        self._placeholder.setMinimumHeight(60)
         self.setFixedHeight(110)
-        item = self.plot.getPlotItem()
-        item.vb.disableAutoRange()
-        self.mic_curve = pg.PlotDataItem(antialias=False, skipFiniteCheck=True)
-        self.out_curve = pg.PlotDataItem(antialias=False, skipFiniteCheck=True)
-        self.plot.addItem(self.mic_curve)
-        self.plot.addItem(self.out_curve)
         # The legend sits beside the plot, not in its scene: nothing static is repainted every frame.
         self.mic_legend = QLabel("▲ you")
         self.out_legend = QLabel("▼ assistant")
@@ -58,11 +54,11 @@ class WaveformView(QWidget):
         legend.addWidget(self.mic_legend)
         legend.addStretch(1)
         legend.addWidget(self.out_legend)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addLayout(legend)
+        self._layout.addWidget(self._placeholder, 1)
         self.apply_theme()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(legend)
-        layout.addWidget(self.plot, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(1000 // FPS)
         self.timer.timeout.connect(self.refresh)
@@ -81,15 +77,20 @@ class WaveformView(QWidget):
 
     def clear(self) -> None:
         self.history.clear()
-        self._draw()
+        if self._curves is not None:
+            self._draw()
 
     def apply_theme(self) -> None:
         c = theme.colors()
-        self.plot.setBackground(self.palette().color(QPalette.ColorRole.Base))
-        self.mic_curve.setPen(pg.mkPen(c["user"], width=1))
-        self.out_curve.setPen(pg.mkPen(c["assistant"], width=1))
         self.mic_legend.setStyleSheet(f"color: {c['user']}")
         self.out_legend.setStyleSheet(f"color: {c['assistant']}")
+        if self._plot is not None and self._curves is not None:
+            import pyqtgraph as pg
+
+            self._plot.setBackground(self.palette().color(QPalette.ColorRole.Base))
+            mic_curve, out_curve = self._curves
+            mic_curve.setPen(pg.mkPen(c["user"], width=1))
+            out_curve.setPen(pg.mkPen(c["assistant"], width=1))
 
     def refresh(self) -> None:
         """One frame: take a level snapshot and redraw both traces."""
@@ -102,10 +103,67 @@ class WaveformView(QWidget):
         if not self.history.flat:
             self._draw()
 
+    # The plot, built on first use.
+
+    @property
+    def plot_built(self) -> bool:
+        return self._plot is not None
+
+    @property
+    def plot(self) -> pg.PlotWidget:
+        return self._ensure_plot()[0]
+
+    @property
+    def mic_curve(self) -> pg.PlotDataItem:
+        return self._ensure_plot()[1][0]
+
+    @property
+    def out_curve(self) -> pg.PlotDataItem:
+        return self._ensure_plot()[1][1]
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._plot is None and not self._build_scheduled:
+            self._build_scheduled = True
+            QTimer.singleShot(0, self._ensure_plot)  # runs once this frame is on screen
+
+    def _ensure_plot(self) -> tuple[pg.PlotWidget, tuple[pg.PlotDataItem, pg.PlotDataItem]]:
+        if self._plot is None or self._curves is None:
+            self._plot, self._curves = self._build_plot()
+            self._layout.replaceWidget(self._placeholder, self._plot)
+            self._placeholder.deleteLater()
+            self.apply_theme()
+            self._draw()
+        return self._plot, self._curves
+
+    def _build_plot(self) -> tuple[pg.PlotWidget, tuple[pg.PlotDataItem, pg.PlotDataItem]]:
+        import pyqtgraph as pg
+
+        pg.setConfigOptions(antialias=False)
+        plot = pg.PlotWidget()
+        plot.setObjectName("waveform")
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setXRange(0, self.history.size - 1, padding=0)
+        plot.setYRange(-1.05, 1.05, padding=0)
+        for axis in ("left", "bottom"):
+            plot.hideAxis(axis)
+        plot.setMinimumHeight(60)
+        plot.getPlotItem().vb.disableAutoRange()
+        curves = (
+            pg.PlotDataItem(antialias=False, skipFiniteCheck=True),
+            pg.PlotDataItem(antialias=False, skipFiniteCheck=True),
+        )
+        for curve in curves:
+            plot.addItem(curve)
+        return plot, curves
+
     def _draw(self) -> None:
+        mic_curve, out_curve = self._ensure_plot()[1]
         mic, out = self.history.traces()
         np.negative(out, out=self._negated)
         x: FloatArray = self.history.x
-        self.mic_curve.setData(x, mic, skipFiniteCheck=True)
-        self.out_curve.setData(x, self._negated, skipFiniteCheck=True)
+        mic_curve.setData(x, mic, skipFiniteCheck=True)
+        out_curve.setData(x, self._negated, skipFiniteCheck=True)
         self.frames += 1
