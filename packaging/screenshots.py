@@ -45,7 +45,7 @@ def speech_like(seconds: float, level: float = 0.35) -> Pcm16:
     phase = 2 * np.pi * np.cumsum(140 + 20 * np.sin(2 * np.pi * 0.7 * t)) / SAMPLE_RATE
     voice = sum(np.sin(k * phase) / k for k in range(1, 6))
     signal = voice * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t))
-    return (signal / np.max(np.abs(signal)) * level * 32767).astype(np.int16)
+    return (signal / float(np.max(np.abs(signal))) * level * 32767).astype(np.int16)
 
 
 async def until(predicate: object, within_s: float = 30.0) -> None:

@@ -16,5 +16,5 @@ def speech_like(seconds: float, *, seed: int = 1, level: float = 0.3) -> Pcm16:
     voice = sum(np.sin(k * phase) / k for k in range(1, 6))
     envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t + rng.uniform(0, np.pi))
     signal = voice * envelope
-    signal = signal / np.max(np.abs(signal)) * level
+    signal = signal / float(np.max(np.abs(signal))) * level
     return (signal * 32767).astype(np.int16)

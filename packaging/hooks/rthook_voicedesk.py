@@ -20,6 +20,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 
 def _bundled_portaudio() -> str | None:
@@ -80,7 +86,7 @@ def _bundle_check() -> None:
     report: dict[str, object] = {"frozen": bool(getattr(sys, "frozen", False))}
     ok = True
 
-    def probe(name: str, fn):  # type: ignore[no-untyped-def]
+    def probe(name: str, fn: Callable[[], object]) -> None:
         nonlocal ok
         try:
             report[name] = fn()
@@ -182,32 +188,37 @@ def _report_first_paint() -> None:
 
     target = "voicedesk.ui.app"
 
-    def install(module) -> None:  # type: ignore[no-untyped-def]
+    def install(module: ModuleType) -> None:
         from PySide6.QtCore import QEvent, QObject
+        from PySide6.QtWidgets import QWidget
 
-        make_application = getattr(module, "make_application", None)
+        make_application: Callable[..., QObject] | None = getattr(module, "make_application", None)
         if make_application is None:
             print("voicedesk: first paint probe: voicedesk.ui.app has no make_application", file=sys.stderr)
             return
 
         class FirstPaint(QObject):
-            def eventFilter(self, watched, event):  # type: ignore[no-untyped-def]
-                if event.type() == QEvent.Type.Paint and getattr(watched, "isWindow", None) is not None:
+            def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+                if event.type() == QEvent.Type.Paint and isinstance(watched, QWidget):
                     window = watched.window()
                     if window is not None and window.isVisible() and type(window).__name__ == "MainWindow":
                         print(f"voicedesk: first paint at {time.time():.6f}", file=sys.stderr, flush=True)
-                        self.parent().removeEventFilter(self)
+                        parent = self.parent()
+                        if parent is not None:
+                            parent.removeEventFilter(self)
                 return False
 
-        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        def wrapped(*args: object, **kwargs: object) -> QObject:
             app = make_application(*args, **kwargs)
             app.installEventFilter(FirstPaint(app))
             return app
 
-        module.make_application = wrapped
+        setattr(module, "make_application", wrapped)  # noqa: B010  (ModuleType declares no such attribute)
 
     class Finder(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target_module=None):  # type: ignore[no-untyped-def]
+        def find_spec(
+            self, name: str, path: Sequence[str] | None, target_module: ModuleType | None = None
+        ) -> ModuleSpec | None:
             if name != target:
                 return None
             sys.meta_path.remove(self)
@@ -217,10 +228,10 @@ def _report_first_paint() -> None:
             original = spec.loader
 
             class Loader(importlib.abc.Loader):  # only for this module: the frozen importer is shared
-                def create_module(self, spec):  # type: ignore[no-untyped-def]
+                def create_module(self, spec: ModuleSpec) -> ModuleType | None:
                     return original.create_module(spec)
 
-                def exec_module(self, module) -> None:  # type: ignore[no-untyped-def]
+                def exec_module(self, module: ModuleType) -> None:
                     original.exec_module(module)
                     install(module)
 

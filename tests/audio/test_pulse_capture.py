@@ -58,8 +58,8 @@ async def test_speech_reaches_the_source_as_24k_blocks(pulse: VirtualPulse, tmp_
         await source.stop()
     assert {b.size for b in blocks} == {480}
     assert all(b.dtype == np.int16 for b in blocks)
-    got = np.concatenate(blocks).astype(np.float32) / 32768
-    want = resample_block(speech.astype(np.float32) / 32768, rate, 24000)
+    got = np.concatenate(blocks).astype(np.float32) / 32768.0
+    want = resample_block(speech.astype(np.float32) / 32768.0, rate, 24000)
     lag, corr = xcorr_peak(got, want)
     assert corr > 0.9, f"correlation {corr:.3f} at lag {lag}; input overflows {source.overflows}"
     assert source.levels().peak > 0 or source.history().max() > 0.05
@@ -78,7 +78,7 @@ async def test_capture_formats(pulse: VirtualPulse, tmp_path: Path, rate: int, c
         await _play_and_wait(pulse, wav)
     finally:
         await source.stop()
-    got = np.concatenate(blocks).astype(np.float32) / 32768
+    got = np.concatenate(blocks).astype(np.float32) / 32768.0
     lo, hi = active_span(got, 24000)
     assert (hi - lo) / 24000 == pytest.approx(1.0, abs=0.03)
     body = got[lo + 1200 : hi - 1200]

@@ -208,7 +208,7 @@ async def _answer_over_echo(pulse: VirtualPulse, mode: EchoMode, seconds: int) -
             await c.wait_for(se.AudioChunk, within=10)
             loop = asyncio.get_running_loop()
             end = loop.time() + seconds + 20
-            while not (c.of(se.AudioEnd) or c.of(se.AudioInterrupted)) and loop.time() < end:  # noqa: ASYNC110
+            while not c.of(se.AudioEnd) and not c.of(se.AudioInterrupted) and loop.time() < end:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             played = c.engine.sink.played_samples
             e, sink, source = c.engine.echo, c.engine.sink, c.engine.source

@@ -48,7 +48,7 @@ async def _echo_run(
 
 
 def _reduction(raw: np.ndarray, out: np.ndarray, skip_s: float) -> float:
-    r = raw.astype(np.float32) / 32768
+    r = raw.astype(np.float32) / 32768.0
     lo, hi = active_span(r, 24000, 0.003)
     assert hi - lo > 24000, "the echo did not reach the microphone"
     sl = slice(lo + int(skip_s * 24000), hi)
@@ -155,7 +155,7 @@ async def test_unplugged_devices_fall_back_to_default(pulse: VirtualPulse, tmp_p
         assert await _wait_until(lambda: proc.poll() is not None, 5)
         await asyncio.sleep(0.3)
         assert len(blocks) > count + 10, "the source stopped delivering"
-        heard = np.concatenate(blocks[count:]).astype(np.float32) / 32768
+        heard = np.concatenate(blocks[count:]).astype(np.float32) / 32768.0
         lo, hi = active_span(heard, 24000)
         assert (hi - lo) / 24000 == pytest.approx(0.5, abs=0.03), "the default microphone is not heard"
         assert engine.sink.played_samples > played, "the sink stopped playing"

@@ -10,7 +10,7 @@ import asyncio
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -69,11 +69,26 @@ class Harness:
         return await asyncio.wait_for(poll(), within)
 
 
-HarnessFactory = Callable[..., "asyncio.Future[Harness]"]
+class HarnessFactory(Protocol):
+    """The ``make_harness`` fixture: starts a local server and a controller talking to it."""
+
+    async def __call__(
+        self,
+        settings: SessionSettings | None = None,
+        options: LocalServerOptions | None = None,
+        *,
+        speed: float = ...,
+        tools: bool = ...,
+        beta: bool = ...,
+        connect: bool = ...,
+        session_timeout_s: float | None = ...,
+        endpoint: Endpoint | None = ...,
+        endpoint_for: Callable[[LocalRealtimeServer], Endpoint] | None = ...,
+    ) -> Harness: ...
 
 
 @pytest.fixture
-async def make_harness() -> AsyncIterator[Callable[..., Any]]:
+async def make_harness() -> AsyncIterator[HarnessFactory]:
     harnesses: list[Harness] = []
 
     async def make(

@@ -50,7 +50,7 @@ class Peer:
     async def next(self, within: float = 5.0) -> Event:
         frame = await self.next_frame(within)
         assert isinstance(frame, str), f"binary frame from the server: {frame!r}"
-        event = json.loads(frame)
+        event: Event = json.loads(frame)
         validate_server_event(event, self.protocol)
         assert event["event_id"].startswith("event_"), event
         self.events.append(event)
@@ -440,7 +440,7 @@ async def test_conversation_items_create_delete_retrieve_and_their_errors() -> N
         await p.send("conversation.item.delete", item_id="item_mine")
         assert (await p.expect("conversation.item.deleted"))["item_id"] == "item_mine"
 
-        cases = [
+        cases: list[tuple[str, Event, str]] = [
             ("conversation.item.delete", {"item_id": "item_gone"}, "item_delete_invalid_item_id"),
             ("conversation.item.retrieve", {"item_id": "item_gone"}, "item_retrieve_invalid_item_id"),
             (

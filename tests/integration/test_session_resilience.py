@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import FAST_BACKOFF
+from tests.integration.conftest import FAST_BACKOFF, HarnessFactory
 from voicedesk.audio.filesource import NullSource
 from voicedesk.audio.null import NullSink
 from voicedesk.local.faults import Faults
@@ -20,7 +20,7 @@ from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 
 
-async def test_interrupt_truncates_at_what_was_heard(make_harness) -> None:
+async def test_interrupt_truncates_at_what_was_heard(make_harness: HarnessFactory) -> None:
     # Real-time playback; the server bursts a 20 s answer 4x faster than real time.
     h = await make_harness(options=LocalServerOptions(audio_pace=4.0), speed=1.0)
     h.controller.send_text("talk for 20 seconds")
@@ -45,7 +45,7 @@ async def test_interrupt_truncates_at_what_was_heard(make_harness) -> None:
     assert item.truncated_ms == interrupted.audio_end_ms and len(item.heard_text) < len(item.transcript)
 
 
-async def test_interrupt_before_anything_was_heard_deletes_the_item(make_harness) -> None:
+async def test_interrupt_before_anything_was_heard_deletes_the_item(make_harness: HarnessFactory) -> None:
     h = await make_harness(options=LocalServerOptions(audio_pace=4.0), speed=1.0)
     h.sink.output_latency_s = 5.0  # a device that has not let anything out yet
     h.controller.send_text("talk for 10 seconds")
@@ -58,7 +58,7 @@ async def test_interrupt_before_anything_was_heard_deletes_the_item(make_harness
     assert deleted["item_id"] not in [i.id for i in h.controller.history()]
 
 
-async def test_barge_in_with_server_vad_stops_playback_and_truncates(make_harness) -> None:
+async def test_barge_in_with_server_vad_stops_playback_and_truncates(make_harness: HarnessFactory) -> None:
     from tests.signals import speech_like
 
     settings = SessionSettings(turn_detection=TurnDetection(type="server_vad", silence_duration_ms=300))
@@ -77,7 +77,7 @@ async def test_barge_in_with_server_vad_stops_playback_and_truncates(make_harnes
     assert not [e for e in h.received if e["type"] == "error"]
 
 
-async def test_garbage_and_a_dropped_connection_mid_answer_are_survived(make_harness) -> None:
+async def test_garbage_and_a_dropped_connection_mid_answer_are_survived(make_harness: HarnessFactory) -> None:
     options = LocalServerOptions(
         audio_pace=math.inf, faults=Faults(garbage_before_answer=True, drop_after_audio_ms=400)
     )
@@ -97,7 +97,7 @@ async def test_garbage_and_a_dropped_connection_mid_answer_are_survived(make_har
     assert h.controller.connection == "connected"
 
 
-async def test_session_expiry_renews_and_keeps_the_conversation(make_harness) -> None:
+async def test_session_expiry_renews_and_keeps_the_conversation(make_harness: HarnessFactory) -> None:
     h = await make_harness(options=LocalServerOptions(audio_pace=math.inf, session_max_s=1.5))
     h.controller.send_text("remember the word pineapple")
     assert await h.controller.wait_idle(15)
@@ -109,7 +109,7 @@ async def test_session_expiry_renews_and_keeps_the_conversation(make_harness) ->
     assert "pineapple" in h.controller.history()[-1].transcript
 
 
-async def test_client_side_timeout_renews_before_the_limit(make_harness) -> None:
+async def test_client_side_timeout_renews_before_the_limit(make_harness: HarnessFactory) -> None:
     h = await make_harness(session_timeout_s=1.0)
     h.controller.send_text("the code is 4711")
     assert await h.controller.wait_idle(15)
@@ -121,7 +121,7 @@ async def test_client_side_timeout_renews_before_the_limit(make_harness) -> None
     assert len(h.server.sessions) >= 2
 
 
-async def test_a_rate_limited_response_is_retried_once(make_harness) -> None:
+async def test_a_rate_limited_response_is_retried_once(make_harness: HarnessFactory) -> None:
     h = await make_harness(options=LocalServerOptions(audio_pace=math.inf, faults=Faults(rate_limit_responses=1)))
     h.controller.send_text("hello")
     assert await h.controller.wait_idle(15)
@@ -130,7 +130,7 @@ async def test_a_rate_limited_response_is_retried_once(make_harness) -> None:
     assert h.controller.history()[-1].role == "assistant"
 
 
-async def test_repeated_rate_limits_are_reported(make_harness) -> None:
+async def test_repeated_rate_limits_are_reported(make_harness: HarnessFactory) -> None:
     h = await make_harness(options=LocalServerOptions(audio_pace=math.inf, faults=Faults(rate_limit_responses=2)))
     h.controller.send_text("hello")
     error = await h.wait_for(se.ErrorOccurred, within=10)
@@ -139,7 +139,7 @@ async def test_repeated_rate_limits_are_reported(make_harness) -> None:
     assert h.controller.connection == "connected"
 
 
-async def test_wrong_key_is_refused_clearly(make_harness) -> None:
+async def test_wrong_key_is_refused_clearly(make_harness: HarnessFactory) -> None:
     h = await make_harness(options=LocalServerOptions(api_key="sk-right-key-123456"), connect=False)
     controller = SessionController(
         custom_endpoint(h.server.url, api_key="sk-wrong-key-654321"),

@@ -7,14 +7,16 @@ import json
 
 import pytest
 
+from tests.integration.conftest import HarnessFactory
 from tests.signals import speech_like
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.realtime.endpoint import Endpoint, azure_endpoint
+from voicedesk.realtime.events import Protocol
 from voicedesk.realtime.session_config import SessionSettings, TurnDetection
 from voicedesk.session import events as se
 
 
-async def test_text_turn_streams_an_answer_with_audio_and_transcript(make_harness) -> None:
+async def test_text_turn_streams_an_answer_with_audio_and_transcript(make_harness: HarnessFactory) -> None:
     h = await make_harness()
     h.controller.send_text("hello there")
     assert await h.controller.wait_idle(15)
@@ -33,7 +35,7 @@ async def test_text_turn_streams_an_answer_with_audio_and_transcript(make_harnes
     assert usage.total_tokens == usage.input_tokens + usage.output_tokens > 0
 
 
-async def test_voice_turn_with_server_vad_and_a_late_transcript(make_harness) -> None:
+async def test_voice_turn_with_server_vad_and_a_late_transcript(make_harness: HarnessFactory) -> None:
     settings = SessionSettings(turn_detection=TurnDetection(type="server_vad", silence_duration_ms=300))
     h = await make_harness(settings, LocalServerOptions(audio_pace=float("inf"), transcripts=["what is the weather"]))
     await h.source.play(speech_like(1.2))
@@ -53,7 +55,7 @@ async def test_voice_turn_with_server_vad_and_a_late_transcript(make_harness) ->
     )
 
 
-async def test_push_to_talk_commits_and_short_press_does_not(make_harness) -> None:
+async def test_push_to_talk_commits_and_short_press_does_not(make_harness: HarnessFactory) -> None:
     h = await make_harness(SessionSettings(turn_detection=TurnDetection(type="none")))
     # A 40 ms tap: nothing is committed, so the server never sees an empty commit.
     h.controller.start_push_to_talk()
@@ -72,7 +74,7 @@ async def test_push_to_talk_commits_and_short_press_does_not(make_harness) -> No
     assert roles == ["user", "assistant"]
 
 
-async def test_tool_round_trip(make_harness) -> None:
+async def test_tool_round_trip(make_harness: HarnessFactory) -> None:
     h = await make_harness()
     h.controller.send_text("what is 12 times 7")
     assert await h.controller.wait_idle(15)
@@ -99,7 +101,7 @@ async def test_tool_round_trip(make_harness) -> None:
     assert "84" in h.controller.history()[-1].transcript
 
 
-async def test_a_tool_that_fails_reports_an_error_to_the_model(make_harness) -> None:
+async def test_a_tool_that_fails_reports_an_error_to_the_model(make_harness: HarnessFactory) -> None:
     h = await make_harness()
 
     def calculator(expression: str) -> float:
@@ -116,7 +118,7 @@ async def test_a_tool_that_fails_reports_an_error_to_the_model(make_harness) -> 
     assert h.controller.connection == "connected"
 
 
-async def test_stop_conversation_ends_after_the_goodbye(make_harness) -> None:
+async def test_stop_conversation_ends_after_the_goodbye(make_harness: HarnessFactory) -> None:
     h = await make_harness()
     h.controller.send_text("thanks, goodbye")
     await asyncio.wait_for(h.controller.wait_ended(), 15)
@@ -128,7 +130,7 @@ async def test_stop_conversation_ends_after_the_goodbye(make_harness) -> None:
     assert h.controller.connection == "disconnected"
 
 
-async def test_beta_naming_end_to_end(make_harness) -> None:
+async def test_beta_naming_end_to_end(make_harness: HarnessFactory) -> None:
     h = await make_harness(beta=True)
     h.controller.send_text("hello beta")
     assert await h.controller.wait_idle(15)
@@ -141,7 +143,7 @@ async def test_beta_naming_end_to_end(make_harness) -> None:
     assert "hello beta" in assistant.transcript and assistant.audio_ms > 0
 
 
-async def test_g711_formats_round_trip(make_harness) -> None:
+async def test_g711_formats_round_trip(make_harness: HarnessFactory) -> None:
     settings = SessionSettings(
         turn_detection=TurnDetection(type="none"), input_format="g711_ulaw", output_format="g711_alaw"
     )
@@ -155,7 +157,9 @@ async def test_g711_formats_round_trip(make_harness) -> None:
     assert not [e for e in h.received if e["type"] == "error"]
 
 
-async def test_typing_while_the_assistant_talks_cuts_it_off_and_answers_the_new_message(make_harness) -> None:
+async def test_typing_while_the_assistant_talks_cuts_it_off_and_answers_the_new_message(
+    make_harness: HarnessFactory,
+) -> None:
     h = await make_harness(options=LocalServerOptions(audio_pace=4.0), speed=1.0)
     h.controller.send_text("talk for 20 seconds")
     await h.wait_for(se.AudioChunk)
@@ -169,7 +173,7 @@ async def test_typing_while_the_assistant_talks_cuts_it_off_and_answers_the_new_
     assert h.of(se.AgentEnd)[0].status == "cancelled"
 
 
-async def test_connecting_again_keeps_the_conversation(make_harness) -> None:
+async def test_connecting_again_keeps_the_conversation(make_harness: HarnessFactory) -> None:
     h = await make_harness()
     h.controller.send_text("my favourite colour is teal")
     assert await h.controller.wait_idle(15)
@@ -182,12 +186,14 @@ async def test_connecting_again_keeps_the_conversation(make_harness) -> None:
 
 
 @pytest.mark.parametrize(("protocol", "expected_path"), [(None, "/openai/v1/realtime"), ("beta", "/openai/realtime")])
-async def test_azure_endpoints_with_an_api_key_header(make_harness, protocol: str | None, expected_path: str) -> None:
+async def test_azure_endpoints_with_an_api_key_header(
+    make_harness: HarnessFactory, protocol: Protocol | None, expected_path: str
+) -> None:
     key = "azure-key-0123456789"
 
     def azure(server: LocalRealtimeServer) -> Endpoint:
         resource = server.url.split("/v1/")[0].replace("ws://", "http://")  # as a person would paste it
-        return azure_endpoint(resource, "my-deployment", api_key=key, protocol=protocol)  # type: ignore[arg-type]
+        return azure_endpoint(resource, "my-deployment", api_key=key, protocol=protocol)
 
     h = await make_harness(options=LocalServerOptions(audio_pace=float("inf"), api_key=key), endpoint_for=azure)
     h.controller.send_text("hello azure")
