@@ -39,6 +39,7 @@ class AudioProblem:
     message: str
     device: str | None = None
     recovered: bool = True
+    cleared: bool = False  # the problem this device reported before is over (a silent microphone hears again)
 
 
 ProblemCallback = Callable[[AudioProblem], None]

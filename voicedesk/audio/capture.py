@@ -28,6 +28,7 @@ from voicedesk.audio.echo import EchoControl
 from voicedesk.audio.levels import LevelMeter
 from voicedesk.audio.resample import StreamResampler
 from voicedesk.audio.ring import FrameRing, StampRing
+from voicedesk.audio.silence import SilenceWatch
 
 
 class DeviceSource(DeviceStream):
@@ -57,6 +58,7 @@ class DeviceSource(DeviceStream):
         self._want_channels = channels
         self._latency = latency
         self._meter = LevelMeter()
+        self.silence = SilenceWatch()
         self._on_block: BlockCallback | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ring: FrameRing | None = None
@@ -145,6 +147,7 @@ class DeviceSource(DeviceStream):
             self._push(self._resampler.drain())
         if self.echo is not None:
             self.echo.restart()  # the next stream pairs microphone and reference anew
+        self.silence.restart()
 
     # --- loop side --------------------------------------------------------------------------
     def _time_of(self, index24: int) -> float:
@@ -187,6 +190,9 @@ class DeviceSource(DeviceStream):
         pcm: Pcm16 = np.clip(np.round(block * 32768.0), -32768, 32767).astype(np.int16)
         if self.raw_tap is not None:
             self.raw_tap(pcm)
+        change = self.silence.feed(pcm)
+        if change is not None:
+            self._report_silence(change == "went silent")
         if self._before_block is not None:
             self._before_block()
         if self.echo is not None and self.echo.mode != "off":
@@ -203,6 +209,17 @@ class DeviceSource(DeviceStream):
             self.callback_latencies.append(now - self._arrived)
         if self._on_block is not None:
             self._on_block(pcm)
+
+    def _report_silence(self, silent: bool) -> None:
+        name = self.current.name if self.current is not None else (self.device_name or "default")
+        if silent:
+            self._report(
+                f"The microphone {name!r} records only silence. It may be muted in the system's sound settings, "
+                "or voicedesk may not be allowed to use it (the system's privacy settings for the microphone).",
+                name,
+            )
+        else:
+            self._report(f"The microphone {name!r} hears sound again.", name, cleared=True)
 
     def stream_time(self) -> float:
         return float(self._stream.time) if self._stream is not None else time.monotonic()
