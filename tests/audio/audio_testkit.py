@@ -19,6 +19,7 @@ stopped by PID, and tests needing it skip with the reason when it cannot start.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -26,6 +27,7 @@ import signal
 import subprocess
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -424,3 +426,14 @@ def active_span(x: npt.NDArray[np.float32], rate: int, threshold: float = 0.01) 
         return 0, 0
     w = int(rate * 0.005)
     return int(on[0] * w), int((on[-1] + 1) * w)
+
+
+async def wait_until(cond: Callable[[], bool], limit_s: float, poll_s: float = 0.05) -> bool:
+    """Poll ``cond`` on the running loop until it holds (True) or ``limit_s`` has passed (False)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit_s
+    while not cond():
+        if loop.time() > end:
+            return False
+        await asyncio.sleep(poll_s)
+    return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from audio_testkit import (
     speechlike,
     to_pcm16,
     tone,
+    wait_until,
     write_wav,
 )
 
@@ -111,16 +111,6 @@ async def test_switch_output_keeps_queued_audio_and_counters_continuous(pulse: V
     assert audible_s == pytest.approx(1.0, abs=0.03)
 
 
-async def _wait_until(cond: Callable[[], bool], limit_s: float) -> bool:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit_s
-    while not cond():
-        if loop.time() > end:
-            return False
-        await asyncio.sleep(0.05)
-    return True
-
-
 async def test_unplugged_devices_fall_back_to_default(pulse: VirtualPulse, tmp_path: Path) -> None:
     pulse.add_sink("spk2")
     pulse.add_sink("mic2src")
@@ -141,9 +131,9 @@ async def test_unplugged_devices_fall_back_to_default(pulse: VirtualPulse, tmp_p
         pulse.unload("spk2")
         # PulseAudio moves streams whose device vanished to the default device rather than failing
         # them: the engine must still notice, say so, and reopen on the default.
-        assert await _wait_until(lambda: {"vd_mic2", "vd_spk2"} <= {p.device for p in problems}, 10), problems
+        assert await wait_until(lambda: {"vd_mic2", "vd_spk2"} <= {p.device for p in problems}, 10), problems
         assert all(p.recovered for p in problems)
-        assert await _wait_until(
+        assert await wait_until(
             lambda: engine.source.current is not None and engine.source.current.name == "default", 5
         )
         assert engine.sink.current is not None and engine.sink.current.name == "default"
@@ -152,7 +142,7 @@ async def test_unplugged_devices_fall_back_to_default(pulse: VirtualPulse, tmp_p
         wav = tmp_path / "tone.wav"
         write_wav(wav, to_pcm16(tone(1000.0, 0.5, rate=48000, amplitude=0.4)), 48000)
         proc = pulse.play_file("micsrc", wav)
-        assert await _wait_until(lambda: proc.poll() is not None, 5)
+        assert await wait_until(lambda: proc.poll() is not None, 5)
         await asyncio.sleep(0.3)
         assert len(blocks) > count + 10, "the source stopped delivering"
         heard = np.concatenate(blocks[count:]).astype(np.float32) / 32768.0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import numpy as np
 import pytest
-from audio_testkit import VirtualPulse, active_span, dominant_frequency, envelope, to_pcm16, tone
+from audio_testkit import VirtualPulse, active_span, dominant_frequency, envelope, to_pcm16, tone, wait_until
 
 from voicedesk.audio.base import AudioSink
 from voicedesk.audio.playback import DeviceSink
@@ -15,13 +16,9 @@ pytestmark = pytest.mark.pulse
 REC_RATE = 48000
 
 
-async def _wait_for(cond: object, limit_s: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + limit_s
-    while not cond():  # type: ignore[operator]
-        if loop.time() > end:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.01)
+async def _wait_for(cond: Callable[[], bool], limit_s: float = 5.0) -> None:
+    if not await wait_until(cond, limit_s, poll_s=0.01):
+        raise TimeoutError("condition not met")
 
 
 async def test_tone_plays_intact(pulse: VirtualPulse) -> None:

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
-from audio_testkit import VirtualPulse, reinit_portaudio, to_pcm16, tone, write_wav
+from audio_testkit import VirtualPulse, reinit_portaudio, to_pcm16, tone, wait_until, write_wav
 
 from voicedesk.audio.base import AudioProblem, Pcm16
 from voicedesk.audio.capture import DeviceSource
-
-
-async def _wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 async def test_a_muted_microphone_is_reported_and_its_return_too(pulse: VirtualPulse, tmp_path: Path) -> None:
@@ -35,18 +24,18 @@ async def test_a_muted_microphone_is_reported_and_its_return_too(pulse: VirtualP
     blocks: list[Pcm16] = []
     await source.start(blocks.append)
     try:
-        assert await _wait_until(lambda: len(blocks) > 50, 5), "the microphone delivers nothing"
+        assert await wait_until(lambda: len(blocks) > 50, 5), "the microphone delivers nothing"
         await asyncio.sleep(1.0)
         assert not problems, "a microphone that hears its room is not silent"
 
         pulse.pactl("set-source-mute", "mic2", "1")
-        assert await _wait_until(lambda: len(problems) >= 1, 8), "a muted microphone went unnoticed"
+        assert await wait_until(lambda: len(problems) >= 1, 8), "a muted microphone went unnoticed"
         silent = problems[0]
         assert "records only silence" in silent.message and "muted" in silent.message, silent
         assert silent.device == "vd_mic2" and not silent.cleared
 
         pulse.pactl("set-source-mute", "mic2", "0")
-        assert await _wait_until(lambda: len(problems) >= 2, 5), "its return went unnoticed"
+        assert await wait_until(lambda: len(problems) >= 2, 5), "its return went unnoticed"
         back = problems[1]
         assert back.cleared and back.device == "vd_mic2" and "hears sound again" in back.message
         await asyncio.sleep(1.0)
