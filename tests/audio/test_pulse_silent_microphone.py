@@ -32,12 +32,14 @@ async def test_a_muted_microphone_is_reported_and_its_return_too(pulse: VirtualP
         assert await wait_until(lambda: len(problems) >= 1, 8), "a muted microphone went unnoticed"
         silent = problems[0]
         assert "records only silence" in silent.message and "muted" in silent.message, silent
-        assert silent.device == "vd_mic2" and not silent.cleared
+        assert silent.kind == "silence" and silent.device == "vd_mic2" and not silent.cleared
+        assert not silent.recovered, "nothing voicedesk can do about it: the person has to act"
 
         pulse.pactl("set-source-mute", "mic2", "0")
         assert await wait_until(lambda: len(problems) >= 2, 5), "its return went unnoticed"
         back = problems[1]
-        assert back.cleared and back.device == "vd_mic2" and "hears sound again" in back.message
+        assert back.kind == "silence" and back.cleared and back.device == "vd_mic2"
+        assert "hears sound again" in back.message
         await asyncio.sleep(1.0)
         assert len(problems) == 2, f"reported once per episode, not per block: {problems}"
     finally:

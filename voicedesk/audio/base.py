@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -38,8 +38,9 @@ class AudioProblem:
 
     message: str
     device: str | None = None
-    recovered: bool = True
-    cleared: bool = False  # the problem this device reported before is over (a silent microphone hears again)
+    recovered: bool = True  # voicedesk worked around it (another device); False: the person has to act
+    kind: Literal["device", "silence"] = "device"  # the device failed / the microphone records only zeros
+    cleared: bool = False  # the problem of this kind on this device is over (the microphone hears again)
 
 
 ProblemCallback = Callable[[AudioProblem], None]

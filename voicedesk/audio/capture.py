@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import sounddevice as sd
 
-from voicedesk.audio.base import SAMPLE_RATE, BlockCallback, Levels, Pcm16, ProblemCallback
+from voicedesk.audio.base import SAMPLE_RATE, AudioProblem, BlockCallback, Levels, Pcm16, ProblemCallback
 from voicedesk.audio.devices import DeviceInfo, DeviceStream, pick_format
 from voicedesk.audio.echo import EchoControl
 from voicedesk.audio.levels import LevelMeter
@@ -211,15 +211,17 @@ class DeviceSource(DeviceStream):
             self._on_block(pcm)
 
     def _report_silence(self, silent: bool) -> None:
+        if self._on_problem is None:
+            return
         name = self.current.name if self.current is not None else (self.device_name or "default")
         if silent:
-            self._report(
+            message = (
                 f"The microphone {name!r} records only silence. It may be muted in the system's sound settings, "
-                "or voicedesk may not be allowed to use it (the system's privacy settings for the microphone).",
-                name,
+                "or voicedesk may not be allowed to use it (the system's privacy settings for the microphone)."
             )
         else:
-            self._report(f"The microphone {name!r} hears sound again.", name, cleared=True)
+            message = f"The microphone {name!r} hears sound again."
+        self._on_problem(AudioProblem(message, name, recovered=not silent, kind="silence", cleared=not silent))
 
     def stream_time(self) -> float:
         return float(self._stream.time) if self._stream is not None else time.monotonic()

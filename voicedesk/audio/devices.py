@@ -238,9 +238,9 @@ class DeviceStream(ABC):
             await self._close(drain=True)
             await self._open_with_fallback(device)
 
-    def _report(self, message: str, device: str | None, recovered: bool = True, *, cleared: bool = False) -> None:
+    def _report(self, message: str, device: str | None, recovered: bool = True) -> None:
         if self._on_problem is not None:
-            self._on_problem(AudioProblem(message=message, device=device, recovered=recovered, cleared=cleared))
+            self._on_problem(AudioProblem(message=message, device=device, recovered=recovered))
 
     async def _open_with_fallback(self, name: str | None) -> bool:
         try:
