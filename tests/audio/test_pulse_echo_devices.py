@@ -134,7 +134,7 @@ async def test_unplugged_devices_fall_back_to_default(pulse: VirtualPulse, tmp_p
         # them: the engine must still notice, say so, and reopen on the default.
         # (the virtual microphones record zeros until the tone plays: silence reports are not what is tested)
         def failed() -> list[AudioProblem]:
-            return [p for p in problems if p.kind == "device"]
+            return [p for p in problems if p.cause == "device"]
 
         assert await wait_until(lambda: {"vd_mic2", "vd_spk2"} <= {p.device for p in failed()}, 10), problems
         assert all(p.recovered for p in failed())

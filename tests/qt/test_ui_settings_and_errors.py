@@ -167,6 +167,21 @@ def test_a_device_failure_shows_a_banner_and_the_session_goes_on(qtbot: QtBot, m
     assert app.runtime.controller is not None and app.runtime.controller.connection == "connected"
 
 
+def test_a_silent_microphone_is_flagged_until_it_hears_again(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app()
+    w = app.window
+    assert app.problem is not None
+    app.problem(AudioProblem("The microphone 'Built-in' records only silence. It may be muted.", "Built-in",
+                             recovered=False, cause="silence"))  # fmt: skip
+    qtbot.waitUntil(w.banner.isVisible, timeout=WAIT_MS)
+    assert w.banner.level == "warning" and "Unmute it" in w.banner.text.text()
+    assert w.banner.action_button.text() == "Settings…"
+    app.problem(AudioProblem("The microphone 'Built-in' hears sound again.", "Built-in", cause="silence", cleared=True))
+    w = w  # for mypy, which would keep w.banner.level narrowed to "warning" across the event
+    qtbot.waitUntil(lambda: w.banner.level == "info", timeout=WAIT_MS)
+    assert "hears sound again" in w.banner.text.text() and w.banner.isVisible()
+
+
 def test_server_errors_and_renewals_reach_the_banner(qtbot: QtBot, make_app: MakeApp) -> None:
     app = make_app()
     w = app.window

@@ -39,8 +39,8 @@ class AudioProblem:
     message: str
     device: str | None = None
     recovered: bool = True  # voicedesk worked around it (another device); False: the person has to act
-    kind: Literal["device", "silence"] = "device"  # the device failed / the microphone records only zeros
-    cleared: bool = False  # the problem of this kind on this device is over (the microphone hears again)
+    cause: Literal["device", "silence"] = "device"  # the device failed / the microphone records only zeros
+    cleared: bool = False  # the problem of this cause on this device is over (the microphone hears again)
 
 
 ProblemCallback = Callable[[AudioProblem], None]

@@ -221,7 +221,7 @@ class DeviceSource(DeviceStream):
             )
         else:
             message = f"The microphone {name!r} hears sound again."
-        self._on_problem(AudioProblem(message, name, recovered=not silent, kind="silence", cleared=not silent))
+        self._on_problem(AudioProblem(message, name, recovered=not silent, cause="silence", cleared=not silent))
 
     def stream_time(self) -> float:
         return float(self._stream.time) if self._stream is not None else time.monotonic()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from voicedesk.audio.base import Pcm16
+from voicedesk.audio.base import AudioProblem, Pcm16
 from voicedesk.realtime.conversation import Item
 
 ConnectionState = Literal["disconnected", "connecting", "connected", "reconnecting"]
@@ -172,10 +172,19 @@ class SessionRenewed:
 
 @dataclass(frozen=True, slots=True)
 class AudioDeviceProblem:
+    """A device failed (``recovered``: voicedesk moved to another one) or the microphone records only silence;
+    ``cleared`` says that problem is over."""
+
     message: str
     device: str | None
     recovered: bool
+    cause: Literal["device", "silence"] = "device"
+    cleared: bool = False
     kind: str = "audio_device_problem"
+
+    @classmethod
+    def of(cls, problem: AudioProblem) -> AudioDeviceProblem:
+        return cls(problem.message, problem.device, problem.recovered, problem.cause, problem.cleared)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
 
         self.banner = Banner(name="banner")
+
+        self._audio_warning: str | None = None  # the banner's audio warning, until cleared
         self.local_notice = Banner(dismissable=False, name="local_notice")
         self.audio_notice = Banner(name="audio_notice")
         self.controls = TalkControls()
@@ -361,9 +363,19 @@ class MainWindow(QMainWindow):
         self.banner.show_message(event.message, event.hint, level, action)
 
     def _on_device_problem(self, event: se.AudioDeviceProblem) -> None:
-        hint = "The conversation goes on."
-        if not event.recovered:
-            hint += " Check the device, or choose another one in Settings."
+        if event.cleared:
+            # the warning it ends gives way to the news; any other warning or error stays
+            if self.banner.isVisible() and self.banner.message == self._audio_warning:
+                self.banner.dismiss()
+            self.banner.show_message(event.message, "", "info")
+            return
+        self._audio_warning = event.message
+        if event.cause == "silence":
+            hint = "Unmute it or allow voicedesk to use it, or choose another microphone in Settings."
+        elif event.recovered:
+            hint = "The conversation goes on."
+        else:
+            hint = "The conversation goes on. Check the device, or choose another one in Settings."
         self.banner.show_message(event.message, hint, "warning", ("Settings…", self.open_settings))
 
     def _on_renewed(self, event: se.SessionRenewed) -> None:

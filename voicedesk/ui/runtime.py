@@ -202,7 +202,7 @@ class SessionRuntime:
         if self.controller is not None:
             self.controller.report_audio_problem(problem)
         else:
-            self.emit(se.AudioDeviceProblem(problem.message, problem.device, problem.recovered))
+            self.emit(se.AudioDeviceProblem.of(problem))
 
     def _on_mic_block(self, pcm: Pcm16) -> None:
         if self.mic_open:
