@@ -126,7 +126,7 @@ def test_the_waveform_plot_waits_for_the_first_paint(qtbot: QtBot) -> None:
     view.show()
     qtbot.waitExposed(view)
     qtbot.waitUntil(lambda: view.plot_built, timeout=5000)
-    assert view.plot.isVisible(), "the plot replaces its placeholder in the layout"
+    assert view.plot.isVisible() and view.plot.parent() is view, "the plot replaces its placeholder"
 
 
 def test_opening_the_main_window_module_does_not_import_pyqtgraph() -> None:

@@ -131,6 +131,7 @@ class WaveformView(QWidget):
         if self._plot is None or self._curves is None:
             self._plot, self._curves = self._build_plot()
             self._layout.replaceWidget(self._placeholder, self._plot)
+            self._plot.show()  # the layout would show it only on the next turn of the event loop
             self._placeholder.deleteLater()
             self.apply_theme()
             self._draw()
