@@ -8,7 +8,6 @@ import base64
 import contextlib
 import dataclasses
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from functools import partial
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QMainWindow,
     QSplitter,
     QTabWidget,
@@ -25,18 +23,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicedesk import __version__
 from voicedesk.audio.base import Levels
 from voicedesk.config import load_settings, save_settings
 from voicedesk.realtime.client import AuthenticationFailed, ConnectFailed
+from voicedesk.realtime.conversation import Item
 from voicedesk.realtime.session_config import SettingsError
 from voicedesk.session import events as se
-from voicedesk.ui import export, theme
+from voicedesk.ui import theme
 from voicedesk.ui.banner import Banner, Level
 from voicedesk.ui.bridge import SessionBridge
 from voicedesk.ui.controls import KeyForwarder, TalkControls
 from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.event_inspector import EventInspector
+from voicedesk.ui.export_actions import ExportActions
 from voicedesk.ui.qtasync import async_slot
 from voicedesk.ui.runtime import SessionRuntime, available_devices
 from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
@@ -97,6 +96,7 @@ class MainWindow(QMainWindow):
             layout.addWidget(widget)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        self.exports = ExportActions(self, runtime, self.banner)
         self._build_menus()
         self._wire()
         self._keys = KeyForwarder(self, self.controls)
@@ -109,12 +109,13 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self.export_all_action = self._action(file_menu, "Export everything…", self.export_all, "Ctrl+E")
+        exports = self.exports
+        self.export_all_action = self._action(file_menu, "Export everything…", exports.export_all, "Ctrl+E")
         file_menu.addSeparator()
-        self._action(file_menu, "Export conversation as Markdown…", partial(self._export_one, "md"))
-        self._action(file_menu, "Export conversation as JSON…", partial(self._export_one, "json"))
-        self._action(file_menu, "Export audio (WAV)…", partial(self._export_one, "wav"))
-        self._action(file_menu, "Save debug bundle…", partial(self._export_one, "bundle"))
+        self._action(file_menu, "Export conversation as Markdown…", partial(exports.export_one, "md"))
+        self._action(file_menu, "Export conversation as JSON…", partial(exports.export_one, "json"))
+        self._action(file_menu, "Export audio (WAV)…", partial(exports.export_one, "wav"))
+        self._action(file_menu, "Save debug bundle…", partial(exports.export_one, "bundle"))
         file_menu.addSeparator()
         self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
         session_menu = self.menuBar().addMenu("&Session")
@@ -459,62 +460,13 @@ class MainWindow(QMainWindow):
         for view in (self.conversation, self.tool_log, self.inspector, self.waveform, self.status):
             view.clear()
 
-    # ------------------------------------------------------------------ exports
+    # ------------------------------------------------------------------ exports (File menu)
 
-    def _bundle_parts(self) -> export.BundleParts:
-        rt = self.runtime
-        c = rt.controller
-        notes = {
-            "endpoint": c.endpoint.describe() if c else None,
-            "connection": c.connection if c else None,
-            "audio": rt.audio.fallback_reason or "devices" if rt.audio else None,
-            "banners": [f"{level}: {text}" for level, text in self.banner.history],
-            "qt": __import__("PySide6").__version__,
-            "app": __version__,
-        }
-        return export.BundleParts(rt.settings, list(rt.recent_events), self.history(), notes,
-                                  c.journal_path if c else None)  # fmt: skip
-
-    def history(self) -> tuple[Any, ...]:
-        c = self.runtime.controller
-        return c.history() if c is not None else ()
+    def history(self) -> tuple[Item, ...]:
+        return self.exports.history()
 
     def export_all_to(self, directory: Path) -> list[Path]:
-        return export.export_everything(directory, self.history(), self.runtime.recorder, self._bundle_parts())
-
-    def export_all(self) -> None:
-        start = str(Path.home() / f"voicedesk-{time.strftime('%Y%m%d-%H%M%S')}")
-        chosen = QFileDialog.getExistingDirectory(self, "Export everything into…", str(Path.home()))
-        if chosen:
-            self._report_export(lambda: self.export_all_to(Path(chosen) / Path(start).name))
-
-    def _export_one(self, what: str) -> None:
-        filters = {"md": "Markdown (*.md)", "json": "JSON (*.json)", "bundle": "Zip (*.zip)"}
-        if what == "wav":
-            chosen = QFileDialog.getExistingDirectory(self, "Save both sides' audio into…", str(Path.home()))
-            if chosen:
-                self._report_export(lambda: self.runtime.recorder.copy_to(Path(chosen)))
-            return
-        default = {"md": "conversation.md", "json": "conversation.json", "bundle": "voicedesk-debug.zip"}[what]
-        path, _ = QFileDialog.getSaveFileName(self, "Save as", str(Path.home() / default), filters[what])
-        if not path:
-            return
-        target = Path(path)
-        if what == "md":
-            self._report_export(lambda: [_write(target, export.conversation_markdown(self.history()))])
-        elif what == "json":
-            self._report_export(lambda: [_write(target, export.conversation_json(self.history()))])
-        else:
-            self._report_export(lambda: [export.write_debug_bundle(target, self._bundle_parts())])
-
-    def _report_export(self, job: Any) -> None:
-        try:
-            written = job()
-        except OSError as exc:
-            self.banner.show_message(f"Export failed: {exc}.", "Choose another folder.", "error")
-            return
-        names = ", ".join(p.name for p in written) or "nothing (no audio yet)"
-        self.banner.show_message(f"Saved {names}.", str(written[0].parent) if written else "", "info")
+        return self.exports.export_all_to(directory)
 
     # ------------------------------------------------------------------ layout persistence
 
@@ -543,8 +495,3 @@ class MainWindow(QMainWindow):
                 self.inspector.hide_audio_box.setChecked(state["hide_audio_events"])
         except (ValueError, TypeError):
             log.info("ignored a damaged window layout")
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
