@@ -9,7 +9,7 @@ answer as fast as the socket takes it. In this process we measure CPU time (``ti
 - *+deflate:        the same with permessage-deflate negotiated (a server that offers it), to show why
                     voicedesk does not ask for compression.
 
-Run: .venv/bin/python benchmarks/bench_receive.py [--seconds 120] [--runs 3]
+Run: .venv/bin/python benchmarks/bench_receive.py [--seconds 120] [--runs 9]
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ async def voicedesk(url: str, seconds: int, compression: str | None) -> tuple[fl
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=120)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=9)  # one run is ~0.15 s of CPU: noisy
     args = parser.parse_args()
     servers, urls = [], []
     for deflate in (False, True):

@@ -21,12 +21,14 @@ from typing import Any, Literal
 
 from voicedesk.realtime.endpoint import Endpoint
 from voicedesk.realtime.events import (
+    AudioFields,
     ClientEvent,
     InputAudioAppend,
     JsonDict,
     MalformedEvent,
     ServerError,
     ServerEvent,
+    audio_delta_fields,
     new_event_id,
     parse_server_event,
 )
@@ -43,12 +45,31 @@ log = logging.getLogger(__name__)
 
 ConnectionState = Literal["connecting", "connected", "reconnecting", "disconnected"]
 EventHandler = Callable[[ServerEvent, JsonDict | None], None]
+AudioHandler = Callable[[AudioFields, JsonDict], None]
+"""A well-formed audio delta, as its fields and the raw event (see ``on_audio``)."""
 SentHandler = Callable[[JsonDict], None]
 ReconnectHook = Callable[[], Sequence[ClientEvent]]
 ReconnectPolicy = Callable[[bool], bool]
 """Given whether the close was clean (a close handshake), should we reconnect?"""
 
 RATE_LIMIT_CODE = "rate_limit_exceeded"
+
+_decoder = json.JSONDecoder()
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)``, cheaper for the usual frame: one JSON document, no surrounding whitespace.
+
+    ``raw_decode`` skips json.loads' wrappers and its two whitespace scans; any other frame (padded,
+    extra data, not JSON) is left to json.loads, so results and errors are exactly json.loads'.
+    """
+    try:
+        value, end = _decoder.raw_decode(text)
+    except ValueError:
+        end = -1
+    if end != len(text):
+        return json.loads(text)
+    return value
 
 
 class ConnectFailed(Exception):
@@ -96,6 +117,7 @@ class RealtimeClient:
         endpoint: Endpoint,
         *,
         on_event: EventHandler,
+        on_audio: AudioHandler | None = None,
         on_status: StatusHandler | None = None,
         on_sent: SentHandler | None = None,
         on_reconnected: ReconnectHook | None = None,
@@ -106,6 +128,8 @@ class RealtimeClient:
     ) -> None:
         self.endpoint = endpoint
         self._on_event = on_event
+        # Well-formed audio deltas (most frames) skip the typed event when the owner takes them here.
+        self._on_audio = on_audio
         self._on_status = on_status or (lambda status: None)
         self._on_sent = on_sent
         self._on_reconnected = on_reconnected
@@ -244,11 +268,17 @@ class RealtimeClient:
             raw = None
         else:
             try:
-                raw = json.loads(frame)
+                raw = _loads(frame)
             except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
                 raw = None
                 event = MalformedEvent("the frame is not JSON", frame[:200])
             else:
+                if self._on_audio is not None and (audio := audio_delta_fields(raw)) is not None:
+                    try:
+                        self._on_audio(audio, raw)
+                    except Exception:  # as for any other event: a handler bug must not end the connection
+                        log.exception("event handler failed on AudioDelta")
+                    return
                 event = parse_server_event(raw)
         if isinstance(event, ServerError) and self._retry_rate_limited(event):
             return

@@ -100,14 +100,18 @@ class _ItemState:
     transcript_settled: bool = True
     finished: bool = False
 
+    def display_text(self) -> str:
+        """``Item.display_text`` without building a whole snapshot (asked for every streamed word)."""
+        return _joined(self.transcript_parts) or _joined(self.text_parts)
+
     def snapshot(self) -> Item:
         return Item(
             id=self.id,
             type=self.type,
             role=self.role,
             status=self.status,
-            text="".join(self.text_parts[k] for k in sorted(self.text_parts)),
-            transcript="".join(self.transcript_parts[k] for k in sorted(self.transcript_parts)),
+            text=_joined(self.text_parts),
+            transcript=_joined(self.transcript_parts),
             has_audio=self.has_audio,
             audio_ms=self.audio_samples * 1000 // 24000,
             truncated_ms=self.truncated_ms,
@@ -117,6 +121,11 @@ class _ItemState:
             output=self.output,
             created_at=self.created_at,
         )
+
+
+def _joined(parts: dict[int, str]) -> str:
+    """Content parts in content_index order."""
+    return "".join(parts[k] for k in sorted(parts))
 
 
 FinishedListener = Callable[[Item], None]
@@ -217,11 +226,19 @@ class Conversation:
         self._settled_pending.clear()
 
     def append_assistant_text(self, item_id: str, content_index: int, delta: str) -> Item | None:
+        state = self._append_assistant_text(item_id, content_index, delta)
+        return state.snapshot() if state is not None else None
+
+    def append_assistant_delta(self, item_id: str, content_index: int, delta: str) -> str | None:
+        """``append_assistant_text`` for the receive path: returns only the item's display text."""
+        state = self._append_assistant_text(item_id, content_index, delta)
+        return state.display_text() if state is not None else None
+
+    def _append_assistant_text(self, item_id: str, content_index: int, delta: str) -> _ItemState | None:
         state = self._items.get(item_id)
-        if state is None:
-            return None
-        state.transcript_parts[content_index] = state.transcript_parts.get(content_index, "") + delta
-        return state.snapshot()
+        if state is not None:
+            state.transcript_parts[content_index] = state.transcript_parts.get(content_index, "") + delta
+        return state
 
     def set_assistant_text(self, item_id: str, content_index: int, text: str) -> None:
         state = self._items.get(item_id)

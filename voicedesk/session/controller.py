@@ -70,6 +70,7 @@ class SessionController:
         self._client = RealtimeClient(
             endpoint,
             on_event=self._on_server_event,
+            on_audio=self._on_audio_frame,
             on_status=self._on_status,
             on_sent=self._on_sent,
             on_reconnected=self._restore_session,
@@ -188,8 +189,8 @@ class SessionController:
                 return
 
     def report_audio_problem(self, problem: AudioProblem) -> None:
-        """The audio engine's ``on_problem``: a device vanished or failed; the session goes on."""
-        self._emit(se.AudioDeviceProblem(problem.message, problem.device, problem.recovered))
+        """The audio engine's ``on_problem``: a device vanished or failed, or the microphone went silent."""
+        self._emit(se.AudioDeviceProblem.of(problem))
 
     def _journal_item(self, item: Item) -> None:
         if self._journal is not None:
@@ -349,12 +350,12 @@ class SessionController:
         if self.raw_events and raw is not None:
             self._emit(se.RawModelEvent("server", elide_audio(raw)))
         match event:
-            case ev.AudioDelta():
-                self._on_audio_delta(event)
+            case ev.AudioDelta(item_id=item_id, content_index=index, audio=audio):
+                self._play_audio(item_id, index, audio)
             case ev.TranscriptDelta(item_id=item_id, content_index=index, delta=delta):
-                item = self.conversation.append_assistant_text(item_id, index, delta)
-                if item is not None:
-                    self._emit(se.TranscriptDelta(item_id, "assistant", delta, item.display_text))
+                text = self.conversation.append_assistant_delta(item_id, index, delta)
+                if text is not None:
+                    self._emit(se.TranscriptDelta(item_id, "assistant", delta, text))
             case ev.TranscriptDone(item_id=item_id, content_index=index, text=text):
                 self.conversation.set_assistant_text(item_id, index, text)
             case ev.AudioDone(item_id=item_id):
@@ -376,9 +377,9 @@ class SessionController:
                     if snapshot is not None:
                         self._emit(se.HistoryAdded(snapshot))
             case ev.InputTranscriptDelta(item_id=item_id, delta=delta):
-                item = self.conversation.append_input_transcript(item_id, delta)
-                if item is not None:
-                    self._emit(se.TranscriptDelta(item_id, "user", delta, item.display_text))
+                snapshot = self.conversation.append_input_transcript(item_id, delta)
+                if snapshot is not None:
+                    self._emit(se.TranscriptDelta(item_id, "user", delta, snapshot.display_text))
             case ev.InputTranscriptCompleted(item_id=item_id, transcript=transcript):
                 if self.conversation.set_input_transcript(item_id, transcript) is not None:
                     self._emit(se.HistoryUpdated(self.conversation.items()))
@@ -424,22 +425,29 @@ class SessionController:
             case ev.SessionCreated() | ev.SessionUpdated() | ev.OtherEvent():
                 pass
 
-    def _on_audio_delta(self, event: ev.AudioDelta) -> None:
+    def _on_audio_frame(self, fields: ev.AudioFields, raw: ev.JsonDict) -> None:
+        """The client's shortcut for a well-formed audio delta: what ``_on_server_event`` does with one."""
+        if self.raw_events:
+            self._emit(se.RawModelEvent("server", elide_audio(raw)))
+        _, item_id, content_index, audio = fields
+        self._play_audio(item_id, content_index, audio)
+
+    def _play_audio(self, item_id: str, content_index: int, audio: str) -> None:
         try:
-            pcm = self._codec.decode_output(event.audio)
+            pcm = self._codec.decode_output(audio)
         except BadAudio as exc:
             log.warning("dropped an audio delta that is not valid base64: %s", exc)
             return
-        if not self._playback.write(event.item_id, event.content_index, pcm):
+        if not self._playback.write(item_id, content_index, pcm):
             return  # audio of an interrupted item still in flight: never play it
         self._voice_used = True
-        self.conversation.add_audio(event.item_id, len(pcm))
+        self.conversation.add_audio(item_id, len(pcm))
         if not self._response_had_audio:
             self._response_had_audio = True
-            self._playback.note_first_write(event.item_id)
+            self._playback.note_first_write(item_id)
             if self._turn_started_at is not None and self._turn_first_audio_ms is None:
                 self._turn_first_audio_ms = (time.monotonic() - self._turn_started_at) * 1000
-        self._emit(se.AudioChunk(event.item_id, pcm))
+        self._emit(se.AudioChunk(item_id, pcm))
         if self.activity != "speaking":
             self._set_activity("speaking")
 
