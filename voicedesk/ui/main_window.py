@@ -66,7 +66,6 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
 
         self.banner = Banner(name="banner")
-
         self._audio_warning: str | None = None  # the banner's audio warning, until cleared
         self.local_notice = Banner(dismissable=False, name="local_notice")
         self.audio_notice = Banner(name="audio_notice")
