@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import sounddevice as sd
 
-from voicedesk.audio.base import SAMPLE_RATE, AudioProblem, BlockCallback, Levels, Pcm16, ProblemCallback
+from voicedesk.audio.base import SAMPLE_RATE, BlockCallback, Levels, Pcm16, ProblemCallback
 from voicedesk.audio.devices import DeviceInfo, DeviceStream, pick_format
 from voicedesk.audio.echo import EchoControl
 from voicedesk.audio.levels import LevelMeter
@@ -211,8 +211,6 @@ class DeviceSource(DeviceStream):
             self._on_block(pcm)
 
     def _report_silence(self, silent: bool) -> None:
-        if self._on_problem is None:
-            return
         name = self.current.name if self.current is not None else (self.device_name or "default")
         if silent:
             message = (
@@ -221,7 +219,7 @@ class DeviceSource(DeviceStream):
             )
         else:
             message = f"The microphone {name!r} hears sound again."
-        self._on_problem(AudioProblem(message, name, recovered=not silent, cause="silence", cleared=not silent))
+        self._report(message, name, recovered=not silent, cause="silence", cleared=not silent)
 
     def stream_time(self) -> float:
         return float(self._stream.time) if self._stream is not None else time.monotonic()

@@ -238,9 +238,17 @@ class DeviceStream(ABC):
             await self._close(drain=True)
             await self._open_with_fallback(device)
 
-    def _report(self, message: str, device: str | None, recovered: bool = True) -> None:
+    def _report(
+        self,
+        message: str,
+        device: str | None,
+        recovered: bool = True,
+        *,
+        cause: Literal["device", "silence"] = "device",
+        cleared: bool = False,
+    ) -> None:
         if self._on_problem is not None:
-            self._on_problem(AudioProblem(message=message, device=device, recovered=recovered))
+            self._on_problem(AudioProblem(message, device, recovered, cause, cleared))
 
     async def _open_with_fallback(self, name: str | None) -> bool:
         try:
