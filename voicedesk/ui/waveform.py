@@ -12,7 +12,7 @@ window's first paint, so the first frame does not wait for it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QTimer
@@ -30,6 +30,12 @@ LevelsProvider = Callable[[], tuple[Levels, Levels]]
 FPS = 30
 
 
+class _Plot(NamedTuple):
+    widget: pg.PlotWidget
+    mic: pg.PlotDataItem  # rises above the axis
+    out: pg.PlotDataItem  # the assistant's voice, below it
+
+
 class WaveformView(QWidget):
     def __init__(self, provider: LevelsProvider | None = None, seconds: float = 10.0, parent: QWidget | None = None):
         super().__init__(parent)
@@ -37,8 +43,7 @@ class WaveformView(QWidget):
         self.history = LevelHistory(int(seconds * FPS))
         self._negated = np.zeros(self.history.size, dtype=np.float64)
         # Built after the first paint, or at the first sound if sooner: importing pyqtgraph takes ~0.25 s.
-        self._plot: pg.PlotWidget | None = None
-        self._curves: tuple[pg.PlotDataItem, pg.PlotDataItem] | None = None
+        self._plot: _Plot | None = None
         self._build_scheduled = False
         # Until the plot exists, an empty area of the plot's colour holds its place.
         self._placeholder = QWidget()
@@ -77,20 +82,19 @@ class WaveformView(QWidget):
 
     def clear(self) -> None:
         self.history.clear()
-        if self._curves is not None:
+        if self._plot is not None:
             self._draw()
 
     def apply_theme(self) -> None:
         c = theme.colors()
         self.mic_legend.setStyleSheet(f"color: {c['user']}")
         self.out_legend.setStyleSheet(f"color: {c['assistant']}")
-        if self._plot is not None and self._curves is not None:
+        if self._plot is not None:
             import pyqtgraph as pg
 
-            self._plot.setBackground(self.palette().color(QPalette.ColorRole.Base))
-            mic_curve, out_curve = self._curves
-            mic_curve.setPen(pg.mkPen(c["user"], width=1))
-            out_curve.setPen(pg.mkPen(c["assistant"], width=1))
+            self._plot.widget.setBackground(self.palette().color(QPalette.ColorRole.Base))
+            self._plot.mic.setPen(pg.mkPen(c["user"], width=1))
+            self._plot.out.setPen(pg.mkPen(c["assistant"], width=1))
 
     def refresh(self) -> None:
         """One frame: take a level snapshot and redraw both traces."""
@@ -111,15 +115,15 @@ class WaveformView(QWidget):
 
     @property
     def plot(self) -> pg.PlotWidget:
-        return self._ensure_plot()[0]
+        return self._ensure_plot().widget
 
     @property
     def mic_curve(self) -> pg.PlotDataItem:
-        return self._ensure_plot()[1][0]
+        return self._ensure_plot().mic
 
     @property
     def out_curve(self) -> pg.PlotDataItem:
-        return self._ensure_plot()[1][1]
+        return self._ensure_plot().out
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -127,44 +131,45 @@ class WaveformView(QWidget):
             self._build_scheduled = True
             QTimer.singleShot(0, self._ensure_plot)  # runs once this frame is on screen
 
-    def _ensure_plot(self) -> tuple[pg.PlotWidget, tuple[pg.PlotDataItem, pg.PlotDataItem]]:
-        if self._plot is None or self._curves is None:
-            self._plot, self._curves = self._build_plot()
-            self._layout.replaceWidget(self._placeholder, self._plot)
-            self._plot.show()  # the layout would show it only on the next turn of the event loop
+    def _ensure_plot(self) -> _Plot:
+        if self._plot is None:
+            self._plot = self._build_plot()
+            self._layout.replaceWidget(self._placeholder, self._plot.widget)
+            self._plot.widget.show()  # the layout would show it only on the next turn of the event loop
             self._placeholder.deleteLater()
             self.apply_theme()
             self._draw()
-        return self._plot, self._curves
+        return self._plot
 
-    def _build_plot(self) -> tuple[pg.PlotWidget, tuple[pg.PlotDataItem, pg.PlotDataItem]]:
+    def _build_plot(self) -> _Plot:
         import pyqtgraph as pg
 
         pg.setConfigOptions(antialias=False)
-        plot = pg.PlotWidget()
-        plot.setObjectName("waveform")
-        plot.setMenuEnabled(False)
-        plot.setMouseEnabled(x=False, y=False)
-        plot.hideButtons()
-        plot.setXRange(0, self.history.size - 1, padding=0)
-        plot.setYRange(-1.05, 1.05, padding=0)
+        widget = pg.PlotWidget()
+        widget.setObjectName("waveform")
+        widget.setMenuEnabled(False)
+        widget.setMouseEnabled(x=False, y=False)
+        widget.hideButtons()
+        widget.setXRange(0, self.history.size - 1, padding=0)
+        widget.setYRange(-1.05, 1.05, padding=0)
         for axis in ("left", "bottom"):
-            plot.hideAxis(axis)
-        plot.setMinimumHeight(60)
-        plot.getPlotItem().vb.disableAutoRange()
-        curves = (
+            widget.hideAxis(axis)
+        widget.setMinimumHeight(60)
+        widget.getPlotItem().vb.disableAutoRange()
+        plot = _Plot(
+            widget,
             pg.PlotDataItem(antialias=False, skipFiniteCheck=True),
             pg.PlotDataItem(antialias=False, skipFiniteCheck=True),
         )
-        for curve in curves:
-            plot.addItem(curve)
-        return plot, curves
+        widget.addItem(plot.mic)
+        widget.addItem(plot.out)
+        return plot
 
     def _draw(self) -> None:
-        mic_curve, out_curve = self._ensure_plot()[1]
+        plot = self._ensure_plot()
         mic, out = self.history.traces()
         np.negative(out, out=self._negated)
         x: FloatArray = self.history.x
-        mic_curve.setData(x, mic, skipFiniteCheck=True)
-        out_curve.setData(x, self._negated, skipFiniteCheck=True)
+        plot.mic.setData(x, mic, skipFiniteCheck=True)
+        plot.out.setData(x, self._negated, skipFiniteCheck=True)
         self.frames += 1
