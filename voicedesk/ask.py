@@ -29,11 +29,11 @@ from voicedesk.audio.wavfile import AudioFileError, WavWriter, read_wav
 from voicedesk.config import AppSettings, data_dir, resolve_endpoint
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.realtime.client import AuthenticationFailed, ConnectFailed
-from voicedesk.realtime.conversation import Item
 from voicedesk.realtime.endpoint import Endpoint, custom_endpoint
-from voicedesk.realtime.journal import JsonlWriter
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
+from voicedesk.session.conversation import Item
+from voicedesk.session.journal import JsonlWriter
 from voicedesk.tools.builtins import default_registry
 
 if TYPE_CHECKING:

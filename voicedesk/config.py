@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 import platformdirs
 
+from voicedesk.audio.echo import EchoMode
 from voicedesk.realtime.endpoint import Endpoint, azure_endpoint, custom_endpoint, openai_endpoint
-from voicedesk.realtime.events import Protocol
+from voicedesk.realtime.events import ProtocolVersion
 from voicedesk.realtime.session_config import SessionSettings, SettingsError, TurnDetection
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 APP_NAME = "voicedesk"
 KEYRING_SERVICE = "voicedesk"
 EndpointChoice = Literal["auto", "openai", "azure", "custom", "local"]
-EchoMode = Literal["aec", "half-duplex", "off"]
 ENV_KEYS = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY", "custom": "OPENAI_API_KEY"}
 
 
@@ -180,7 +180,7 @@ class ResolvedEndpoint:
 
 
 def resolve_endpoint(settings: AppSettings) -> ResolvedEndpoint:
-    protocol: Protocol | None = None if settings.protocol == "auto" else settings.protocol
+    protocol: ProtocolVersion | None = None if settings.protocol == "auto" else settings.protocol
     choice = settings.endpoint
     model = settings.session.model
     if choice == "azure":

@@ -11,7 +11,7 @@ from tests.integration.conftest import HarnessFactory
 from tests.signals import speech_like
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.realtime.endpoint import Endpoint, azure_endpoint
-from voicedesk.realtime.events import Protocol
+from voicedesk.realtime.events import ProtocolVersion
 from voicedesk.realtime.session_config import SessionSettings, TurnDetection
 from voicedesk.session import events as se
 
@@ -187,7 +187,7 @@ async def test_connecting_again_keeps_the_conversation(make_harness: HarnessFact
 
 @pytest.mark.parametrize(("protocol", "expected_path"), [(None, "/openai/v1/realtime"), ("beta", "/openai/realtime")])
 async def test_azure_endpoints_with_an_api_key_header(
-    make_harness: HarnessFactory, protocol: Protocol | None, expected_path: str
+    make_harness: HarnessFactory, protocol: ProtocolVersion | None, expected_path: str
 ) -> None:
     key = "azure-key-0123456789"
 

@@ -17,8 +17,8 @@ from pytestqt.qtbot import QtBot
 
 from tests.qt.uikit import WAIT_MS, AppHarness
 from voicedesk.audio.base import Levels
-from voicedesk.realtime.conversation import Item
 from voicedesk.session import events as se
+from voicedesk.session.conversation import Item
 from voicedesk.ui import export
 from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.event_inspector import EventInspector

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from voicedesk.realtime.carryover import RECENT_ITEMS, SUMMARY_LINE_CHARS, SUMMARY_MAX_CHARS, carry_over
-from voicedesk.realtime.conversation import SUMMARY_ID_PREFIX, Item
 from voicedesk.realtime.events import FunctionCallSpec, FunctionOutputSpec, MessageSpec
+from voicedesk.session.carryover import RECENT_ITEMS, SUMMARY_LINE_CHARS, SUMMARY_MAX_CHARS, carry_over
+from voicedesk.session.conversation import SUMMARY_ID_PREFIX, Item
 
 
 def user(item_id: str, transcript: str) -> Item:

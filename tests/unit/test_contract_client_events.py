@@ -45,7 +45,7 @@ TOOLS: list[dict[str, Any]] = [
 ]
 
 
-def _wire(event: ev.ClientEvent, protocol: ev.Protocol) -> dict[str, Any]:
+def _wire(event: ev.ClientEvent, protocol: ev.ProtocolVersion) -> dict[str, Any]:
     """What RealtimeClient.send puts on the wire: the event plus an event_id."""
     wire = event.to_wire(protocol)
     wire["event_id"] = ev.new_event_id()
@@ -100,7 +100,7 @@ SETTINGS_MATRIX = _settings_matrix()
 @pytest.mark.parametrize(
     ("settings", "include_voice"), [c[1:] for c in SETTINGS_MATRIX], ids=[c[0] for c in SETTINGS_MATRIX]
 )
-def test_session_update_validates(settings: SessionSettings, include_voice: bool, protocol: ev.Protocol) -> None:
+def test_session_update_validates(settings: SessionSettings, include_voice: bool, protocol: ev.ProtocolVersion) -> None:
     for tools in (TOOLS, None):
         if tools is None and settings.tool_choice == "get_time":
             continue  # naming a tool only makes sense with tools
@@ -145,7 +145,7 @@ EXTRAS: dict[str, list[dict[str, Any]]] = {
     [(p, x) for p in PROTOCOLS for x in EXTRAS[p]],
     ids=lambda v: str(v) if isinstance(v, str) else "",
 )
-def test_session_update_with_extra_pass_through_validates(protocol: ev.Protocol, extra: dict[str, Any]) -> None:
+def test_session_update_with_extra_pass_through_validates(protocol: ev.ProtocolVersion, extra: dict[str, Any]) -> None:
     settings = SessionSettings(noise_reduction="near_field", extra=extra)
     payload = build_session_payload(settings, protocol, TOOLS)
     validate_client_event(_wire(ev.SessionUpdate(payload), protocol), protocol)
@@ -185,12 +185,12 @@ OTHER_EVENTS: list[ev.ClientEvent] = [
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("event", OTHER_EVENTS, ids=lambda e: type(e).__name__)
-def test_client_event_validates(event: ev.ClientEvent, protocol: ev.Protocol) -> None:
+def test_client_event_validates(event: ev.ClientEvent, protocol: ev.ProtocolVersion) -> None:
     validate_client_event(_wire(event, protocol), protocol)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_every_client_event_class_is_covered(protocol: ev.Protocol) -> None:
+def test_every_client_event_class_is_covered(protocol: ev.ProtocolVersion) -> None:
     covered = {type(e) for e in OTHER_EVENTS} | {ev.SessionUpdate}
     assert covered == set(typing.get_args(ev.ClientEvent))
     assert {type(s) for s in ITEM_SPECS} == set(typing.get_args(ev.ItemSpec))
@@ -314,7 +314,7 @@ def test_truncate_needs_an_integer_audio_end(value: Any) -> None:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_an_unknown_top_level_key_is_caught(protocol: ev.Protocol) -> None:
+def test_an_unknown_top_level_key_is_caught(protocol: ev.ProtocolVersion) -> None:
     with pytest.raises(AssertionError, match=r"<event>: unknown key 'response_id' \(InputAudioBufferCommitEvent"):
         validate_client_event({"type": "input_audio_buffer.commit", "response_id": "resp_1"}, protocol)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from voicedesk.realtime.conversation import SUMMARY_ID_PREFIX, Conversation, Item
+from voicedesk.session.conversation import SUMMARY_ID_PREFIX, Conversation, Item
 
 
 def user_audio(item_id: str, transcript: str | None = None) -> dict[str, Any]:

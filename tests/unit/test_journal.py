@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from voicedesk.realtime.conversation import Conversation, Item
-from voicedesk.realtime.journal import Journal, JsonlWriter, private_dir, read_journal
+from voicedesk.session.conversation import Conversation, Item
+from voicedesk.session.journal import Journal, JsonlWriter, private_dir, read_journal
 
 
 def _mode(path: Path) -> int:

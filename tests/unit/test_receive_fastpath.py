@@ -24,12 +24,12 @@ from voicedesk.audio.filesource import NullSource
 from voicedesk.audio.null import NullSink
 from voicedesk.realtime import events as ev
 from voicedesk.realtime.client import RealtimeClient
-from voicedesk.realtime.conversation import Conversation
 from voicedesk.realtime.endpoint import custom_endpoint
 from voicedesk.realtime.session_config import SessionSettings, TurnDetection
 from voicedesk.session import events as se
-from voicedesk.session.codec import AudioCodec, BadAudio
 from voicedesk.session.controller import SessionController
+from voicedesk.session.conversation import Conversation
+from voicedesk.session.wire_audio import AudioCodec, BadAudio
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ENDPOINT = custom_endpoint("ws://127.0.0.1:1/x")

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from tests.contract import validate_server_event
 from voicedesk.realtime import events as ev
 from voicedesk.realtime.client import RealtimeClient
-from voicedesk.realtime.conversation import SUMMARY_ID_PREFIX, Conversation, Item
 from voicedesk.realtime.endpoint import custom_endpoint
+from voicedesk.session.conversation import SUMMARY_ID_PREFIX, Conversation, Item
 
 PROPERTY = settings(
     max_examples=200,
@@ -366,13 +366,13 @@ TURNS = {"ga": _ga_turn(), "beta": _beta_turn()}
 
 
 @pytest.mark.parametrize("protocol", ["ga", "beta"])
-def test_the_turns_are_real_protocol_events(protocol: ev.Protocol) -> None:
+def test_the_turns_are_real_protocol_events(protocol: ev.ProtocolVersion) -> None:
     for wire in TURNS[protocol]:
         validate_server_event(wire, protocol)
 
 
 @pytest.mark.parametrize("protocol", ["ga", "beta"])
-def test_an_unmutated_turn_builds_the_expected_conversation(protocol: ev.Protocol) -> None:
+def test_an_unmutated_turn_builds_the_expected_conversation(protocol: ev.ProtocolVersion) -> None:
     """The harness really applies events: the properties below are not vacuous."""
     harness = Harness()
     for wire in TURNS[protocol]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from voicedesk.realtime.events import Protocol
+from voicedesk.realtime.events import ProtocolVersion
 
 EndpointKind = Literal["openai", "azure", "custom", "local"]
 OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
@@ -21,7 +21,7 @@ class EndpointError(ValueError):
 class Endpoint:
     kind: EndpointKind
     url: str
-    protocol: Protocol
+    protocol: ProtocolVersion
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     """Carries the credential: never printed (repr=False) and never logged."""
 
@@ -58,7 +58,9 @@ def is_beta_url(url: str) -> bool:
     return "api-version" in dict(parse_qsl(urlsplit(url).query))
 
 
-def openai_endpoint(model: str, api_key: str, protocol: Protocol = "ga", base_url: str | None = None) -> Endpoint:
+def openai_endpoint(
+    model: str, api_key: str, protocol: ProtocolVersion = "ga", base_url: str | None = None
+) -> Endpoint:
     url = _with_query(_ws_scheme(base_url or OPENAI_REALTIME_URL), model=model)
     _check_ws_url(url)
     headers = {"Authorization": f"Bearer {api_key}"}
@@ -73,7 +75,7 @@ def azure_endpoint(
     *,
     api_key: str | None = None,
     bearer_token: str | None = None,
-    protocol: Protocol | None = None,
+    protocol: ProtocolVersion | None = None,
 ) -> Endpoint:
     """``https://RESOURCE.openai.azure.com`` -> ``wss://RESOURCE.openai.azure.com/openai/v1/realtime?model=DEPLOYMENT``.
 
@@ -97,7 +99,7 @@ def azure_endpoint(
         url = _with_query(base, deployment=deployment)
     else:
         url = _with_query(base, model=deployment)
-    resolved: Protocol = protocol or ("beta" if is_beta_url(url) else "ga")
+    resolved: ProtocolVersion = protocol or ("beta" if is_beta_url(url) else "ga")
     if bearer_token:
         headers = {"Authorization": f"Bearer {bearer_token}"}
     elif api_key:
@@ -108,11 +110,11 @@ def azure_endpoint(
 
 
 def custom_endpoint(
-    url: str, api_key: str | None = None, protocol: Protocol | None = None, *, kind: EndpointKind = "custom"
+    url: str, api_key: str | None = None, protocol: ProtocolVersion | None = None, *, kind: EndpointKind = "custom"
 ) -> Endpoint:
     url = _ws_scheme(url.strip())
     _check_ws_url(url)
-    resolved: Protocol = protocol or ("beta" if is_beta_url(url) else "ga")
+    resolved: ProtocolVersion = protocol or ("beta" if is_beta_url(url) else "ga")
     headers: dict[str, str] = {}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"

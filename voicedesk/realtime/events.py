@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Protocol = Literal["ga", "beta"]
+ProtocolVersion = Literal["ga", "beta"]
+"""The GA protocol or the beta / Azure-preview one (event names and session shape differ)."""
 JsonDict = dict[str, Any]
 
 # Beta / Azure-preview event names -> the GA name we use internally.
@@ -437,7 +438,7 @@ class SessionUpdate:
 
     session: JsonDict
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         return {"type": "session.update", "session": self.session}
 
 
@@ -445,19 +446,19 @@ class SessionUpdate:
 class InputAudioAppend:
     audio: str  # base64, in the session's input format
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         return {"type": "input_audio_buffer.append", "audio": self.audio}
 
 
 @dataclass(frozen=True, slots=True)
 class InputAudioCommit:
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         return {"type": "input_audio_buffer.commit"}
 
 
 @dataclass(frozen=True, slots=True)
 class InputAudioClear:
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         return {"type": "input_audio_buffer.clear"}
 
 
@@ -466,7 +467,7 @@ class ItemCreate:
     item: ItemSpec
     previous_item_id: str | None = None
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         wire: JsonDict = {"type": "conversation.item.create", "item": self.item.to_wire(protocol)}
         if self.previous_item_id is not None:
             wire["previous_item_id"] = self.previous_item_id
@@ -477,7 +478,7 @@ class ItemCreate:
 class ItemDelete:
     item_id: str
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         return {"type": "conversation.item.delete", "item_id": self.item_id}
 
 
@@ -487,7 +488,7 @@ class ItemTruncate:
     content_index: int
     audio_end_ms: int
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         return {
             "type": "conversation.item.truncate",
             "item_id": self.item_id,
@@ -501,7 +502,7 @@ class ResponseCreate:
     instructions: str | None = None
     metadata: dict[str, str] | None = None
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         response: JsonDict = {}
         if self.instructions is not None:
             response["instructions"] = self.instructions
@@ -517,7 +518,7 @@ class ResponseCreate:
 class ResponseCancel:
     response_id: str | None = None
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         wire: JsonDict = {"type": "response.cancel"}
         if self.response_id is not None:
             wire["response_id"] = self.response_id
@@ -548,7 +549,7 @@ class MessageSpec:
     text: str
     item_id: str | None = None
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         if self.role == "assistant":
             content_type = "output_text" if protocol == "ga" else "text"
         else:
@@ -570,7 +571,7 @@ class FunctionCallSpec:
     arguments: str
     item_id: str | None = None
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         wire: JsonDict = {
             "type": "function_call",
             "call_id": self.call_id,
@@ -588,7 +589,7 @@ class FunctionOutputSpec:
     output: str
     item_id: str | None = None
 
-    def to_wire(self, protocol: Protocol) -> JsonDict:
+    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         wire: JsonDict = {"type": "function_call_output", "call_id": self.call_id, "output": self.output}
         if self.item_id is not None:
             wire["id"] = self.item_id

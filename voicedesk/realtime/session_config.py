@@ -6,7 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from voicedesk.realtime.events import JsonDict, Protocol
+from voicedesk.realtime.events import JsonDict, ProtocolVersion
 
 AudioFormat = Literal["pcm16", "g711_ulaw", "g711_alaw"]
 TurnDetectionType = Literal["server_vad", "semantic_vad", "none"]
@@ -137,7 +137,7 @@ def _deep_merge(base: JsonDict, extra: dict[str, Any]) -> JsonDict:
 
 def build_session_payload(
     settings: SessionSettings,
-    protocol: Protocol,
+    protocol: ProtocolVersion,
     tools: list[JsonDict] | None = None,
     *,
     include_voice: bool = True,

@@ -17,19 +17,19 @@ from typing import Any
 
 from voicedesk.audio.base import SAMPLE_RATE, AudioProblem, AudioSink, AudioSource, Pcm16
 from voicedesk.realtime import events as ev
-from voicedesk.realtime.carryover import carry_over
-from voicedesk.realtime.client import Backoff, ConnectionStatus, RealtimeClient
-from voicedesk.realtime.conversation import Conversation, Item
+from voicedesk.realtime.client import Backoff, ConnectionState, ConnectionStatus, RealtimeClient
 from voicedesk.realtime.endpoint import Endpoint
-from voicedesk.realtime.journal import Journal
 from voicedesk.realtime.session_config import SessionSettings, build_session_payload
 from voicedesk.realtime.transport import TransportFactory, open_websocket
 from voicedesk.session import events as se
-from voicedesk.session.codec import AudioCodec, BadAudio
-from voicedesk.session.errors import describe_server_error
+from voicedesk.session.carryover import carry_over
+from voicedesk.session.conversation import Conversation, Item
 from voicedesk.session.inspector import elide_audio
-from voicedesk.session.playback import Heard, PlaybackTracker
+from voicedesk.session.journal import Journal
+from voicedesk.session.playback_timeline import Heard, PlaybackTracker
+from voicedesk.session.server_errors import describe_server_error
 from voicedesk.session.tool_calls import ToolCallRunner
+from voicedesk.session.wire_audio import AudioCodec, BadAudio
 from voicedesk.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class SessionController:
             end_session=self._end_after_goodbye,
             timeout_s=tool_timeout_s,
         )
-        self.connection: se.ConnectionState = "disconnected"
+        self.connection: ConnectionState = "disconnected"
         self.activity: se.Activity = "idle"
         self._reset_session_state()
         self._mic_muted = False

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from voicedesk.audio.base import AudioProblem, Pcm16
-from voicedesk.realtime.conversation import Item
+from voicedesk.realtime.client import ConnectionState
+from voicedesk.session.conversation import Item
 
-ConnectionState = Literal["disconnected", "connecting", "connected", "reconnecting"]
 Activity = Literal["idle", "listening", "thinking", "speaking"]
 Direction = Literal["client", "server"]
 

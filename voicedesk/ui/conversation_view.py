@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor, QTextFrame, QTextFrameFormat
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
-from voicedesk.realtime.conversation import Item
 from voicedesk.session import events as se
+from voicedesk.session.conversation import Item
 from voicedesk.ui import theme
 
 FLUSH_MS = 100

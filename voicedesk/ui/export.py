@@ -20,7 +20,7 @@ from voicedesk import __version__
 from voicedesk.audio.base import Pcm16
 from voicedesk.audio.wavfile import WavWriter
 from voicedesk.config import AppSettings
-from voicedesk.realtime.conversation import Item
+from voicedesk.session.conversation import Item
 
 _SECRET_WORDS = ("key", "token", "secret", "password", "authorization", "sig")
 

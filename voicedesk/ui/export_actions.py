@@ -11,7 +11,7 @@ import PySide6
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from voicedesk import __version__
-from voicedesk.realtime.conversation import Item
+from voicedesk.session.conversation import Item
 from voicedesk.ui import export
 from voicedesk.ui.banner import Banner
 from voicedesk.ui.runtime import SessionRuntime

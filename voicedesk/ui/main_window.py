@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 from voicedesk.audio.base import Levels
 from voicedesk.config import load_settings, save_settings
 from voicedesk.realtime.client import AuthenticationFailed, ConnectFailed
-from voicedesk.realtime.conversation import Item
 from voicedesk.realtime.session_config import SettingsError
 from voicedesk.session import events as se
+from voicedesk.session.conversation import Item
 from voicedesk.ui import theme
 from voicedesk.ui.banner import Banner, Level
 from voicedesk.ui.bridge import SessionBridge

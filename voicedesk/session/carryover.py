@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import secrets
 
-from voicedesk.realtime.conversation import SUMMARY_ID_PREFIX, Item
 from voicedesk.realtime.events import FunctionCallSpec, FunctionOutputSpec, ItemSpec, MessageSpec
+from voicedesk.session.conversation import SUMMARY_ID_PREFIX, Item
 
 RECENT_ITEMS = 24
 SUMMARY_LINE_CHARS = 160

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from voicedesk.realtime.conversation import Item
+from voicedesk.session.conversation import Item
 
 
 def private_dir(path: Path) -> Path:
