@@ -62,14 +62,14 @@ def child_startup() -> None:
     t_import = time.perf_counter()
     from PySide6.QtCore import QEvent, QObject, QTimer
 
+    from voicedesk.app import AppRuntime
     from voicedesk.config import AppSettings
     from voicedesk.ui.app import make_application
     from voicedesk.ui.main_window import MainWindow
-    from voicedesk.ui.runtime import SessionRuntime, device_audio
 
     app = make_application()
     t_app = time.perf_counter()
-    window = MainWindow(SessionRuntime(AppSettings(), audio_factory=device_audio), persist=False)
+    window = MainWindow(AppRuntime(AppSettings()), persist=False)
 
     class FirstPaint(QObject):
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -91,13 +91,13 @@ def child_startup() -> None:
 
 
 async def _stream(seconds: float, tab: int) -> dict[str, Any]:
+    from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions
     from voicedesk.audio.filesource import FileSource
     from voicedesk.audio.null import NullSink
     from voicedesk.config import AppSettings
     from voicedesk.realtime.session_config import SessionSettings, TurnDetection
     from voicedesk.session import events as se
     from voicedesk.ui.main_window import MainWindow
-    from voicedesk.ui.runtime import AudioBackend, SessionRuntime
 
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
         [sys.executable, "-m", "voicedesk.local.server", "--port", "0", "--pace", "1.0"],
@@ -110,8 +110,7 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
         settings = AppSettings(endpoint="custom", custom_url=url,
                                session=SessionSettings(turn_detection=TurnDetection(type="server_vad")))  # fmt: skip
         source, sink = FileSource(speed=1.0), NullSink(speed=1.0)
-        runtime = SessionRuntime(settings, audio_factory=lambda _s, _p: AudioBackend(source, sink, None, None),
-                                 journal=True)  # fmt: skip
+        runtime = AppRuntime(settings, RuntimeOptions(audio_factory=lambda _s, _p: AudioBackend(source, sink)))
         window = MainWindow(runtime, persist=False)
         window.resize(1180, 800)
         window.show()
@@ -148,7 +147,7 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
             lags.append(max(0.0, loop.time() - t - 0.005))
         speaking = controller.activity == "speaking"
         frames = window.waveform.frames - frames0
-        deltas = sum(1 for e in runtime.recent_events if e["event"].get("type", "").endswith("delta"))
+        deltas = sum(1 for e in runtime.event_log if e["event"].get("type", "").endswith("delta"))
         await window.shutdown()
         cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (wall1 - wall0)
         lags.sort()
@@ -171,6 +170,7 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
 async def _memory(turns: int) -> dict[str, Any]:
     import numpy as np
 
+    from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions
     from voicedesk.audio.base import SAMPLE_RATE
     from voicedesk.audio.filesource import FileSource
     from voicedesk.audio.null import NullSink
@@ -178,7 +178,6 @@ async def _memory(turns: int) -> dict[str, Any]:
     from voicedesk.realtime.session_config import SessionSettings, TurnDetection
     from voicedesk.session import events as se
     from voicedesk.ui.main_window import MainWindow
-    from voicedesk.ui.runtime import AudioBackend, SessionRuntime
 
     speech = (np.sin(np.arange(3 * SAMPLE_RATE) * 2 * np.pi * 180 / SAMPLE_RATE) * 8000).astype(np.int16)
     spoken = [f"please talk for {25 if n % 3 else 20} seconds about topic {n}" for n in range(turns)]
@@ -193,9 +192,7 @@ async def _memory(turns: int) -> dict[str, Any]:
     settings = AppSettings(endpoint="custom", custom_url=url,
                            session=SessionSettings(turn_detection=TurnDetection(type="none")))  # fmt: skip
     source, sink = FileSource(speed=math.inf), NullSink(speed=math.inf)
-    runtime = SessionRuntime(
-        settings, audio_factory=lambda _s, _p: AudioBackend(source, sink, None, None), journal=True
-    )
+    runtime = AppRuntime(settings, RuntimeOptions(audio_factory=lambda _s, _p: AudioBackend(source, sink)))
     window = MainWindow(runtime, persist=False)
     window.show()
     await window.start(connect=True)
@@ -244,7 +241,7 @@ async def _memory(turns: int) -> dict[str, Any]:
         "checkpoints_mb": checkpoints,
         "items": items,
         "turns_shown": shown,
-        "events_kept": len(runtime.recent_events),
+        "events_kept": len(runtime.event_log),
         "wall_s": time.monotonic() - started,
     }
 

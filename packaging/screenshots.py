@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
+from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions  # noqa: E402
 from voicedesk.audio.base import SAMPLE_RATE, Pcm16  # noqa: E402
 from voicedesk.audio.filesource import FileSource  # noqa: E402
 from voicedesk.audio.null import NullSink  # noqa: E402
@@ -35,7 +36,6 @@ from voicedesk.realtime.session_config import SessionSettings, TurnDetection  # 
 from voicedesk.session import events as se  # noqa: E402
 from voicedesk.ui.app import make_application  # noqa: E402
 from voicedesk.ui.main_window import MainWindow  # noqa: E402
-from voicedesk.ui.runtime import AudioBackend, SessionRuntime  # noqa: E402
 
 SPOKEN = "Hi there! Could you help me plan a picnic for Saturday?"
 
@@ -72,7 +72,9 @@ async def save(window: MainWindow, out: Path, name: str) -> Path:
 
 async def first_start(out: Path, suffix: str) -> None:
     """What a person sees on first start: no key (local server) and whatever sound this machine has."""
-    runtime = SessionRuntime(AppSettings(), journal=False, recordings_dir=Path(tempfile.mkdtemp(prefix="vd-")))
+    runtime = AppRuntime(
+        AppSettings(), RuntimeOptions(journal=False, recordings_dir=Path(tempfile.mkdtemp(prefix="vd-")))
+    )
     window = MainWindow(runtime, persist=False)
     window.resize(1180, 800)
     window.move(20, 20)
@@ -95,13 +97,13 @@ async def script(out: Path, suffix: str) -> None:
         endpoint="auto",  # no key: the window says it uses the local server
         session=SessionSettings(turn_detection=TurnDetection(type="none"), instructions="Be brief and friendly."),
     )
-    runtime = SessionRuntime(
-        settings,
-        audio_factory=lambda _s, _p: AudioBackend(source, sink, None, None),
+    options = RuntimeOptions(
+        audio_factory=lambda _s, _p: AudioBackend(source, sink),
         local_options=LocalServerOptions(audio_pace=1.5, transcripts=[SPOKEN], record_audio=False),
         journal=False,
         recordings_dir=Path(tempfile.mkdtemp(prefix="voicedesk-shots-")),
     )
+    runtime = AppRuntime(settings, options)
     window = MainWindow(runtime, persist=False)
     window.resize(1180, 800)
     window.move(20, 20)

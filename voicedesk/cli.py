@@ -194,7 +194,7 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from voicedesk.local.server import main as serve_main
+    from voicedesk.app.serve import main as serve_main
 
     argv = ["--host", args.host, "--port", str(args.port), "--pace", str(args.pace)]
     if args.api_key:

@@ -246,7 +246,7 @@ async def test_the_voice_cannot_change_once_the_assistant_has_spoken() -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery to a child differs on Windows")
 async def test_the_standalone_server_prints_its_url_serves_and_stops_on_ctrl_c() -> None:
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "voicedesk.local.server", "--port", "0", "--pace", "inf",
+        sys.executable, "-m", "voicedesk.app.serve", "--port", "0", "--pace", "inf",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -264,7 +264,7 @@ async def test_the_standalone_server_prints_its_url_serves_and_stops_on_ctrl_c()
 
 
 def test_pace_must_be_positive() -> None:
-    from voicedesk.local.server import main
+    from voicedesk.app.serve import main
 
     with pytest.raises(SystemExit) as exited:
         main(["--pace", "0"])

@@ -31,13 +31,13 @@ from pytestqt.qtbot import QtBot
 
 from tests.contract import validate_client_event
 from tests.qt.uikit import FAST_BACKOFF, WAIT_MS, AppHarness, T, ptt_settings
+from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
 from voicedesk.config import AppSettings
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.session import events as se
 from voicedesk.ui.main_window import MainWindow
-from voicedesk.ui.runtime import AudioBackend, SessionRuntime
 
 
 @pytest.fixture(scope="session")
@@ -106,9 +106,11 @@ def make_app(qtbot: QtBot, run: Callable[..., Any]) -> Iterator[Callable[..., Ap
 
         def audio_factory(_settings: AppSettings, on_problem: Callable[[Any], None]) -> AudioBackend:
             holder["problem"] = on_problem
-            return AudioBackend(source, sink, None, None)
+            return AudioBackend(source, sink)
 
-        runtime = SessionRuntime(settings, audio_factory=audio_factory, local_options=options, backoff=FAST_BACKOFF)
+        runtime = AppRuntime(
+            settings, RuntimeOptions(audio_factory=audio_factory, local_options=options, backoff=FAST_BACKOFF)
+        )
         window = MainWindow(runtime, persist=persist)
         harness = AppHarness(window, runtime, source, sink, options)
 

@@ -282,6 +282,9 @@ def test_device_choices_switch_the_engine_live(qtbot: QtBot, make_app: MakeApp, 
         def set_echo_mode(self, mode: str) -> None:
             self.calls.append(("echo", mode))
 
+        async def stop(self) -> None:
+            pass
+
     app = make_app()
     assert app.runtime.audio is not None
     engine = EngineDouble()

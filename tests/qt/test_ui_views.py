@@ -16,10 +16,10 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.qt.uikit import WAIT_MS, AppHarness
+from voicedesk.app import exports
 from voicedesk.audio.base import Levels
 from voicedesk.session import events as se
 from voicedesk.session.conversation import Item
-from voicedesk.ui import export
 from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.level_history import LevelHistory, level_to_display
@@ -185,7 +185,7 @@ def test_markdown_marks_interruptions_and_tools() -> None:
         Item("c", "function_call", None, "completed", name="calculator", call_id="k", arguments='{"expression":"1+1"}'),
         Item("o", "function_call_output", None, "completed", call_id="k", output="2"),
     ]
-    md = export.conversation_markdown(items)
+    md = exports.conversation_markdown(items)
     assert "interrupted at 2.0 s" in md and "one two ✂" in md
     assert '`calculator({"expression":"1+1"})` → `2`' in md
 

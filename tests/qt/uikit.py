@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from voicedesk.app import AppRuntime
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
 from voicedesk.config import AppSettings
@@ -14,7 +15,6 @@ from voicedesk.realtime.client import Backoff
 from voicedesk.realtime.session_config import SessionSettings, TurnDetection
 from voicedesk.session import events as se
 from voicedesk.ui.main_window import MainWindow
-from voicedesk.ui.runtime import SessionRuntime
 
 T = TypeVar("T")
 FAST_BACKOFF = Backoff(first_s=0.05, max_s=0.2, give_up_after_s=0.5)
@@ -24,7 +24,7 @@ WAIT_MS = 15_000
 @dataclass
 class AppHarness:
     window: MainWindow
-    runtime: SessionRuntime
+    runtime: AppRuntime
     source: FileSource
     sink: NullSink
     server_options: LocalServerOptions

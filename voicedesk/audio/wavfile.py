@@ -240,6 +240,16 @@ class WavWriter:
         self._data_bytes += len(data)
         self._patch_sizes()
 
+    def truncate(self, frames: int) -> None:
+        """Keep only the first ``frames`` samples (an answer cut where the person stopped hearing it)."""
+        assert self._data_bytes is not None
+        keep = max(0, min(frames, self.frames_written)) * 2
+        if keep == self._data_bytes:
+            return
+        self._file.truncate(_HEADER_SIZE + keep)
+        self._data_bytes = keep
+        self._patch_sizes()
+
     def _patch_sizes(self) -> None:
         assert self._data_bytes is not None
         self._file.seek(_RIFF_SIZE_AT)

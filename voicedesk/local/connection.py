@@ -52,6 +52,7 @@ class ServerContext:
     record_audio: bool
     faults: FaultState
     next_transcript: Callable[[], str | None]
+    latency_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,11 @@ class Connection:
         expiry = self._spawn(self._expire())
         try:
             await self.emit("session.created", session=self.config.render(self.dialect.beta))
-            async for message in self.ws:
-                await self._frame(message)
+            if self.ctx.latency_s > 0:
+                await self._receive_late()
+            else:
+                async for message in self.ws:
+                    await self._frame(message)
         except ConnectionClosed:
             pass
         finally:
@@ -114,6 +118,26 @@ class Connection:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self.record.closed = True
             self.record.close_reason = self.record.close_reason or "client closed"
+
+    async def _receive_late(self) -> None:
+        """Each frame handled ``latency_s`` after it arrived, in arrival order."""
+        loop = asyncio.get_running_loop()
+        arrived: asyncio.Queue[tuple[float, str | bytes] | None] = asyncio.Queue()
+
+        async def handle() -> None:
+            while (entry := await arrived.get()) is not None:
+                at, message = entry
+                await asyncio.sleep(max(0.0, at + self.ctx.latency_s - loop.time()))
+                await self._frame(message)
+
+        handler = self._spawn(handle())
+        try:
+            async for message in self.ws:
+                arrived.put_nowait((loop.time(), message))
+        finally:
+            arrived.put_nowait(None)
+            with contextlib.suppress(ConnectionClosed):
+                await handler
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)

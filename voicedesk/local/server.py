@@ -12,14 +12,8 @@ for the client. Usage::
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
 import json
-import signal
-import sys
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
@@ -53,6 +47,8 @@ class LocalServerOptions:
     """Offer permessage-deflate (the real service may; benchmarks compare its cost)."""
     record_audio: bool = True
     """Keep appended audio in ``sessions[i].client_events``; the standalone server turns it off."""
+    latency_s: float = 0.0
+    """Handle each client event this much later, in order: the round trip to a service far away."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +99,7 @@ class LocalRealtimeServer:
             pace=self.options.audio_pace,
             session_max_s=self.options.session_max_s,
             record_audio=self.options.record_audio,
+            latency_s=self.options.latency_s,
             faults=self._faults,
             next_transcript=self._next_transcript,
         )
@@ -178,52 +175,3 @@ def _json_response(connection: ServerConnection, status: int, body: JsonDict) ->
     headers = Headers((k, v) for k, v in response.headers.raw_items() if k.lower() != "content-type")
     headers["Content-Type"] = "application/json"
     return Response(response.status_code, response.reason_phrase, headers, response.body)
-
-
-async def serve_forever(host: str, port: int, options: LocalServerOptions | None = None) -> None:
-    """Run until cancelled (Ctrl-C) or SIGTERM; print the URL on stdout once listening."""
-    async with LocalRealtimeServer(options, host=host, port=port) as server:
-        print(server.url, flush=True)
-        print("voicedesk local realtime server: Ctrl-C to stop", file=sys.stderr, flush=True)
-        stop = asyncio.Event()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        await stop.wait()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="voicedesk serve", description="Run the local realtime server (OpenAI Realtime protocol, offline)."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    parser.add_argument("--pace", type=float, default=4.0, help="answer audio speed vs real time; 'inf' = no pacing")
-    parser.add_argument("--api-key", default=None, help="require this key in the handshake")
-    parser.add_argument("--session-max-s", type=float, default=3600.0, help="session length limit in seconds")
-    parser.add_argument(
-        "--transcript", action="append", default=[], help="what the next audio turn 'says' (repeatable)"
-    )
-    parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate compression")
-    args = parser.parse_args(argv)
-    if not args.pace > 0:
-        parser.error("--pace must be positive")
-    options = LocalServerOptions(
-        api_key=args.api_key,
-        session_max_s=args.session_max_s,
-        audio_pace=args.pace,
-        transcripts=list(args.transcript),
-        record_audio=False,
-        deflate=args.deflate,
-    )
-    try:
-        asyncio.run(serve_forever(args.host, args.port, options))
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:
-        print(f"voicedesk serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

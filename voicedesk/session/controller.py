@@ -53,6 +53,7 @@ class SessionController:
         transport_factory: TransportFactory = open_websocket,
         backoff: Backoff | None = None,
         tool_timeout_s: float = 15.0,
+        on_input_sent: Callable[[Pcm16], None] | None = None,
     ) -> None:
         settings.validate()
         self.settings = settings
@@ -66,6 +67,7 @@ class SessionController:
         self.conversation.on_finished(self._journal_item)
         self._session_timeout_s = session_timeout_s
         self._listeners: list[Listener] = []
+        self._on_input_sent = on_input_sent
         self.raw_events = False
         self._client = RealtimeClient(
             endpoint,
@@ -306,7 +308,8 @@ class SessionController:
         self._start_turn_clock()
         self._request_response()
 
-    def _mic_open(self) -> bool:
+    @property
+    def mic_open(self) -> bool:
         if not self._client.connected:
             return False
         if self.push_to_talk_mode:
@@ -314,10 +317,12 @@ class SessionController:
         return not self._mic_muted
 
     def _on_mic_block(self, pcm: Pcm16) -> None:
-        if not self._mic_open():
+        if not self.mic_open:
             return
         self._client.send(ev.InputAudioAppend(self._codec.encode_input(pcm)))
         self._appended_samples += len(pcm)
+        if self._on_input_sent is not None:
+            self._on_input_sent(pcm)
 
     # ------------------------------------------------------------------ interrupting
 
@@ -646,11 +651,13 @@ class SessionController:
         self._spawn(self._client.renew(), "session-renew")
 
     def _update_activity(self) -> None:
-        if self._playback.is_playing():
-            activity: se.Activity = "speaking"
+        if self._ptt_held:
+            activity: se.Activity = "listening"
+        elif self._playback.is_playing():
+            activity = "speaking"
         elif self._response_id is not None or self._response_requested or self._tool_runner.busy:
             activity = "thinking"
-        elif self._ptt_held or (not self.push_to_talk_mode and not self._mic_muted and self._client.connected):
+        elif not self.push_to_talk_mode and not self._mic_muted and self._client.connected:
             activity = "listening"
         else:
             activity = "idle"

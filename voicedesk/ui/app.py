@@ -27,12 +27,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from voicedesk import __version__
+from voicedesk.app import AppRuntime, LocalServerOptions, RuntimeOptions, null_audio
 from voicedesk.config import AppSettings
-from voicedesk.local.server import LocalServerOptions
 from voicedesk.session import events as se
 from voicedesk.ui import theme
 from voicedesk.ui.main_window import MainWindow
-from voicedesk.ui.runtime import SessionRuntime, null_audio
 
 log = logging.getLogger(__name__)
 SMOKE_TIMEOUT_S = 60.0
@@ -113,14 +112,14 @@ async def _main(app: QApplication, settings: AppSettings, connect: bool, smoke: 
     started = time.perf_counter()
     if smoke:
         settings = dataclasses.replace(settings, endpoint="local")
-        runtime = SessionRuntime(
-            settings,
+        options = RuntimeOptions(
             audio_factory=lambda _s, _p: null_audio("smoke test: the null audio backend"),
             local_options=LocalServerOptions(audio_pace=math.inf, record_audio=False),
             journal=False,
         )
+        runtime = AppRuntime(settings, options)
     else:
-        runtime = SessionRuntime(settings)
+        runtime = AppRuntime(settings)
     holder: list[MainWindow] = []
     install_error_handlers(lambda: holder[0] if holder else None, asyncio.get_running_loop())
     window = MainWindow(runtime, persist=not smoke)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import PySide6
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from voicedesk import __version__
-from voicedesk.session.conversation import Item
-from voicedesk.ui import export
+from voicedesk.app import AppRuntime, Item, exports
 from voicedesk.ui.banner import Banner
-from voicedesk.ui.runtime import SessionRuntime
 
 ExportKind = Literal["md", "json", "wav", "bundle"]
 _FILTERS = {"md": "Markdown (*.md)", "json": "JSON (*.json)", "bundle": "Zip (*.zip)"}
@@ -22,32 +20,24 @@ _DEFAULT_NAMES = {"md": "conversation.md", "json": "conversation.json", "bundle"
 
 
 class ExportActions:
-    def __init__(self, window: QWidget, runtime: SessionRuntime, banner: Banner) -> None:
+    def __init__(self, window: QWidget, runtime: AppRuntime, banner: Banner) -> None:
         self._window = window
         self._runtime = runtime
         self._banner = banner
 
     def history(self) -> tuple[Item, ...]:
-        controller = self._runtime.controller
-        return controller.history() if controller is not None else ()
+        return self._runtime.history()
 
-    def bundle_parts(self) -> export.BundleParts:
-        """What the debug bundle holds: settings (no key), recent events, the conversation, and notes."""
-        rt = self._runtime
-        c = rt.controller
-        notes = {
-            "endpoint": c.endpoint.describe() if c else None,
-            "connection": c.connection if c else None,
-            "audio": rt.audio.fallback_reason or "devices" if rt.audio else None,
-            "banners": [f"{level}: {text}" for level, text in self._banner.history],
-            "qt": PySide6.__version__,
-            "app": __version__,
-        }
-        return export.BundleParts(rt.settings, list(rt.recent_events), self.history(), notes,
-                                  c.journal_path if c else None)  # fmt: skip
+    def notes(self) -> dict[str, Any]:
+        """What the window adds to the debug bundle's environment notes."""
+        banners = [f"{level}: {text}" for level, text in self._banner.history]
+        return {"banners": banners, "qt": PySide6.__version__, "app": __version__}
+
+    def bundle_parts(self) -> exports.BundleParts:
+        return self._runtime.bundle_parts(self.notes())
 
     def export_all_to(self, directory: Path) -> list[Path]:
-        return export.export_everything(directory, self.history(), self._runtime.recorder, self.bundle_parts())
+        return self._runtime.export_all_to(directory, self.notes())
 
     def export_all(self) -> None:
         chosen = QFileDialog.getExistingDirectory(self._window, "Export everything into…", str(Path.home()))
@@ -68,11 +58,11 @@ class ExportActions:
             return
         target = Path(path)
         if what == "md":
-            self._report(lambda: [_write(target, export.conversation_markdown(self.history()))])
+            self._report(lambda: [_write(target, exports.conversation_markdown(self.history()))])
         elif what == "json":
-            self._report(lambda: [_write(target, export.conversation_json(self.history()))])
+            self._report(lambda: [_write(target, exports.conversation_json(self.history()))])
         else:
-            self._report(lambda: [export.write_debug_bundle(target, self.bundle_parts())])
+            self._report(lambda: [exports.write_debug_bundle(target, self.bundle_parts())])
 
     def _report(self, job: Callable[[], list[Path]]) -> None:
         try:

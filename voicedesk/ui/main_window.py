@@ -23,12 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicedesk.app import AppRuntime, AuthenticationFailed, ConnectFailed, Item, SettingsError, available_devices
 from voicedesk.audio.base import Levels
 from voicedesk.config import load_settings, save_settings
-from voicedesk.realtime.client import AuthenticationFailed, ConnectFailed
-from voicedesk.realtime.session_config import SettingsError
 from voicedesk.session import events as se
-from voicedesk.session.conversation import Item
 from voicedesk.ui import theme
 from voicedesk.ui.banner import Banner, Level
 from voicedesk.ui.bridge import SessionBridge
@@ -37,7 +35,6 @@ from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
 from voicedesk.ui.qtasync import async_slot
-from voicedesk.ui.runtime import SessionRuntime, available_devices
 from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
 from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.tool_log import ToolLogView
@@ -50,7 +47,7 @@ SHUTDOWN_TIMEOUT_S = 5.0
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, runtime: SessionRuntime, *, persist: bool = True) -> None:
+    def __init__(self, runtime: AppRuntime, *, persist: bool = True) -> None:
         super().__init__()
         self.runtime = runtime
         self.persist = persist

@@ -28,9 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicedesk.app import VOICES, EndpointError, SessionSettings, SettingsError, TurnDetection, custom_endpoint
 from voicedesk.config import ENV_KEYS, AppSettings, KeyStoreError, mask_key, store_key, stored_key
-from voicedesk.realtime.endpoint import EndpointError, custom_endpoint
-from voicedesk.realtime.session_config import VOICES, SessionSettings, SettingsError, TurnDetection
 from voicedesk.tools.builtins import default_registry
 
 MODELS = ("gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview")

@@ -1,12 +1,11 @@
 """Saving what happened: the conversation as Markdown and JSON, both sides' audio as WAV, and a debug
-bundle (events log + settings without any secret). Plain Python: the window only picks the place.
+bundle (events log + settings without any secret). The front end only picks the place.
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import shutil
 import sys
 import time
 import zipfile
@@ -17,8 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from voicedesk import __version__
-from voicedesk.audio.base import Pcm16
-from voicedesk.audio.wavfile import WavWriter
+from voicedesk.app.recorder import ConversationRecorder
 from voicedesk.config import AppSettings
 from voicedesk.session.conversation import Item
 
@@ -59,54 +57,6 @@ def conversation_json(items: Sequence[Item]) -> str:
         "items": [item.to_record() for item in items],
     }
     return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
-
-
-# ---------------------------------------------------------------------- audio
-
-
-class AudioRecorder:
-    """Writes the microphone audio that was sent and the assistant audio that arrived, as two WAVs on
-    disk while the session runs (nothing accumulates in memory)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.mic_path = directory / "you.wav"
-        self.assistant_path = directory / "assistant.wav"
-        self._mic: WavWriter | None = None
-        self._assistant: WavWriter | None = None
-        self.enabled = True
-
-    def record_mic(self, pcm: Pcm16) -> None:
-        if self.enabled:
-            if self._mic is None:
-                self._mic = WavWriter(self.mic_path)
-            self._mic.write(pcm)
-
-    def record_assistant(self, pcm: Pcm16) -> None:
-        if self.enabled:
-            if self._assistant is None:
-                self._assistant = WavWriter(self.assistant_path)
-            self._assistant.write(pcm)
-
-    def close(self) -> None:
-        for writer in (self._mic, self._assistant):
-            if writer is not None:
-                writer.close()
-        self._mic = self._assistant = None
-
-    def has_audio(self) -> bool:
-        return self.mic_path.exists() or self.assistant_path.exists()
-
-    def copy_to(self, directory: Path) -> list[Path]:
-        """Copy both WAVs (whatever exists so far; headers are valid after every write)."""
-        directory.mkdir(parents=True, exist_ok=True)
-        copied = []
-        for path in (self.mic_path, self.assistant_path):
-            if path.exists():
-                target = directory / path.name
-                shutil.copyfile(path, target)
-                copied.append(target)
-        return copied
 
 
 # ---------------------------------------------------------------------- the debug bundle
@@ -174,7 +124,7 @@ def write_debug_bundle(path: Path, parts: BundleParts) -> Path:
 
 
 def export_everything(
-    directory: Path, items: Sequence[Item], recorder: AudioRecorder, parts: BundleParts
+    directory: Path, items: Sequence[Item], recorder: ConversationRecorder, parts: BundleParts
 ) -> list[Path]:
     """The one-click export: Markdown, JSON, both WAVs and the debug bundle into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,28 @@
+"""The shape of the code that import-linter cannot see: who assembles a session."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "voicedesk"
+ASSEMBLER = PACKAGE / "app"
+ASSEMBLED = {"SessionController", "LocalRealtimeServer"}
+
+
+def _constructions(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            if name in ASSEMBLED:
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {name}(")
+    return found
+
+
+def test_only_the_app_layer_constructs_a_session_controller_or_a_local_server() -> None:
+    outside = [hit for path in PACKAGE.rglob("*.py") if ASSEMBLER not in path.parents for hit in _constructions(path)]
+    assert outside == []
+    inside = [hit for path in ASSEMBLER.rglob("*.py") for hit in _constructions(path)]
+    assert {hit.rpartition(" ")[2] for hit in inside} == {f"{name}(" for name in ASSEMBLED}, "the check sees them"
