@@ -33,7 +33,7 @@ import sounddevice as sd
 
 from voicedesk.audio.base import SAMPLE_RATE, Levels, Pcm16, ProblemCallback
 from voicedesk.audio.devices import DeviceInfo, DeviceStream, pick_format
-from voicedesk.audio.echo import FarEndTimeline
+from voicedesk.audio.echo_reference import FarEndTimeline
 from voicedesk.audio.levels import LevelMeter
 from voicedesk.audio.resample import StreamResampler
 from voicedesk.audio.ring import FrameRing, StampRing
