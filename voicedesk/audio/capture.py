@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -220,6 +219,3 @@ class DeviceSource(DeviceStream):
         else:
             message = f"The microphone {name!r} hears sound again."
         self._report(message, name, recovered=not silent, cause="silence", cleared=not silent)
-
-    def stream_time(self) -> float:
-        return float(self._stream.time) if self._stream is not None else time.monotonic()

@@ -135,7 +135,6 @@ class EchoControl:
         self._gaps_seen = 0
         self.relocations = 0  # moves after the delay estimator
         self.clamps = 0  # moves to keep the reference causal
-        self.tap_s: float | None = None  # last confident delay estimate
         self.mode: EchoMode = mode
 
     def set_mode(self, mode: EchoMode) -> None:
@@ -216,7 +215,6 @@ class EchoControl:
         if found is None or found[1] < 8.0:
             return
         tap = found[0]
-        self.tap_s = tap
         inside = 0.004 <= tap <= self._tail_s - 0.06
         # A filter that cancels the echo has found it, whatever a correlation says: periodic voices
         # give correlations several peaks. Only a filter that fails (< 6 dB) may be moved.

@@ -101,7 +101,6 @@ class DeviceSink(DeviceStream):
         self._back_out = 0  # 24 kHz samples of played audio read back
         self._read_back = 0  # device frames of played audio read back (this stream)
         self._back_on = False  # the read-back is being resampled for the echo timeline
-        self._flush_called_at = 0.0
         self._pumped_at = 0.0
         self.started_at = 0.0  # callback: when output last (re)started, time.monotonic()
         self.flushed_at = 0.0  # callback: when the last flush was applied
@@ -135,7 +134,6 @@ class DeviceSink(DeviceStream):
             self._resampler.reset()  # what it held back is dropped too
         self._flush_target = self._ring.write_position
         self._flush_seq += 1  # the callback fades and drops on its next run
-        self._flush_called_at = time.monotonic()
 
     @property
     def played_samples(self) -> int:
