@@ -10,10 +10,8 @@ Modes:
 
 The parts: the canceller in ``echo_canceller``; the far-end timeline, the delay estimator and the drift
 tracker that keep its reference aligned in ``echo_reference``; the half-duplex gate and ``EchoControl``,
-which applies the chosen mode, here.
-
-Through a PulseAudio loopback (speaker monitor -> microphone, 40 ms, -13 dB) the echo falls by 45-57 dB, and by
-~40 dB when the loopback's rate adaptation makes it drift by ~90 ppm.
+which applies the chosen mode, here. Why this design and how well it cancels on real devices:
+docs/decisions/0001-echo-canceller.md.
 """
 
 from __future__ import annotations
@@ -96,11 +94,11 @@ class EchoControl:
     offset``, so the reference is as continuous as the microphone. The offset is first guessed from
     the stream times, then kept causal (a reference block is never taken from audio the speaker has
     not played yet: that would be zeros now and the real signal later, so the filter would learn
-    holes; through PulseAudio's ALSA plugin the stream times put 84 % of blocks partly there, which
-    capped the cancellation at 2-5 dB) and moved when the delay estimator finds the echo outside the
-    filter. Each move restarts the filter, so they are kept rare: a ``slack_s`` margin below what has
-    been played absorbs jitter. ``drift`` is found from how the filter's response moves while it
-    cancels, and applied by reading the reference through a resampler.
+    holes, and the stream times alone put most blocks partly there; decision record 0001) and moved
+    when the delay estimator finds the echo outside the filter. Each move restarts the filter, so
+    they are kept rare: a ``slack_s`` margin below what has been played absorbs jitter. ``drift`` is
+    found from how the filter's response moves while it cancels (DriftTracker), and applied by
+    reading the reference through a resampler.
     """
 
     def __init__(

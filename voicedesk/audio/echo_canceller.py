@@ -3,12 +3,9 @@
 A partitioned-block frequency-domain Kalman filter (Enzner & Vary's FDKF,
 diagonalised per partition as in Kuech et al. 2014): its per-bin step size falls by itself when the
 error is dominated by near-end speech, so double talk neither diverges the filter nor needs a
-detector. Chosen by measurement over the Python bindings (benchmarks/bench_audio.py, report in
-the commit): ``aec-audio-processing`` (WebRTC AEC3) cancels best but ships wheels for Windows only,
-``speexdsp``/``webrtc-audio-processing`` need swig and do not build, ``speexdsp-aec`` needs a
-system libspeexdsp, and ``pyaec`` (a Speex port, wheels everywhere) reached 16 dB linear. This
-numpy filter reaches ~40 dB linear, ~48 dB with the suppressor, keeps the near-end intact in double
-talk, and costs ~1.6 % of a core. Everything runs on the loop thread, never in a PortAudio callback.
+detector. Our own numpy filter because the bindings that cancel as well do not install on every
+platform we ship for, and the one that does cancels far less (docs/decisions/0001-echo-canceller.md).
+Everything runs on the loop thread, never in a PortAudio callback.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The far-end reference for the echo canceller: what was played, where its echo sits, how the clocks drift.
 
-On real devices the hard part is the reference, not the filter (measured through PulseAudio, see
-EchoControl): it is paired with the microphone by sample counts, never taken from audio not yet
+On real devices the hard part is the reference, not the filter (docs/decisions/0001-echo-canceller.md):
+it is paired with the microphone by sample counts, never taken from audio not yet
 played, corrected for output underruns and for clock drift between the two devices.
 """
 
@@ -61,8 +61,8 @@ class FarEndTimeline:
     def append(self, samples: Float32, t_first: float, *, discontinuity: bool = False) -> None:
         """Add played audio whose first sample left at stream time ``t_first``.
 
-        ``discontinuity``: the output underran since the last append. Measured through PulseAudio,
-        the stream times then jump by what really happened to the sound, to within ~0.2 ms: forward
+        ``discontinuity``: the output underran since the last append. Through PulseAudio the stream
+        times then jump by what really happened to the sound, well within the 3 ms trusted here: forward
         when silence was inserted (filled with zeros here), backward when audio already handed to
         the device was dropped (taken back off the end here), so sample counts stay on time.
         """

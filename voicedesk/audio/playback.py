@@ -10,13 +10,11 @@ and honours ``flush`` on its next run: a fade of at most ``fade_s`` and the queu
 copies what it output into a second ring with the DAC time, and counts real frames delivered:
 ``played_samples`` is that count on the 24 kHz timeline.
 
-Stream settings, by measurement on PulseAudio through PortAudio's ALSA plugin: 20 ms callbacks and
-a 40 ms device buffer (``latency=0.04``). PortAudio's "low" latency meant ~2 ms callbacks, ~500 Python
-calls a second per stream (26 % of a core in full duplex); 10 ms callbacks with a 30 ms buffer ran
-dry dozens of times a minute when the loop thread held the GIL on a loaded machine (each underrun
-shifts the echo, see echo.py), while 40 ms showed none even with both cores busy. Above 30 ms
-PortAudio runs 10 ms callbacks in pairs every 20 ms anyway, so 20 ms callbacks cost half as much for
-the same reaction time: a flush reaches the device at the next callback (<= 20 ms) plus the fade.
+Stream settings: 20 ms callbacks and a 40 ms device buffer (``latency=0.04``). Shorter callbacks cost
+CPU for no faster reaction (PortAudio pairs 10 ms callbacks above 30 ms of buffer anyway), and a shorter
+buffer runs dry when the loop thread holds the GIL on a loaded machine (each underrun shifts the echo, see
+echo.py). A flush reaches the device at the next callback (<= 20 ms) plus the fade. Figures:
+docs/decisions/0002-audio-stream-settings.md.
 """
 
 from __future__ import annotations
