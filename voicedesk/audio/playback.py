@@ -12,9 +12,9 @@ copies what it output into a second ring with the DAC time, and counts real fram
 
 Stream settings: 20 ms callbacks and a 40 ms device buffer (``latency=0.04``). Shorter callbacks cost
 CPU for no faster reaction (PortAudio pairs 10 ms callbacks above 30 ms of buffer anyway), and a shorter
-buffer runs dry when the loop thread holds the GIL on a loaded machine (each underrun shifts the echo, see
-echo.py). A flush reaches the device at the next callback (<= 20 ms) plus the fade. Figures:
-docs/decisions/0002-audio-stream-settings.md.
+buffer runs dry when the loop thread holds the GIL on a loaded machine (each underrun shifts the echo: see
+echo_reference.FarEndTimeline.append). A flush reaches the device at the next callback (<= 20 ms) plus the
+fade. Figures: docs/decisions/0002-audio-stream-settings.md.
 """
 
 from __future__ import annotations
