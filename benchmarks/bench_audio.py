@@ -18,7 +18,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests" / "audio")]
 
 import audio_testkit as kit  # noqa: E402
 
-from voicedesk.audio.echo import KalmanEchoCanceller  # noqa: E402
+from voicedesk.audio.echo_canceller import KalmanEchoCanceller  # noqa: E402
 from voicedesk.audio.engine import AudioEngine  # noqa: E402
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from audio_testkit import VirtualPulse, active_span, envelope, espeak, xcorr_peak
 
+from tests.eventlog import EventLog
 from voicedesk.audio.echo import EchoMode
 from voicedesk.audio.engine import AudioEngine
 from voicedesk.audio.resample import resample_block
@@ -34,21 +35,13 @@ class Call:
     server: LocalRealtimeServer
     engine: AudioEngine
     controller: SessionController
-    events: list[se.SessionEvent] = field(default_factory=list)
+    log: EventLog = field(default_factory=EventLog)
 
     def of(self, kind: type[E]) -> list[E]:
-        return [e for e in self.events if isinstance(e, kind)]
+        return self.log.of(kind)
 
     async def wait_for(self, kind: type[E], within: float, predicate: Callable[[E], bool] = lambda e: True) -> E:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + within
-        while True:
-            found = [e for e in self.of(kind) if predicate(e)]
-            if found:
-                return found[0]
-            if loop.time() > end:
-                raise TimeoutError(f"no {kind.__name__} within {within} s")
-            await asyncio.sleep(0.02)
+        return await self.log.wait_for(kind, predicate, within)
 
     def received_audio(self) -> np.ndarray:
         chunks = [e.pcm for e in self.of(se.AudioChunk)]
@@ -71,7 +64,7 @@ async def call(options: LocalServerOptions, *, echo: EchoMode = "aec", vad: bool
         sink=engine.sink,
     )
     c = Call(server, engine, controller)
-    controller.subscribe(c.events.append)
+    controller.subscribe(c.log.record)
     try:
         await controller.connect()
         end = asyncio.get_running_loop().time() + 5

@@ -6,7 +6,6 @@ models (tests/contract.py): the protocol contract is checked on every code path 
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 import pytest
 
 from tests.contract import validate_client_event
+from tests.eventlog import EventLog
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
@@ -35,38 +35,35 @@ class Harness:
     controller: SessionController
     sink: NullSink
     source: FileSource
-    events: list[se.SessionEvent] = field(default_factory=list)
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    received: list[dict[str, Any]] = field(default_factory=list)
+    log: EventLog = field(default_factory=EventLog)
     contract_errors: list[str] = field(default_factory=list)
 
+    # The tests' vocabulary, kept: each is the event log's.
+    @property
+    def events(self) -> list[se.SessionEvent]:
+        return self.log.events
+
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        return self.log.sent
+
+    @property
+    def received(self) -> list[dict[str, Any]]:
+        return self.log.received
+
     def of(self, kind: type[E]) -> list[E]:
-        return [e for e in self.events if isinstance(e, kind)]
+        return self.log.of(kind)
 
     def sent_types(self) -> list[str]:
-        return [e["type"] for e in self.sent]
+        return self.log.sent_types()
 
     async def wait_for(
         self, kind: type[E], predicate: Callable[[E], bool] = lambda e: True, within: float = 15.0, start: int = 0
     ) -> E:
-        async def poll() -> E:
-            while True:
-                for event in self.events[start:]:
-                    if isinstance(event, kind) and predicate(event):
-                        return event
-                await asyncio.sleep(0.01)
-
-        return await asyncio.wait_for(poll(), within)
+        return await self.log.wait_for(kind, predicate, within, start)
 
     async def wait_sent(self, event_type: str, within: float = 10.0) -> dict[str, Any]:
-        async def poll() -> dict[str, Any]:
-            while True:
-                for event in self.sent:
-                    if event["type"] == event_type:
-                        return event
-                await asyncio.sleep(0.01)
-
-        return await asyncio.wait_for(poll(), within)
+        return await self.log.wait_sent(event_type, within)
 
 
 class HarnessFactory(Protocol):
@@ -124,16 +121,12 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
         harness = Harness(server, controller, sink, source)
 
         def record(event: se.SessionEvent) -> None:
-            harness.events.append(event)
-            if isinstance(event, se.RawModelEvent):
-                if event.direction == "client":
-                    try:
-                        validate_client_event(event.data, endpoint.protocol)
-                    except AssertionError as exc:  # listeners' errors are swallowed: keep it for teardown
-                        harness.contract_errors.append(str(exc))
-                    harness.sent.append(event.data)
-                else:
-                    harness.received.append(event.data)
+            harness.log.record(event)
+            if isinstance(event, se.RawModelEvent) and event.direction == "client":
+                try:
+                    validate_client_event(event.data, endpoint.protocol)
+                except AssertionError as exc:  # listeners' errors are swallowed: keep it for teardown
+                    harness.contract_errors.append(str(exc))
 
         controller.subscribe(record)
         harnesses.append(harness)

@@ -34,7 +34,7 @@ def test_push_to_talk_shows_the_user_transcript_and_the_streamed_answer(
     run(app.source.play(speech_like(1.2)))
     qtbot.mouseRelease(w.controls.talk_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "hello there, desk" in w.conversation.plain_text(), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: bool(app.of(se.AgentEnd)), timeout=WAIT_MS)
+    qtbot.waitUntil(app.seen(se.AgentEnd), timeout=WAIT_MS)
     answer = _assistant_texts(app)[-1]
     qtbot.waitUntil(lambda: answer in w.conversation.plain_text(), timeout=WAIT_MS)
     text = w.conversation.plain_text()
@@ -122,7 +122,7 @@ def test_interrupting_mid_answer_silences_it_and_marks_the_cut(
     qtbot.waitUntil(lambda: (controller.current_audio_heard() or se_zero()).audio_end_ms >= 1200, timeout=WAIT_MS)
     w.activateWindow()
     qtbot.keyClick(w.windowHandle(), Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: bool(app.of(se.AudioInterrupted)), timeout=2000)
+    qtbot.waitUntil(app.seen(se.AudioInterrupted), timeout=2000)
     cut = app.of(se.AudioInterrupted)[0]
     assert 1000 <= cut.audio_end_ms < 20000
     assert app.sink.buffered_samples == 0, "playback was flushed at once"

@@ -163,7 +163,7 @@ def test_a_device_failure_shows_a_banner_and_the_session_goes_on(qtbot: QtBot, m
     assert w.banner.level == "warning"
     assert "USB Headset" in w.banner.text.text() and "goes on" in w.banner.text.text()
     w.send_text("are you still there")
-    qtbot.waitUntil(lambda: any(e.status == "completed" for e in app.of(se.AgentEnd)), timeout=WAIT_MS)
+    qtbot.waitUntil(app.seen(se.AgentEnd, lambda e: e.status == "completed"), timeout=WAIT_MS)
     assert app.runtime.controller is not None and app.runtime.controller.connection == "connected"
 
 
@@ -255,7 +255,7 @@ def test_closing_the_window_shuts_the_session_down_cleanly(qtbot: QtBot, make_ap
     controller, server = app.runtime.controller, app.runtime.server
     assert controller is not None and server is not None and controller.journal_path is not None
     w.send_text("hello")
-    qtbot.waitUntil(lambda: bool(app.of(se.AgentEnd)), timeout=WAIT_MS)
+    qtbot.waitUntil(app.seen(se.AgentEnd), timeout=WAIT_MS)
     journal = controller.journal_path
     w.close()  # asynchronous: the window stays until the session is down
     qtbot.waitUntil(lambda: w._closed, timeout=WAIT_MS)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from tests.eventlog import EventLog
 from voicedesk.app import AppRuntime
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
@@ -28,16 +29,24 @@ class AppHarness:
     source: FileSource
     sink: NullSink
     server_options: LocalServerOptions
-    events: list[se.SessionEvent] = field(default_factory=list)
+    log: EventLog = field(default_factory=EventLog)
     contract_errors: list[str] = field(default_factory=list)
     problem: Callable[[Any], None] | None = None
 
+    @property
+    def events(self) -> list[se.SessionEvent]:
+        """The log's list: the fixture appends to it, and the log sees every append."""
+        return self.log.events
+
     def sent_types(self) -> list[str]:
-        raw = [e for e in self.events if isinstance(e, se.RawModelEvent) and e.direction == "client"]
-        return [str(e.data.get("type", "")) for e in raw]
+        return self.log.sent_types()
 
     def of(self, kind: type[T]) -> list[T]:
-        return [e for e in self.events if isinstance(e, kind)]
+        return self.log.of(kind)
+
+    def seen(self, kind: type[T], predicate: Callable[[T], bool] = lambda e: True) -> Callable[[], bool]:
+        """For ``qtbot.waitUntil``: an event of ``kind`` satisfying ``predicate`` has arrived."""
+        return self.log.seen(kind, predicate)
 
 
 def ptt_settings(**changes: Any) -> AppSettings:

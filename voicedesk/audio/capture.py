@@ -4,17 +4,15 @@ The PortAudio callback only copies into a preallocated ring, notes the ADC time,
 loop with ``call_soon_threadsafe`` at most once per block. The loop side downmixes, resamples,
 applies echo control and hands exact ``block`` blocks to ``on_block``.
 
-Stream settings, by measurement through PulseAudio: 10 ms callbacks with a 20 ms buffer deliver a
-block p50 ~11 ms / p95 ~18 ms after its last sample was captured (a larger input buffer adds its
-whole length: 40 ms -> p95 30 ms), and the loop is woken once per block, as soon as the block can be
-completed including what the resampler holds back.
+Stream settings: 10 ms callbacks with a 20 ms buffer, because a larger input buffer adds its whole
+length to every block's delay (figures: docs/decisions/0002-audio-stream-settings.md); the loop is woken
+once per block, as soon as the block can be completed including what the resampler holds back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -220,6 +218,3 @@ class DeviceSource(DeviceStream):
         else:
             message = f"The microphone {name!r} hears sound again."
         self._report(message, name, recovered=not silent, cause="silence", cleared=not silent)
-
-    def stream_time(self) -> float:
-        return float(self._stream.time) if self._stream is not None else time.monotonic()

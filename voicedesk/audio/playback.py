@@ -10,13 +10,11 @@ and honours ``flush`` on its next run: a fade of at most ``fade_s`` and the queu
 copies what it output into a second ring with the DAC time, and counts real frames delivered:
 ``played_samples`` is that count on the 24 kHz timeline.
 
-Stream settings, by measurement on PulseAudio through PortAudio's ALSA plugin: 20 ms callbacks and
-a 40 ms device buffer (``latency=0.04``). PortAudio's "low" latency meant ~2 ms callbacks, ~500 Python
-calls a second per stream (26 % of a core in full duplex); 10 ms callbacks with a 30 ms buffer ran
-dry dozens of times a minute when the loop thread held the GIL on a loaded machine (each underrun
-shifts the echo, see echo.py), while 40 ms showed none even with both cores busy. Above 30 ms
-PortAudio runs 10 ms callbacks in pairs every 20 ms anyway, so 20 ms callbacks cost half as much for
-the same reaction time: a flush reaches the device at the next callback (<= 20 ms) plus the fade.
+Stream settings: 20 ms callbacks and a 40 ms device buffer (``latency=0.04``). Shorter callbacks cost
+CPU for no faster reaction (PortAudio pairs 10 ms callbacks above 30 ms of buffer anyway), and a shorter
+buffer runs dry when the loop thread holds the GIL on a loaded machine (each underrun shifts the echo: see
+echo_reference.FarEndTimeline.append). A flush reaches the device at the next callback (<= 20 ms) plus the
+fade. Figures: docs/decisions/0002-audio-stream-settings.md.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ import sounddevice as sd
 
 from voicedesk.audio.base import SAMPLE_RATE, Levels, Pcm16, ProblemCallback
 from voicedesk.audio.devices import DeviceInfo, DeviceStream, pick_format
-from voicedesk.audio.echo import FarEndTimeline
+from voicedesk.audio.echo_reference import FarEndTimeline
 from voicedesk.audio.levels import LevelMeter
 from voicedesk.audio.resample import StreamResampler
 from voicedesk.audio.ring import FrameRing, StampRing
@@ -101,7 +99,6 @@ class DeviceSink(DeviceStream):
         self._back_out = 0  # 24 kHz samples of played audio read back
         self._read_back = 0  # device frames of played audio read back (this stream)
         self._back_on = False  # the read-back is being resampled for the echo timeline
-        self._flush_called_at = 0.0
         self._pumped_at = 0.0
         self.started_at = 0.0  # callback: when output last (re)started, time.monotonic()
         self.flushed_at = 0.0  # callback: when the last flush was applied
@@ -135,7 +132,6 @@ class DeviceSink(DeviceStream):
             self._resampler.reset()  # what it held back is dropped too
         self._flush_target = self._ring.write_position
         self._flush_seq += 1  # the callback fades and drops on its next run
-        self._flush_called_at = time.monotonic()
 
     @property
     def played_samples(self) -> int:

@@ -1,11 +1,8 @@
 """Streaming sample-rate conversion between a device's rate and the protocol's 24 kHz.
 
-libsamplerate (the ``samplerate`` package, ``sinc_medium``) was chosen over soxr's
-``ResampleStream`` by measurement on 16/44.1/48 kHz <-> 24 kHz, 10 ms chunks (see
-benchmarks/bench_audio.py): both are far beyond 16-bit quality on a sine fit (> 120 dB), but
-soxr holds back ~21 ms (HQ/MQ) or ~11 ms (LQ) of output per chunk where sinc_medium holds back
-2-3 ms, and the capture path has a budget of one block + 5 ms. CPU is ~0.2 % vs ~0.6 % of a core,
-both negligible.
+libsamplerate (the ``samplerate`` package, ``sinc_medium``) rather than soxr's ``ResampleStream``: both
+are far beyond 16-bit quality, but soxr holds back several times more output per chunk than the capture
+path's budget of one block + 5 ms allows (figures: docs/decisions/0003-streaming-resampler.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Audio formats on the wire: base64 pcm16 at 24 kHz, or G.711 µ-law / A-law at 8 kHz.
 
 Inside the server everything is 24 kHz int16, so the VAD and the item bookkeeping count one kind of sample.
-The G.711 tables follow ITU-T G.711 (segment/mantissa coding), vectorised with numpy.
+The G.711 coding is the client's own (``voicedesk.audio.g711``); the rate conversion here is its own on
+purpose: exactly three 24 kHz samples per 8 kHz one and no filter delay, so sample counts (truncation,
+``audio_end_ms``) stay exact.
 """
 
 from __future__ import annotations
@@ -14,62 +16,27 @@ import numpy as np
 import numpy.typing as npt
 
 from voicedesk.audio.base import SAMPLE_RATE
+from voicedesk.audio.g711 import G711_RATE, alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+
+__all__ = [
+    "Format",
+    "Pcm",
+    "alaw_decode",
+    "alaw_encode",
+    "decode_b64",
+    "downsample_24k",
+    "encode_b64",
+    "from_pcm24",
+    "to_pcm24",
+    "ulaw_decode",
+    "ulaw_encode",
+    "upsample_8k",
+]
 
 Format = Literal["pcm16", "pcmu", "pcma"]
 Pcm = npt.NDArray[np.int16]
 
-G711_RATE = 8_000
 _RATIO = SAMPLE_RATE // G711_RATE  # 3
-
-_ULAW_BIAS = 0x84
-_ULAW_CLIP = 32635
-
-
-def _segment(values: npt.NDArray[np.int32], first_bit: int) -> npt.NDArray[np.int32]:
-    """Index of the highest set bit above ``first_bit`` (0..7): the G.711 segment number."""
-    seg = np.zeros(values.shape, dtype=np.int32)
-    for s in range(1, 8):
-        seg[values >= (1 << (first_bit + s))] = s
-    return seg
-
-
-def ulaw_encode(pcm: Pcm) -> bytes:
-    x = pcm.astype(np.int32)
-    sign = np.where(x < 0, 0x80, 0).astype(np.int32)
-    mag = np.minimum(np.abs(x), _ULAW_CLIP) + _ULAW_BIAS
-    seg = _segment(mag, 7)
-    mantissa = (mag >> (seg + 3)) & 0x0F
-    code = ~(sign | (seg << 4) | mantissa) & 0xFF
-    return code.astype(np.uint8).tobytes()
-
-
-def ulaw_decode(data: bytes) -> Pcm:
-    u = ~np.frombuffer(data, dtype=np.uint8).astype(np.int32) & 0xFF
-    seg = (u >> 4) & 0x07
-    mag = (((u & 0x0F) << 3) + _ULAW_BIAS) << seg
-    mag -= _ULAW_BIAS
-    return np.where(u & 0x80, -mag, mag).astype(np.int16)
-
-
-def alaw_encode(pcm: Pcm) -> bytes:
-    x = pcm.astype(np.int32) >> 3  # A-law codes 13-bit magnitudes
-    positive = x >= 0
-    mask = np.where(positive, 0xD5, 0x55).astype(np.int32)
-    mag = np.where(positive, x, -x - 1)
-    seg = _segment(mag, 4)
-    low = np.where(seg < 2, (mag >> 1) & 0x0F, (mag >> np.maximum(seg, 1)) & 0x0F)
-    code = ((seg << 4) | low) ^ mask
-    code = np.where(mag > 0xFFF, 0x7F ^ mask, code)
-    return code.astype(np.uint8).tobytes()
-
-
-def alaw_decode(data: bytes) -> Pcm:
-    a = np.frombuffer(data, dtype=np.uint8).astype(np.int32) ^ 0x55
-    seg = (a & 0x70) >> 4
-    t = (a & 0x0F) << 4
-    t = np.where(seg == 0, t + 8, t + 0x108)
-    t = np.where(seg > 1, t << np.maximum(seg - 1, 0), t)
-    return np.where(a & 0x80, t, -t).astype(np.int16)
 
 
 def upsample_8k(pcm8: Pcm) -> Pcm:

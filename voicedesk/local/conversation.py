@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from voicedesk.audio.base import SAMPLE_RATE, ms_to_samples
+from voicedesk.audio.base import SAMPLE_RATE, ms_to_samples, samples_to_ms
 from voicedesk.local import errors
 from voicedesk.local.codec import Format, Pcm, decode_b64, encode_b64, to_pcm24
 from voicedesk.local.responder import Turn
@@ -113,7 +113,7 @@ class Conversation:
             or stored.sent_samples == 0
         ):
             raise errors.not_truncatable()
-        have_ms = stored.sent_samples * 1000 // SAMPLE_RATE
+        have_ms = samples_to_ms(stored.sent_samples)
         if audio_end_ms > have_ms:
             raise errors.audio_already_shorter(have_ms, audio_end_ms)
         cut = ms_to_samples(audio_end_ms)

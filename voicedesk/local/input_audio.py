@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicedesk.audio.base import SAMPLE_RATE, ms_to_samples
+from voicedesk.audio.base import SAMPLE_RATE, ms_to_samples, samples_to_ms
 from voicedesk.local.codec import Pcm
 from voicedesk.local.vad import EnergyVad, SpeechStarted
 from voicedesk.local.wire import IdMaker
@@ -34,10 +34,6 @@ class TurnEnded:
 
 
 TurnEvent = TurnStarted | TurnEnded
-
-
-def to_ms(sample: int) -> int:
-    return sample * 1000 // SAMPLE_RATE
 
 
 class InputAudio:
@@ -82,12 +78,12 @@ class InputAudio:
             if isinstance(event, SpeechStarted):
                 start = max(self._start, event.onset_sample - self._prefix)
                 self._turn = (self._ids.new("item"), start)
-                events.append(TurnStarted(self._turn[0], to_ms(start)))
+                events.append(TurnStarted(self._turn[0], samples_to_ms(start)))
             elif self._turn is not None:
                 item_id, start = self._turn
                 self._turn = None
                 audio = self._take(start, event.end_sample)
-                events.append(TurnEnded(item_id, to_ms(event.end_sample), audio))
+                events.append(TurnEnded(item_id, samples_to_ms(event.end_sample), audio))
         if self._turn is None:
             self._forget_before(self._end - max(self._prefix, int(_KEEP_IDLE_S * SAMPLE_RATE)))
         return events

@@ -13,6 +13,7 @@ from voicedesk.local.session_config import (
     VOICES,
     SessionConfig,
     parse_max_tokens,
+    parse_output_modalities,
     parse_tool_choice,
     parse_tools,
 )
@@ -83,10 +84,7 @@ def parse_request(
 
 def _ga_overrides(request: ResponseRequest, raw: JsonDict) -> None:
     if "output_modalities" in raw:
-        mods = raw["output_modalities"]
-        if mods not in (["audio"], ["text"]):
-            raise errors.invalid_modalities(mods, "response.output_modalities")
-        request.output_modalities = list(mods)
+        request.output_modalities = parse_output_modalities(raw["output_modalities"], "response.output_modalities")
     audio = raw.get("audio")
     if audio is None:
         return

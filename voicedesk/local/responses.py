@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from voicedesk.audio.base import SAMPLE_RATE
+from voicedesk.audio.base import SAMPLE_RATE, ms_to_samples, samples_to_ms
 from voicedesk.local import errors
 from voicedesk.local.codec import Format, encode_b64
 from voicedesk.local.conversation import Conversation, StoredItem, turns_of
@@ -201,7 +201,7 @@ class ResponseStream:
             if self._over_limit():
                 self._incomplete = True
                 break
-            size = SAMPLE_RATE * CHUNK_MS[chunk_no % len(CHUNK_MS)] // 1000
+            size = ms_to_samples(CHUNK_MS[chunk_no % len(CHUNK_MS)])
             pcm = plan.render(pos, pos + size)
             await self.host.emit("response.output_audio.delta", **where, delta=encode_b64(pcm, fmt))
             pos += pcm.size
@@ -215,7 +215,7 @@ class ResponseStream:
             chunk_no += 1
             if chunk_no == 2:
                 await self.host.flush_transcripts()
-            if drop_ms is not None and pos * 1000 // SAMPLE_RATE >= drop_ms:
+            if drop_ms is not None and samples_to_ms(pos) >= drop_ms:
                 self.host.faults.dropped()
                 self.host.abort()
                 raise Dropped

@@ -206,10 +206,7 @@ def _apply_ga(new: SessionConfig, s: JsonDict) -> None:
         raise errors.invalid_value("session.type", s["type"], ["realtime", "transcription"])
     _common(new, s, "session", tokens_key="max_output_tokens")
     if "output_modalities" in s:
-        mods = s["output_modalities"]
-        if mods not in (["audio"], ["text"]):
-            raise errors.invalid_modalities(mods, "session.output_modalities")
-        new.output_modalities = list(mods)
+        new.output_modalities = parse_output_modalities(s["output_modalities"], "session.output_modalities")
     audio = s.get("audio")
     if audio is None:
         return
@@ -341,6 +338,13 @@ def parse_turn_detection(value: Any, param: str, current: JsonDict | None) -> Js
                 raise errors.invalid_value(p, v, list(SEMANTIC_SILENCE_MS))
             result[key] = v
     return result
+
+
+def parse_output_modalities(value: Any, param: str) -> list[str]:
+    """GA ``output_modalities`` (session or response): exactly ``["audio"]`` or ``["text"]``."""
+    if value not in (["audio"], ["text"]):
+        raise errors.invalid_modalities(value, param)
+    return list(value)
 
 
 def parse_tools(value: Any, param: str) -> list[JsonDict]:

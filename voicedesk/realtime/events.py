@@ -5,22 +5,117 @@ Server events are parsed into small frozen dataclasses under their GA names; bet
 raises: a frame that is not a JSON object, or an event whose fields have the wrong shape, becomes a
 ``MalformedEvent``; a well-formed event of a type we do not act on becomes an ``OtherEvent``.
 
-Client events are dataclasses with ``to_wire(protocol)``, so the code that decides *what* to send never
-spells out the wire shape, and the contract tests can validate every one of them against the
-``openai`` package's models.
+The event classes live in ``server_events`` and ``client_events`` (dataclasses with
+``to_wire(protocol)``, so the code that decides *what* to send never spells out the wire shape, and the
+contract tests can validate every one of them against the ``openai`` package's models). This module
+re-exports them all, with ``ProtocolVersion`` and ``JsonDict``: ``from voicedesk.realtime import events
+as ev`` names the whole vocabulary of the wire.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
-ProtocolVersion = Literal["ga", "beta"]
-"""The GA protocol or the beta / Azure-preview one (event names and session shape differ)."""
-JsonDict = dict[str, Any]
+from voicedesk.realtime.client_events import (
+    ClientEvent,
+    FunctionCallSpec,
+    FunctionOutputSpec,
+    InputAudioAppend,
+    InputAudioClear,
+    InputAudioCommit,
+    ItemCreate,
+    ItemDelete,
+    ItemSpec,
+    ItemTruncate,
+    MessageSpec,
+    ResponseCancel,
+    ResponseCreate,
+    SessionUpdate,
+    new_event_id,
+)
+from voicedesk.realtime.server_events import (
+    AudioCommitted,
+    AudioDelta,
+    AudioDone,
+    FunctionArgumentsDelta,
+    FunctionArgumentsDone,
+    InputTranscriptCompleted,
+    InputTranscriptDelta,
+    InputTranscriptFailed,
+    ItemAdded,
+    ItemDeleted,
+    ItemDone,
+    ItemTruncated,
+    MalformedEvent,
+    OtherEvent,
+    OutputItemAdded,
+    OutputItemDone,
+    ResponseCreated,
+    ResponseDone,
+    ServerError,
+    ServerEvent,
+    SessionCreated,
+    SessionUpdated,
+    SpeechStarted,
+    SpeechStopped,
+    TranscriptDelta,
+    TranscriptDone,
+)
+from voicedesk.realtime.wire_types import JsonDict, ProtocolVersion
+
+# The whole wire vocabulary, importable from here: code reads ``ev.ItemCreate``, ``ev.ServerEvent``, ...
+__all__ = [
+    "AudioCommitted",
+    "AudioDelta",
+    "AudioDone",
+    "AudioFields",
+    "ClientEvent",
+    "FunctionArgumentsDelta",
+    "FunctionArgumentsDone",
+    "FunctionCallSpec",
+    "FunctionOutputSpec",
+    "InputAudioAppend",
+    "InputAudioClear",
+    "InputAudioCommit",
+    "InputTranscriptCompleted",
+    "InputTranscriptDelta",
+    "InputTranscriptFailed",
+    "ItemAdded",
+    "ItemCreate",
+    "ItemDelete",
+    "ItemDeleted",
+    "ItemDone",
+    "ItemSpec",
+    "ItemTruncate",
+    "ItemTruncated",
+    "JsonDict",
+    "MalformedEvent",
+    "MessageSpec",
+    "OtherEvent",
+    "OutputItemAdded",
+    "OutputItemDone",
+    "Parser",
+    "ProtocolVersion",
+    "ResponseCancel",
+    "ResponseCreate",
+    "ResponseCreated",
+    "ResponseDone",
+    "ServerError",
+    "ServerEvent",
+    "SessionCreated",
+    "SessionUpdate",
+    "SessionUpdated",
+    "SpeechStarted",
+    "SpeechStopped",
+    "TranscriptDelta",
+    "TranscriptDone",
+    "audio_delta_fields",
+    "new_event_id",
+    "normalized_type",
+    "parse_server_event",
+]
 
 # Beta / Azure-preview event names -> the GA name we use internally.
 _BETA_TO_GA = {
@@ -65,206 +160,6 @@ def _dict(data: JsonDict, key: str) -> JsonDict:
         raise _FieldError(f"'{key}' should be an object")
     return value
 
-
-# --------------------------------------------------------------------------- server events
-
-
-@dataclass(frozen=True, slots=True)
-class SessionCreated:
-    session: JsonDict
-
-
-@dataclass(frozen=True, slots=True)
-class SessionUpdated:
-    session: JsonDict
-
-
-@dataclass(frozen=True, slots=True)
-class ServerError:
-    """An ``error`` event. ``event_id`` is the id of the client event that caused it, if any."""
-
-    message: str
-    type: str
-    code: str | None
-    param: str | None
-    event_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechStarted:
-    item_id: str
-    audio_start_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechStopped:
-    item_id: str
-    audio_end_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class AudioCommitted:
-    item_id: str
-    previous_item_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ItemAdded:
-    """``conversation.item.added`` (GA) or ``conversation.item.created`` (beta)."""
-
-    item: JsonDict
-    previous_item_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ItemDone:
-    item: JsonDict
-
-
-@dataclass(frozen=True, slots=True)
-class ItemDeleted:
-    item_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ItemTruncated:
-    item_id: str
-    content_index: int
-    audio_end_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class InputTranscriptDelta:
-    item_id: str
-    delta: str
-
-
-@dataclass(frozen=True, slots=True)
-class InputTranscriptCompleted:
-    item_id: str
-    transcript: str
-
-
-@dataclass(frozen=True, slots=True)
-class InputTranscriptFailed:
-    item_id: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseCreated:
-    response_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseDone:
-    response_id: str
-    status: str
-    response: JsonDict
-
-
-@dataclass(frozen=True, slots=True)
-class OutputItemAdded:
-    response_id: str
-    item: JsonDict
-
-
-@dataclass(frozen=True, slots=True)
-class OutputItemDone:
-    response_id: str
-    item: JsonDict
-
-
-@dataclass(frozen=True, slots=True)
-class AudioDelta:
-    """Assistant audio; ``audio`` is still base64 (decoded once, by whoever plays it)."""
-
-    response_id: str
-    item_id: str
-    content_index: int
-    audio: str
-
-
-@dataclass(frozen=True, slots=True)
-class AudioDone:
-    item_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class TranscriptDelta:
-    """Assistant audio transcript or text output, streamed."""
-
-    item_id: str
-    content_index: int
-    delta: str
-    modality: Literal["audio", "text"]
-
-
-@dataclass(frozen=True, slots=True)
-class TranscriptDone:
-    item_id: str
-    content_index: int
-    text: str
-    modality: Literal["audio", "text"]
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionArgumentsDelta:
-    item_id: str
-    call_id: str
-    delta: str
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionArgumentsDone:
-    item_id: str
-    call_id: str
-    name: str | None
-    arguments: str
-
-
-@dataclass(frozen=True, slots=True)
-class OtherEvent:
-    """A well-formed event we do not act on (or do not know): kept for the inspector."""
-
-    type: str
-
-
-@dataclass(frozen=True, slots=True)
-class MalformedEvent:
-    """A frame that is not a JSON object, or an event whose fields do not have the expected shape."""
-
-    reason: str
-    preview: str
-
-
-ServerEvent = (
-    SessionCreated
-    | SessionUpdated
-    | ServerError
-    | SpeechStarted
-    | SpeechStopped
-    | AudioCommitted
-    | ItemAdded
-    | ItemDone
-    | ItemDeleted
-    | ItemTruncated
-    | InputTranscriptDelta
-    | InputTranscriptCompleted
-    | InputTranscriptFailed
-    | ResponseCreated
-    | ResponseDone
-    | OutputItemAdded
-    | OutputItemDone
-    | AudioDelta
-    | AudioDone
-    | TranscriptDelta
-    | TranscriptDone
-    | FunctionArgumentsDelta
-    | FunctionArgumentsDone
-    | OtherEvent
-    | MalformedEvent
-)
 
 Parser = Callable[[JsonDict], ServerEvent]
 """Builds one kind of typed event from its raw dict; raises _FieldError on a bad shape."""
@@ -418,182 +313,3 @@ def _preview(data: Any, limit: int = 200) -> str:
     except (TypeError, ValueError):
         text = repr(data)[:limit]
     return text
-
-
-# --------------------------------------------------------------------------- client events
-
-
-def new_event_id() -> str:
-    return "evt_" + secrets.token_hex(8)
-
-
-def new_item_id() -> str:
-    """Client-side item ids: the protocol allows up to 32 characters."""
-    return "item_vd" + secrets.token_hex(10)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionUpdate:
-    """``session`` is already in the wire shape of the target protocol (see session_config)."""
-
-    session: JsonDict
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        return {"type": "session.update", "session": self.session}
-
-
-@dataclass(frozen=True, slots=True)
-class InputAudioAppend:
-    audio: str  # base64, in the session's input format
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        return {"type": "input_audio_buffer.append", "audio": self.audio}
-
-
-@dataclass(frozen=True, slots=True)
-class InputAudioCommit:
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        return {"type": "input_audio_buffer.commit"}
-
-
-@dataclass(frozen=True, slots=True)
-class InputAudioClear:
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        return {"type": "input_audio_buffer.clear"}
-
-
-@dataclass(frozen=True, slots=True)
-class ItemCreate:
-    item: ItemSpec
-    previous_item_id: str | None = None
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        wire: JsonDict = {"type": "conversation.item.create", "item": self.item.to_wire(protocol)}
-        if self.previous_item_id is not None:
-            wire["previous_item_id"] = self.previous_item_id
-        return wire
-
-
-@dataclass(frozen=True, slots=True)
-class ItemDelete:
-    item_id: str
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        return {"type": "conversation.item.delete", "item_id": self.item_id}
-
-
-@dataclass(frozen=True, slots=True)
-class ItemTruncate:
-    item_id: str
-    content_index: int
-    audio_end_ms: int
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        return {
-            "type": "conversation.item.truncate",
-            "item_id": self.item_id,
-            "content_index": self.content_index,
-            "audio_end_ms": int(self.audio_end_ms),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseCreate:
-    instructions: str | None = None
-    metadata: dict[str, str] | None = None
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        response: JsonDict = {}
-        if self.instructions is not None:
-            response["instructions"] = self.instructions
-        if self.metadata:
-            response["metadata"] = self.metadata
-        wire: JsonDict = {"type": "response.create"}
-        if response:
-            wire["response"] = response
-        return wire
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseCancel:
-    response_id: str | None = None
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        wire: JsonDict = {"type": "response.cancel"}
-        if self.response_id is not None:
-            wire["response_id"] = self.response_id
-        return wire
-
-
-ClientEvent = (
-    SessionUpdate
-    | InputAudioAppend
-    | InputAudioCommit
-    | InputAudioClear
-    | ItemCreate
-    | ItemDelete
-    | ItemTruncate
-    | ResponseCreate
-    | ResponseCancel
-)
-
-
-# --------------------------------------------------------------------------- items we create
-
-
-@dataclass(frozen=True, slots=True)
-class MessageSpec:
-    """A message item; ``role`` decides the content type names on the wire."""
-
-    role: Literal["user", "assistant", "system"]
-    text: str
-    item_id: str | None = None
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        if self.role == "assistant":
-            content_type = "output_text" if protocol == "ga" else "text"
-        else:
-            content_type = "input_text"
-        wire: JsonDict = {
-            "type": "message",
-            "role": self.role,
-            "content": [{"type": content_type, "text": self.text}],
-        }
-        if self.item_id is not None:
-            wire["id"] = self.item_id
-        return wire
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionCallSpec:
-    call_id: str
-    name: str
-    arguments: str
-    item_id: str | None = None
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        wire: JsonDict = {
-            "type": "function_call",
-            "call_id": self.call_id,
-            "name": self.name,
-            "arguments": self.arguments,
-        }
-        if self.item_id is not None:
-            wire["id"] = self.item_id
-        return wire
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionOutputSpec:
-    call_id: str
-    output: str
-    item_id: str | None = None
-
-    def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
-        wire: JsonDict = {"type": "function_call_output", "call_id": self.call_id, "output": self.output}
-        if self.item_id is not None:
-            wire["id"] = self.item_id
-        return wire
-
-
-ItemSpec = MessageSpec | FunctionCallSpec | FunctionOutputSpec

@@ -108,8 +108,8 @@ def _closed(exc: ConnectionClosed) -> Closed:
 async def open_websocket(
     url: str, headers: dict[str, str], *, compression: str | None = None, open_timeout: float = 10.0
 ) -> Transport:
-    """Open a websocket. Compression is off by default: base64 audio barely compresses, and
-    permessage-deflate roughly doubled the receive path's CPU in our benchmark (see benchmarks/)."""
+    """Open a websocket. Compression is off by default: base64 audio barely compresses, and inflating
+    every frame costs the receive path CPU (docs/decisions/0004-no-websocket-compression.md)."""
     try:
         connection = await connect(
             url,

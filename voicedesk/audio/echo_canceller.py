@@ -1,0 +1,173 @@
+"""The linear echo canceller and its residual-echo suppressor (the ``aec`` mode's filter).
+
+A partitioned-block frequency-domain Kalman filter (Enzner & Vary's FDKF,
+diagonalised per partition as in Kuech et al. 2014): its per-bin step size falls by itself when the
+error is dominated by near-end speech, so double talk neither diverges the filter nor needs a
+detector. Our own numpy filter because the bindings that cancel as well do not install on every
+platform we ship for, and the one that does cancels far less (docs/decisions/0001-echo-canceller.md).
+Everything runs on the loop thread, never in a PortAudio callback.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from voicedesk.audio.base import SAMPLE_RATE
+
+A2 = 0.999**2  # per-block forgetting of the echo path: follows a moving echo (drift, a person moving)
+
+Float32 = npt.NDArray[np.float32]
+Float64 = npt.NDArray[np.float64]
+Complex = npt.NDArray[np.complex128]
+
+
+class KalmanEchoCanceller:
+    """Linear echo canceller plus residual-echo suppressor on fixed blocks of 24 kHz float audio.
+
+    ``process(mic, ref)`` takes one block of microphone signal and the far-end reference for the
+    same moment (``ref`` may lead the echo by a few ms; the filter covers ``tail_ms`` after that)
+    and returns the cleaned block. The suppressor works on half blocks with a sqrt-Hann
+    overlap-add, which delays the output by half a block (10 ms at 20 ms blocks).
+    """
+
+    def __init__(
+        self,
+        block: int = 480,
+        *,
+        tail_ms: float = 320.0,
+        rate: int = SAMPLE_RATE,
+        suppress: bool = True,
+        floor_db: float = -40.0,
+        overdrive: float = 3.0,
+    ) -> None:
+        if block % 2:
+            raise ValueError("block must be even")
+        self.block = block
+        self.partitions = max(1, math.ceil(tail_ms * rate / 1000 / block))
+        self.suppress = suppress
+        self._floor = 10.0 ** (floor_db / 20.0)
+        self._overdrive = overdrive
+        self._bins = block + 1
+        # Per-bin forgetting of the state (A^2) lets the filter follow a moving echo path.
+        self._a2 = A2
+        self._half = block // 2
+        self._win: Float64 = np.sqrt(np.hanning(block + 1)[:block])
+        self.reset()
+
+    def reset(self) -> None:
+        p, k, n = self.partitions, self._bins, self.block
+        self._x: Complex = np.zeros((p, k), dtype=np.complex128)  # far-end spectra, newest first
+        self._w: Complex = np.zeros((p, k), dtype=np.complex128)  # echo path estimate
+        self._p: Float64 = np.ones((p, k), dtype=np.float64)  # state error variance
+        self._psi: Float64 = np.ones(k, dtype=np.float64)  # near-end + noise PSD
+        self._x_prev: Float64 = np.zeros(n, dtype=np.float64)
+        self._e_pad: Float64 = np.zeros(2 * n, dtype=np.float64)
+        # suppressor state
+        self._ebuf: Float64 = np.zeros(n, dtype=np.float64)
+        self._dbuf: Float64 = np.zeros(n, dtype=np.float64)
+        self._ybuf: Float64 = np.zeros(n, dtype=np.float64)
+        self._ola: Float64 = np.zeros(n, dtype=np.float64)
+        self._e_psd: Float64 = np.full(n // 2 + 1, 1e-9)
+        self._e2f: Float64 = np.full(k, 1e-9)  # smoothed |E|^2 on the filter's bins
+        self._unsure: Float64 = np.zeros(n // 2 + 1)  # predicted misalignment echo / error, per bin
+        self._pey = 0.0
+        self._pyy = 1e-9
+        self.leak = 0.5
+        self.mic_energy = 0.0  # of the last block, before and after the linear filter
+        self.error_energy = 0.0
+
+    def response(self) -> Complex:
+        """The echo path the filter has learned, as one frequency response on its ``block + 1`` bins.
+
+        Partition ``p`` delays by ``p * block`` samples, a phase of ``(-1)^(k p)`` on bin ``k`` of the
+        ``2 * block`` FFT. How the partitions share the response is not unique when the far end is
+        periodic (a voice), but the total at the bins it excites is.
+        """
+        signs = np.where(np.outer(np.arange(self.partitions), np.arange(self._bins)) % 2 == 1, -1.0, 1.0)
+        total: Complex = np.sum(self._w * signs, axis=0)
+        return total
+
+    def shake(self) -> None:
+        """The echo path jumped (the output skipped or repeated audio): keep what was learned as a
+        starting point but make the filter as unsure of it as of its whole size, so it re-adapts
+        fast and the suppressor holds the echo down meanwhile."""
+        self._p += np.sum(self._w.real**2 + self._w.imag**2, axis=0)
+
+    def process(self, mic: Float32, ref: Float32) -> Float32:
+        n = self.block
+        d = mic.astype(np.float64)
+        x = ref.astype(np.float64)
+        self._x[1:] = self._x[:-1]
+        self._x[0] = np.fft.rfft(np.concatenate((self._x_prev, x)))
+        self._x_prev = x
+        # prediction step
+        self._p = self._a2 * self._p + (1.0 - self._a2) * (self._w.real**2 + self._w.imag**2)
+        y = np.fft.irfft(np.einsum("pk,pk->k", self._x, self._w), n=2 * n)[n:]
+        e = d - y
+        self.mic_energy = float(np.dot(d, d))
+        self.error_energy = float(np.dot(e, e))
+        self._e_pad[n:] = e
+        big_e = np.fft.rfft(self._e_pad)
+        x2 = self._x.real**2 + self._x.imag**2
+        e2 = big_e.real**2 + big_e.imag**2
+        self._psi = 0.9 * self._psi + 0.1 * e2
+        # The echo the filter may still be missing, from its own state uncertainty (the error of the
+        # zero-padded half block carries half of it): large while it converges, small after.
+        unsure = 0.5 * np.einsum("pk,pk->k", self._p, x2)
+        self._e2f = 0.5 * self._e2f + 0.5 * e2
+        self._unsure = np.minimum(unsure[::2] / (self._e2f[::2] + 1e-12), 100.0)
+        phi = 2.0 * unsure + 2.0 * self._psi + 1e-10
+        mu = self._p / phi
+        # Constrained update: the gradient is cut to n taps so partitions stay linear convolutions.
+        grad = np.fft.irfft(mu * np.conj(self._x) * big_e, n=2 * n, axis=1)
+        grad[:, n:] = 0.0
+        self._w += np.fft.rfft(grad, axis=1)
+        self._p *= 1.0 - 0.5 * mu * x2
+        out = self._suppress(d, e, y) if self.suppress else e
+        return out.astype(np.float32)
+
+    def _suppress(self, d: Float64, e: Float64, y: Float64) -> Float64:
+        """Wiener-like gain from a residual-echo estimate: ``leak * |Y|^2`` (Speex's leak regression)
+        for what the converged filter misses, plus the filter's own uncertainty while it converges
+        (Enzner's Kalman postfilter), so echo is held down from the first syllable on. A bin where
+        the filter made things worse than the microphone (it learned a wrong path where the far end
+        had not excited it) starts from the microphone instead."""
+        n, h = self.block, self._half
+        out = np.empty(n, dtype=np.float64)
+        for part in range(2):
+            seg = slice(part * h, (part + 1) * h)
+            self._dbuf[:h] = self._dbuf[h:]
+            self._dbuf[h:] = d[seg]
+            self._ebuf[:h] = self._ebuf[h:]
+            self._ebuf[h:] = e[seg]
+            self._ybuf[:h] = self._ybuf[h:]
+            self._ybuf[h:] = y[seg]
+            df = np.fft.rfft(self._dbuf * self._win)
+            ef = np.fft.rfft(self._ebuf * self._win)
+            yf = np.fft.rfft(self._ybuf * self._win)
+            e2 = ef.real**2 + ef.imag**2
+            d2 = df.real**2 + df.imag**2
+            worse = e2 > d2
+            ef[worse] = df[worse]
+            e2[worse] = d2[worse]
+            y2 = yf.real**2 + yf.imag**2
+            # How much of the residual moves with the echo estimate: near-end speech does not,
+            # so it does not inflate the estimate.
+            de = e2 - e2.mean()
+            dy = y2 - y2.mean()
+            self._pey = 0.95 * self._pey + 0.05 * float(np.dot(de, dy))
+            self._pyy = 0.95 * self._pyy + 0.05 * float(np.dot(dy, dy))
+            self._pey = max(self._pey, 0.005 * self._pyy)
+            self.leak = min(self._pey / (self._pyy + 1e-12), 0.5)
+            self._e_psd = 0.5 * self._e_psd + 0.5 * e2
+            residual = self.leak * y2 / (self._e_psd + 1e-12) + self._unsure
+            gain = np.clip(1.0 - self._overdrive * residual, self._floor, 1.0)
+            frame = np.fft.irfft(ef * gain, n=n) * self._win
+            self._ola[: n - h] = self._ola[h:]
+            self._ola[n - h :] = 0.0
+            self._ola += frame
+            out[seg] = self._ola[:h]
+        return out
