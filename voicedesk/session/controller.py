@@ -24,25 +24,19 @@ from voicedesk.realtime.endpoint import Endpoint
 from voicedesk.realtime.session_config import SessionSettings, build_session_payload
 from voicedesk.realtime.transport import TransportFactory, open_websocket
 from voicedesk.session import events as se
+from voicedesk.session.activity import TICK_S, SessionStatus
+from voicedesk.session.answers import Answers
 from voicedesk.session.conversation import Conversation, Item
 from voicedesk.session.input_buffer import InputBuffer
 from voicedesk.session.inspector import elide_audio
-from voicedesk.session.intents import (
-    CancelResponse,
-    ClearInput,
-    CommitInput,
-    CutHeardItem,
-    IntentSender,
-    RequestResponse,
-    SendAudio,
-    SendUserText,
-    UpdateSession,
-)
+from voicedesk.session.intents import IntentSender, SendUserText, UpdateSession
 from voicedesk.session.journal import Journal
+from voicedesk.session.parts import SessionParts
 from voicedesk.session.playback_timeline import Heard, PlaybackTracker
 from voicedesk.session.renewal import Renewal
 from voicedesk.session.response_state import ResponseState
 from voicedesk.session.server_events import ServerEventRouter
+from voicedesk.session.talk import TalkInput
 from voicedesk.session.tool_calls import ToolCallRunner
 from voicedesk.session.turn_latency import TurnClock
 from voicedesk.session.wire_audio import AudioCodec
@@ -51,7 +45,6 @@ from voicedesk.tools.registry import ToolRegistry
 log = logging.getLogger(__name__)
 
 Listener = Callable[[se.SessionEvent], None]
-TICK_S = 0.02
 
 
 class SessionController:
@@ -83,11 +76,10 @@ class SessionController:
         self.conversation.on_finished(self._journal_item)
         self._listeners: list[Listener] = []
         self.raw_events = False
-        self._on_input_sent = on_input_sent
         self._client = RealtimeClient(
             endpoint,
             on_event=self._on_server_event,
-            on_audio=self._on_audio_frame,
+            on_audio=lambda fields, raw: self._router.on_audio_frame(fields, raw),
             on_status=self._on_status,
             on_sent=self._on_sent,
             on_reconnected=lambda: self._renewal.restore_session(),
@@ -95,67 +87,61 @@ class SessionController:
             transport_factory=transport_factory,
             backoff=backoff,
         )
-        self._wire = IntentSender(self._client.send, AudioCodec(settings.input_format, settings.output_format))
         self._playback = PlaybackTracker(sink)
-        self._responses = ResponseState()
-        self._input = InputBuffer()
-        self._turn = TurnClock(self._playback)
+        self._parts = parts = SessionParts(
+            conversation=self.conversation,
+            playback=self._playback,
+            responses=ResponseState(),
+            input=InputBuffer(),
+            turn_clock=TurnClock(self._playback),
+            wire=IntentSender(self._client.send, AudioCodec(settings.input_format, settings.output_format)),
+            emit=self._emit,
+        )
+        self._wire = parts.wire
         self._tool_runner = ToolCallRunner(
             self.tools,
             send=self._wire.send,
-            request_response=self._request_response,
+            request_response=lambda: self._answers.request(),
             emit=self._emit,
             end_session=self._end_after_goodbye,
             timeout_s=tool_timeout_s,
         )
-        self._router = ServerEventRouter(
-            conversation=self.conversation,
-            playback=self._playback,
-            responses=self._responses,
-            input_buffer=self._input,
-            turn_clock=self._turn,
-            tool_runner=self._tool_runner,
-            sender=self._wire,
-            emit=self._emit,
-            settings=lambda: self.settings,
-            interrupt=self.interrupt,
-            start_turn=self._start_turn,
-            set_activity=self._show_activity,
-            update_activity=self._update_activity,
-            sent_event=self._client.sent_event,
-            note_error=lambda error: self._renewal.note_error(error),
+        self._status = SessionStatus(
+            parts, self._tool_runner, talk_held=lambda: self._talk.held, mic_open=lambda: self._talk.mic_open
+        )
+        self._answers = Answers(parts, update_activity=self._status.update)
+        self._talk = TalkInput(
+            parts,
+            self._answers,
+            connected=lambda: self._client.connected,
+            push_to_talk_mode=lambda: self.push_to_talk_mode,
+            update_activity=self._status.update,
+            on_input_sent=on_input_sent,
         )
         self._renewal = Renewal(
-            client=self._client,
-            sender=self._wire,
-            conversation=self.conversation,
-            playback=self._playback,
-            responses=self._responses,
-            tool_runner=self._tool_runner,
-            emit=self._emit,
+            parts,
+            self._client,
+            self._tool_runner,
             session_payload=self._session_payload,
-            reset_session_state=self._reset_session_state,
             session_over=self._session_over,
             spawn=self._spawn,
             timeout_s=session_timeout_s,
         )
-        self.connection: ConnectionState = "disconnected"
-        self.activity: se.Activity = "idle"
-        self._mic_muted = False
-        self._talk_held = False
+        self._router = ServerEventRouter(
+            parts,
+            self._answers,
+            self._tool_runner,
+            settings=lambda: self.settings,
+            raw_events=lambda: self.raw_events,
+            set_activity=self._status.show,
+            update_activity=self._status.update,
+            sent_event=self._client.sent_event,
+            note_error=self._renewal.note_error,
+        )
         self._ending = False
         self._ticker: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._ended = asyncio.Event()
-
-    def _reset_session_state(self) -> None:
-        """A new server session: nothing of the old one's turn bookkeeping applies there."""
-        self._responses.reset()
-        self._input.reset()
-        self._turn.reset()
-        self._router.reset()
 
     @property
     def session_started_at(self) -> float:
@@ -180,12 +166,12 @@ class SessionController:
             self._journal = Journal(self._journal_dir)
         self._ending = False
         self._ended.clear()
-        self._reset_session_state()
+        self._parts.reset()
         await self._client.connect()
         for intent in self._renewal.session_opened():
             self._wire.send(intent)
         await self.sink.start()
-        await self.source.start(self._on_mic_block)
+        await self.source.start(self._talk.on_mic_block)
         self._ticker = asyncio.create_task(self._tick(), name="session-ticker")
 
     async def disconnect(self) -> None:
@@ -205,8 +191,8 @@ class SessionController:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-        self._set_activity("idle")
-        self._idle.set()
+        self._status.set_activity("idle")
+        self._status.idle.set()
         self._ended.set()
 
     async def wait_ended(self) -> None:
@@ -214,23 +200,12 @@ class SessionController:
 
     async def wait_idle(self, timeout_s: float | None = None) -> bool:
         """Until no response is active or requested, no tool runs and playback has drained."""
-        try:
-            await asyncio.wait_for(self._wait_idle_stable(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
-
-    async def _wait_idle_stable(self) -> None:
-        while True:
-            await self._idle.wait()
-            await asyncio.sleep(TICK_S * 3)
-            if self._idle.is_set():
-                return
+        return await self._status.wait_idle(timeout_s)
 
     def _session_over(self) -> None:
         """Nothing more will happen in this session: release whoever waits for it."""
         self._ended.set()
-        self._idle.set()
+        self._status.idle.set()
 
     def report_audio_problem(self, problem: AudioProblem) -> None:
         """The audio engine's ``on_problem``: a device vanished or failed, or the microphone went silent."""
@@ -248,13 +223,13 @@ class SessionController:
 
     def _session_payload(self) -> ev.JsonDict:
         return build_session_payload(
-            self.settings, self.endpoint.protocol, self.tools.definitions(), include_voice=not self._router.voice_used
+            self.settings, self.endpoint.protocol, self.tools.definitions(), include_voice=not self._parts.voice_used
         )
 
     def update_settings(self, settings: SessionSettings) -> None:
         """Validate (raises SettingsError) and apply; the model name only changes on the next connect."""
         settings.validate()
-        if settings.voice != self.settings.voice and self._router.voice_used:
+        if settings.voice != self.settings.voice and self._parts.voice_used:
             log.info("the voice can only change before the assistant first speaks; it applies next session")
         self.settings = settings
         self._wire.codec.set_formats(settings.input_format, settings.output_format)
@@ -283,59 +258,31 @@ class SessionController:
     def mic_open(self) -> bool:
         """Whether microphone audio is sent now: connected, and the talk button held (push-to-talk) or the
         microphone not muted (VAD)."""
-        if not self._client.connected:
-            return False
-        return self._talk_held if self.push_to_talk_mode else not self._mic_muted
+        return self._talk.mic_open
 
     def start_push_to_talk(self) -> None:
         """Button or key pressed: talking interrupts the assistant; start a fresh input buffer."""
-        if self._talk_held:
-            return
-        self._talk_held = True  # first: while it is held the person is shown "listening", whatever else runs
-        self.interrupt()
-        self._input.cleared()
-        if self._client.connected:
-            self._wire.send(ClearInput())
-        self._update_activity()
+        self._talk.press()
 
     def stop_push_to_talk(self) -> bool:
         """Released: commit and ask for an answer, unless under 100 ms was captured (then discard)."""
-        if not self._talk_held:
-            return False
-        self._talk_held = False
-        if self._commit():
-            return True
-        self._input.cleared()
-        if self._client.connected:
-            self._wire.send(ClearInput())
-        self._update_activity()
-        return False
+        return self._talk.release()
 
     def commit_input(self) -> bool:
         """Commit what the microphone sent since the last commit and ask for an answer (at least 100 ms)."""
-        return self._commit()
-
-    def _commit(self) -> bool:
-        if not self._client.connected or self._input.take_for_commit() is None:
-            return False
-        self._wire.send(CommitInput())
-        self._start_turn()
-        self._request_response()
-        return True
+        return self._talk.commit()
 
     def current_audio_heard(self) -> Heard | None:
         """How much of the answer now playing has been heard, or None when nothing plays."""
-        span = self._playback.current()
-        return self._playback.heard(span) if span is not None else None
+        return self._playback.heard_now()
 
     def set_mic_muted(self, muted: bool) -> None:
         """In VAD modes the push-to-talk button mutes and unmutes the microphone."""
-        self._mic_muted = muted
-        self._update_activity()
+        self._talk.set_muted(muted)
 
     @property
     def mic_muted(self) -> bool:
-        return self._mic_muted
+        return self._talk.muted
 
     def send_text(self, text: str) -> None:
         text = text.strip()
@@ -343,47 +290,12 @@ class SessionController:
             return
         self.interrupt()
         self._wire.send(SendUserText(text))
-        self._start_turn()
-        self._request_response()
-
-    def _on_mic_block(self, pcm: Pcm16) -> None:
-        if not self.mic_open or not self._wire.send(SendAudio(pcm)):
-            return
-        self._input.appended(len(pcm))
-        if self._on_input_sent is not None:
-            try:
-                self._on_input_sent(pcm)
-            except Exception:  # a broken recorder must not stop the microphone
-                log.exception("on_input_sent failed")
+        self._parts.turn_clock.start()
+        self._answers.request()
 
     def interrupt(self, reason: se.InterruptReason = "user") -> bool:
         """Silence the assistant at once and tell the server what was heard. True if anything stopped."""
-        stopped = False
-        # On barge-in the server cancels its own response (interrupt_response).
-        if reason == "user" and self._responses.cancel():
-            self._wire.send(CancelResponse())
-            stopped = True
-        span = self._playback.current()
-        if span is not None:
-            heard = self._playback.cut(span)
-            self._wire.send(CutHeardItem(heard.item_id, heard.content_index, heard.audio_end_ms))
-            self.conversation.truncate(heard.item_id, heard.audio_end_ms)
-            self._emit(se.AudioInterrupted(heard.item_id, heard.audio_end_ms, reason))
-            self._emit(se.HistoryUpdated(self.conversation.items()))
-            stopped = True
-        self._update_activity()
-        return stopped
-
-    # ------------------------------------------------------------------ responses and turns
-
-    def _request_response(self) -> None:
-        if self._responses.request():
-            self._wire.send(RequestResponse())
-        self._update_activity()
-
-    def _start_turn(self) -> None:
-        self._turn.start()
-        self._idle.clear()
+        return self._answers.interrupt(reason)
 
     def _end_after_goodbye(self) -> None:
         """stop_conversation: let the goodbye finish playing, then end the session."""
@@ -401,81 +313,36 @@ class SessionController:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    # ------------------------------------------------------------------ the wire
+    # ------------------------------------------------------------------ the wire and periodic work
 
     def _on_server_event(self, event: ev.ServerEvent, raw: ev.JsonDict | None) -> None:
-        if self.raw_events and raw is not None:
-            self._emit(se.RawModelEvent("server", elide_audio(raw)))
-        self._router.route(event)
-
-    def _on_audio_frame(self, fields: ev.AudioFields, raw: ev.JsonDict) -> None:
-        """The client's shortcut for a well-formed audio delta: what ``_on_server_event`` does with one."""
-        if self.raw_events:
-            self._emit(se.RawModelEvent("server", elide_audio(raw)))
-        _, item_id, content_index, audio = fields
-        self._router.play_audio(item_id, content_index, audio)
+        self._router.on_server_event(event, raw)
 
     def _on_sent(self, wire: ev.JsonDict) -> None:
         if self.raw_events:
             self._emit(se.RawModelEvent("client", elide_audio(wire)))
 
     def _on_status(self, status: ConnectionStatus) -> None:
-        self.connection = status.state
+        self._status.connection = status.state
         if status.state == "disconnected" and status.detail and not self._ending:
-            self._emit(
-                se.ErrorOccurred(
-                    f"The connection was lost and could not be restored: {status.detail}",
-                    "connection_lost",
-                    hint="Check the network and press Connect.",
-                    fatal=True,
-                )
-            )
-            self._session_over()
-        self._emit(se.StateChanged(self.connection, self.activity))
-
-    # ------------------------------------------------------------------ periodic work and activity
+            self._renewal.connection_lost(status.detail)
+        self._emit(se.StateChanged(status.state, self.activity))
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            for item_id in self._playback.finished_items():
-                self._emit(se.AudioEnd(item_id))
-            latency = self._turn.poll()
-            if latency is not None:
-                self._emit(latency)
-            self._update_activity()
-            quiet = self.activity == "idle" and not self._talk_held  # never cut a turn to renew
+            self._status.tick()
+            quiet = self.activity == "idle" and not self._talk.held  # never cut a turn to renew
             self._renewal.maybe_renew(time.monotonic(), quiet)
 
-    def _update_activity(self) -> None:
-        self._set_activity(self._current_activity())
-        if self._busy():
-            self._idle.clear()
-        else:
-            self._idle.set()
+    @property
+    def connection(self) -> ConnectionState:
+        return self._status.connection
 
-    def _current_activity(self) -> se.Activity:
-        if self._talk_held:
-            return "listening"  # even while an interrupted answer is still being cancelled on the server
-        if self._playback.is_playing():
-            return "speaking"
-        if self._responses.in_progress or self._tool_runner.busy:
-            return "thinking"
-        if self.mic_open:
-            return "listening"
-        return "idle"
-
-    def _busy(self) -> bool:
-        return self._responses.unanswered or self._tool_runner.busy or self._playback.current() is not None
-
-    def _show_activity(self, activity: se.Activity) -> None:
-        """What a server event suggests (speaking, listening) yields to the held talk button."""
-        self._set_activity("listening" if self._talk_held else activity)
-
-    def _set_activity(self, activity: se.Activity) -> None:
-        if activity != self.activity:
-            self.activity = activity
-            self._emit(se.StateChanged(self.connection, activity))
+    @property
+    def activity(self) -> se.Activity:
+        """idle, listening, thinking or speaking (see voicedesk.session.activity)."""
+        return self._status.activity
 
     # ------------------------------------------------------------------ helpers for views
 

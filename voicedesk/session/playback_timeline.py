@@ -102,6 +102,11 @@ class PlaybackTracker:
         heard = max(0, min(heard, span.received))
         return Heard(span.item_id, span.content_index, samples_to_ms(heard), samples_to_ms(span.received))
 
+    def heard_now(self) -> Heard | None:
+        """How much of the current item has been heard, or None when nothing plays."""
+        span = self.current()
+        return self.heard(span) if span is not None else None
+
     def cut(self, span: Span) -> Heard:
         """Stop this item: measure what was heard first, then flush the sink (with its short fade)."""
         heard = self.heard(span)

@@ -16,10 +16,8 @@ from voicedesk.realtime import events as ev
 from voicedesk.realtime.client import RealtimeClient
 from voicedesk.session import events as se
 from voicedesk.session.carryover import carry_over
-from voicedesk.session.conversation import Conversation
-from voicedesk.session.intents import Intent, IntentSender, ReplayItem, RequestResponse, UpdateSession
-from voicedesk.session.playback_timeline import PlaybackTracker
-from voicedesk.session.response_state import ResponseState
+from voicedesk.session.intents import Intent, ReplayItem, RequestResponse, UpdateSession
+from voicedesk.session.parts import SessionParts
 from voicedesk.session.tool_calls import ToolCallRunner
 
 ERROR_THEN_CLOSE_S = 5.0  # a clean close this soon after a server error is the server ending the session
@@ -28,29 +26,24 @@ ERROR_THEN_CLOSE_S = 5.0  # a clean close this soon after a server error is the 
 class Renewal:
     def __init__(
         self,
-        *,
+        parts: SessionParts,
         client: RealtimeClient,
-        sender: IntentSender,
-        conversation: Conversation,
-        playback: PlaybackTracker,
-        responses: ResponseState,
         tool_runner: ToolCallRunner,
-        emit: Callable[[se.SessionEvent], None],
+        *,
         session_payload: Callable[[], ev.JsonDict],
-        reset_session_state: Callable[[], None],
         session_over: Callable[[], None],
         spawn: Callable[[Coroutine[Any, Any, None], str], None],
         timeout_s: float | None,
     ) -> None:
         self._client = client
-        self._sender = sender
-        self._conversation = conversation
-        self._playback = playback
-        self._responses = responses
+        self._sender = parts.wire
+        self._conversation = parts.conversation
+        self._playback = parts.playback
+        self._responses = parts.responses
+        self._emit = parts.emit
         self._tools = tool_runner
-        self._emit = emit
         self._session_payload = session_payload
-        self._reset_session_state = reset_session_state
+        self._parts = parts
         self._session_over = session_over
         self._spawn = spawn
         self._timeout_s = timeout_s
@@ -72,6 +65,18 @@ class Renewal:
             self._reason = se.SessionRenewed("expired", 0, 0)
             return True
         return False
+
+    def connection_lost(self, detail: str) -> None:
+        """The client gave up reconnecting: the person must act (the session is over)."""
+        self._emit(
+            se.ErrorOccurred(
+                f"The connection was lost and could not be restored: {detail}",
+                "connection_lost",
+                hint="Check the network and press Connect.",
+                fatal=True,
+            )
+        )
+        self._session_over()
 
     def should_reconnect(self, clean: bool) -> bool:
         """The client's reconnect policy."""
@@ -95,7 +100,7 @@ class Renewal:
             self._playback.cut(span)
             self._conversation.remove(span.item_id)
             self._emit(se.HistoryUpdated(self._conversation.items()))
-        self._reset_session_state()
+        self._parts.reset()
         self._tools.reset()
         self.started_at = time.monotonic()
         specs, summarized = carry_over(self._conversation.finished_items())

@@ -14,14 +14,12 @@ from typing import assert_never
 from voicedesk.realtime import events as ev
 from voicedesk.realtime.session_config import SessionSettings
 from voicedesk.session import events as se
-from voicedesk.session.conversation import Conversation
-from voicedesk.session.input_buffer import InputBuffer
-from voicedesk.session.intents import IntentSender, RequestResponse
-from voicedesk.session.playback_timeline import PlaybackTracker
-from voicedesk.session.response_state import ResponseState
+from voicedesk.session.answers import Answers
+from voicedesk.session.inspector import elide_audio
+from voicedesk.session.intents import RequestResponse
+from voicedesk.session.parts import SessionParts
 from voicedesk.session.server_errors import describe_server_error
 from voicedesk.session.tool_calls import ToolCallRunner
-from voicedesk.session.turn_latency import TurnClock
 from voicedesk.session.wire_audio import BadAudio
 
 log = logging.getLogger(__name__)
@@ -30,44 +28,45 @@ log = logging.getLogger(__name__)
 class ServerEventRouter:
     def __init__(
         self,
-        *,
-        conversation: Conversation,
-        playback: PlaybackTracker,
-        responses: ResponseState,
-        input_buffer: InputBuffer,
-        turn_clock: TurnClock,
+        parts: SessionParts,
+        answers: Answers,
         tool_runner: ToolCallRunner,
-        sender: IntentSender,
-        emit: Callable[[se.SessionEvent], None],
+        *,
         settings: Callable[[], SessionSettings],
-        interrupt: Callable[[se.InterruptReason], bool],
-        start_turn: Callable[[], None],
+        raw_events: Callable[[], bool],
         set_activity: Callable[[se.Activity], None],
         update_activity: Callable[[], None],
         sent_event: Callable[[str | None], ev.JsonDict | None],
         note_error: Callable[[ev.ServerError], bool],
     ) -> None:
-        self._conversation = conversation
-        self._playback = playback
-        self._responses = responses
-        self._input = input_buffer
-        self._turn = turn_clock
+        self._parts = parts
+        self._conversation = parts.conversation
+        self._playback = parts.playback
+        self._responses = parts.responses
+        self._input = parts.input
+        self._turn = parts.turn_clock
+        self._sender = parts.wire
+        self._emit = parts.emit
+        self._answers = answers
         self._tools = tool_runner
-        self._sender = sender
-        self._emit = emit
         self._settings = settings
-        self._interrupt = interrupt
-        self._start_turn = start_turn
+        self._raw_events = raw_events
         self._set_activity = set_activity
         self._update_activity = update_activity
         self._sent_event = sent_event
         self._note_error = note_error
-        self.voice_used = False
-        """The assistant has spoken in this server session: its voice can no longer change there."""
 
-    def reset(self) -> None:
-        """A new server session."""
-        self.voice_used = False
+    def on_server_event(self, event: ev.ServerEvent, raw: ev.JsonDict | None) -> None:
+        if raw is not None and self._raw_events():
+            self._emit(se.RawModelEvent("server", elide_audio(raw)))
+        self.route(event)
+
+    def on_audio_frame(self, fields: ev.AudioFields, raw: ev.JsonDict) -> None:
+        """The client's shortcut for a well-formed audio delta: what ``on_server_event`` does with one."""
+        if self._raw_events():
+            self._emit(se.RawModelEvent("server", elide_audio(raw)))
+        _, item_id, content_index, audio = fields
+        self.play_audio(item_id, content_index, audio)
 
     def route(self, event: ev.ServerEvent) -> None:
         conversation = self._conversation
@@ -108,7 +107,7 @@ class ServerEventRouter:
                 self._on_speech_started()
             case ev.SpeechStopped(item_id=item_id, audio_end_ms=end_ms):
                 self._input.speech_stopped(item_id, end_ms)
-                self._start_turn()
+                self._turn.start()
                 if self._settings().turn_detection.create_response:
                     self._responses.expect_server_response()  # the server answers the committed turn by itself
                 self._update_activity()
@@ -148,7 +147,7 @@ class ServerEventRouter:
             return
         if not self._playback.write(item_id, content_index, pcm):
             return  # audio of an interrupted item still in flight: never play it
-        self.voice_used = True
+        self._parts.voice_used = True
         self._conversation.add_audio(item_id, len(pcm))
         self._turn.audio_received(item_id)
         self._emit(se.AudioChunk(item_id, pcm))
@@ -177,7 +176,7 @@ class ServerEventRouter:
         # Barge-in: the person talks over the assistant. With interrupt_response the server cancels its
         # own response; we stop what is still playing locally and tell it what was heard.
         if self._settings().turn_detection.interrupt_response and self._playback.current() is not None:
-            self._interrupt("barge_in")
+            self._answers.interrupt("barge_in")
         self._set_activity("listening")
 
     def _on_response_done(self, event: ev.ResponseDone) -> None:
