@@ -27,18 +27,15 @@ from voicedesk.session import events as se
 from voicedesk.session.activity import TICK_S, SessionStatus
 from voicedesk.session.answers import Answers
 from voicedesk.session.conversation import Conversation, Item
-from voicedesk.session.input_buffer import InputBuffer
 from voicedesk.session.inspector import elide_audio
-from voicedesk.session.intents import IntentSender, SendUserText, UpdateSession
-from voicedesk.session.journal import Journal
+from voicedesk.session.intents import SendUserText, UpdateSession
+from voicedesk.session.journal import SessionJournal
 from voicedesk.session.parts import SessionParts
-from voicedesk.session.playback_timeline import Heard, PlaybackTracker
+from voicedesk.session.playback_timeline import Heard
 from voicedesk.session.renewal import Renewal
-from voicedesk.session.response_state import ResponseState
 from voicedesk.session.server_events import ServerEventRouter
 from voicedesk.session.talk import TalkInput
 from voicedesk.session.tool_calls import ToolCallRunner
-from voicedesk.session.turn_latency import TurnClock
 from voicedesk.session.wire_audio import AudioCodec
 from voicedesk.tools.registry import ToolRegistry
 
@@ -71,9 +68,8 @@ class SessionController:
         self.sink = sink
         self.tools = tools or ToolRegistry()
         self.conversation = Conversation(transcription_enabled=bool(settings.transcription_model))
-        self._journal_dir = journal_dir
-        self._journal: Journal | None = None
-        self.conversation.on_finished(self._journal_item)
+        self._journal = SessionJournal(journal_dir)
+        self.conversation.on_finished(self._journal.record)
         self._listeners: list[Listener] = []
         self.raw_events = False
         self._client = RealtimeClient(
@@ -87,16 +83,8 @@ class SessionController:
             transport_factory=transport_factory,
             backoff=backoff,
         )
-        self._playback = PlaybackTracker(sink)
-        self._parts = parts = SessionParts(
-            conversation=self.conversation,
-            playback=self._playback,
-            responses=ResponseState(),
-            input=InputBuffer(),
-            turn_clock=TurnClock(self._playback),
-            wire=IntentSender(self._client.send, AudioCodec(settings.input_format, settings.output_format)),
-            emit=self._emit,
-        )
+        codec = AudioCodec(settings.input_format, settings.output_format)
+        self._parts = parts = SessionParts.create(self.conversation, sink, self._client.send, codec, self._emit)
         self._wire = parts.wire
         self._tool_runner = ToolCallRunner(
             self.tools,
@@ -162,8 +150,7 @@ class SessionController:
 
     async def connect(self) -> None:
         """Connect and configure the session; raises ConnectFailed (wrong key, unreachable)."""
-        if self._journal_dir is not None and self._journal is None:
-            self._journal = Journal(self._journal_dir)
+        self._journal.open()
         self._ending = False
         self._ended.clear()
         self._parts.reset()
@@ -188,9 +175,7 @@ class SessionController:
         with contextlib.suppress(Exception):
             await self.sink.stop()
         self.conversation.settle_waiting_transcripts()
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+        self._journal.close()
         self._status.set_activity("idle")
         self._status.idle.set()
         self._ended.set()
@@ -211,13 +196,9 @@ class SessionController:
         """The audio engine's ``on_problem``: a device vanished or failed, or the microphone went silent."""
         self._emit(se.AudioDeviceProblem.of(problem))
 
-    def _journal_item(self, item: Item) -> None:
-        if self._journal is not None:
-            self._journal.record(item)
-
     @property
     def journal_path(self) -> Path | None:
-        return self._journal.path if self._journal else None
+        return self._journal.path
 
     # ------------------------------------------------------------------ settings and tools
 
@@ -274,7 +255,7 @@ class SessionController:
 
     def current_audio_heard(self) -> Heard | None:
         """How much of the answer now playing has been heard, or None when nothing plays."""
-        return self._playback.heard_now()
+        return self._parts.playback.heard_now()
 
     def set_mic_muted(self, muted: bool) -> None:
         """In VAD modes the push-to-talk button mutes and unmutes the microphone."""
