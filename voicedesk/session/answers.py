@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from voicedesk.session import events as se
-from voicedesk.session.intents import CancelResponse, CutHeardItem, RequestResponse
+from voicedesk.session.intents import CancelResponse, CutHeardItem, RequestResponse, SendUserText
 from voicedesk.session.parts import SessionParts
 
 
@@ -26,6 +26,16 @@ class Answers:
         if parts.responses.request():
             parts.wire.send(RequestResponse())
         self._update_activity()
+
+    def reply_to_text(self, text: str) -> None:
+        """The person typed a message: cut off the answer in progress, send the text, ask for an answer."""
+        text = text.strip()
+        if not text:
+            return
+        self.interrupt()
+        self._parts.wire.send(SendUserText(text))
+        self._parts.turn_clock.start()
+        self.request()
 
     def interrupt(self, reason: se.InterruptReason = "user") -> bool:
         """Silence the assistant at once and tell the server what was heard. True if anything stopped."""

@@ -28,7 +28,7 @@ from voicedesk.session.activity import TICK_S, SessionStatus
 from voicedesk.session.answers import Answers
 from voicedesk.session.conversation import Conversation, Item
 from voicedesk.session.inspector import elide_audio
-from voicedesk.session.intents import SendUserText, UpdateSession
+from voicedesk.session.intents import UpdateSession
 from voicedesk.session.journal import SessionJournal
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.playback_timeline import Heard
@@ -85,10 +85,9 @@ class SessionController:
         )
         codec = AudioCodec(settings.input_format, settings.output_format)
         self._parts = parts = SessionParts.create(self.conversation, sink, self._client.send, codec, self._emit)
-        self._wire = parts.wire
         self._tool_runner = ToolCallRunner(
             self.tools,
-            send=self._wire.send,
+            send=self._parts.wire.send,
             request_response=lambda: self._answers.request(),
             emit=self._emit,
             end_session=self._end_after_goodbye,
@@ -156,7 +155,7 @@ class SessionController:
         self._parts.reset()
         await self._client.connect()
         for intent in self._renewal.session_opened():
-            self._wire.send(intent)
+            self._parts.wire.send(intent)
         await self.sink.start()
         await self.source.start(self._talk.on_mic_block)
         self._ticker = asyncio.create_task(self._tick(), name="session-ticker")
@@ -200,8 +199,6 @@ class SessionController:
     def journal_path(self) -> Path | None:
         return self._journal.path
 
-    # ------------------------------------------------------------------ settings and tools
-
     def _session_payload(self) -> ev.JsonDict:
         return build_session_payload(
             self.settings, self.endpoint.protocol, self.tools.definitions(), include_voice=not self._parts.voice_used
@@ -213,7 +210,7 @@ class SessionController:
         if settings.voice != self.settings.voice and self._parts.voice_used:
             log.info("the voice can only change before the assistant first speaks; it applies next session")
         self.settings = settings
-        self._wire.codec.set_formats(settings.input_format, settings.output_format)
+        self._parts.wire.codec.set_formats(settings.input_format, settings.output_format)
         self.conversation.transcription_enabled = bool(settings.transcription_model)
         self._resend_settings()
 
@@ -227,7 +224,7 @@ class SessionController:
 
     def _resend_settings(self) -> None:
         if self._client.connected:
-            self._wire.send(UpdateSession(self._session_payload()))
+            self._parts.wire.send(UpdateSession(self._session_payload()))
 
     # ------------------------------------------------------------------ talking
 
@@ -266,13 +263,8 @@ class SessionController:
         return self._talk.muted
 
     def send_text(self, text: str) -> None:
-        text = text.strip()
-        if not text:
-            return
-        self.interrupt()
-        self._wire.send(SendUserText(text))
-        self._parts.turn_clock.start()
-        self._answers.request()
+        """A typed message: it cuts off the answer in progress and gets its own answer."""
+        self._answers.reply_to_text(text)
 
     def interrupt(self, reason: se.InterruptReason = "user") -> bool:
         """Silence the assistant at once and tell the server what was heard. True if anything stopped."""
@@ -324,8 +316,6 @@ class SessionController:
     def activity(self) -> se.Activity:
         """idle, listening, thinking or speaking (see voicedesk.session.activity)."""
         return self._status.activity
-
-    # ------------------------------------------------------------------ helpers for views
 
     def history(self) -> tuple[Item, ...]:
         return self.conversation.items()
