@@ -15,12 +15,14 @@ import pytest
 
 from tests.contract import validate_client_event
 from tests.eventlog import EventLog
+from voicedesk.audio.base import Pcm16
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.realtime.client import Backoff
 from voicedesk.realtime.endpoint import Endpoint, custom_endpoint
 from voicedesk.realtime.session_config import SessionSettings, TurnDetection
+from voicedesk.realtime.transport import TransportFactory, open_websocket
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.tools.builtins import default_registry
@@ -81,6 +83,8 @@ class HarnessFactory(Protocol):
         session_timeout_s: float | None = ...,
         endpoint: Endpoint | None = ...,
         endpoint_for: Callable[[LocalRealtimeServer], Endpoint] | None = ...,
+        transport_factory: TransportFactory = ...,
+        on_input_sent: Callable[[Pcm16], None] | None = ...,
     ) -> Harness: ...
 
 
@@ -99,6 +103,8 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
         session_timeout_s: float | None = None,
         endpoint: Endpoint | None = None,
         endpoint_for: Callable[[LocalRealtimeServer], Endpoint] | None = None,
+        transport_factory: TransportFactory = open_websocket,
+        on_input_sent: Callable[[Pcm16], None] | None = None,
     ) -> Harness:
         server = LocalRealtimeServer(options or LocalServerOptions(audio_pace=math.inf))
         await server.start()
@@ -116,6 +122,8 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
             tools=default_registry() if tools else None,
             session_timeout_s=session_timeout_s,
             backoff=FAST_BACKOFF,
+            transport_factory=transport_factory,
+            on_input_sent=on_input_sent,
         )
         controller.raw_events = True
         harness = Harness(server, controller, sink, source)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from voicedesk.audio.base import ms_to_samples, samples_to_ms
 from voicedesk.realtime.events import JsonDict
 
 ItemType = Literal["message", "function_call", "function_call_output", "other"]
@@ -113,7 +114,7 @@ class _ItemState:
             text=_joined(self.text_parts),
             transcript=_joined(self.transcript_parts),
             has_audio=self.has_audio,
-            audio_ms=self.audio_samples * 1000 // 24000,
+            audio_ms=samples_to_ms(self.audio_samples),
             truncated_ms=self.truncated_ms,
             name=self.name,
             call_id=self.call_id,
@@ -255,11 +256,11 @@ class Conversation:
         """How long the person spoke for a user audio item (from the VAD's marks or the committed length)."""
         state = self._items.get(item_id)
         if state is not None and ms > 0:
-            state.audio_samples = ms * 24
+            state.audio_samples = ms_to_samples(ms)
 
     def audio_ms(self, item_id: str) -> int:
         state = self._items.get(item_id)
-        return state.audio_samples * 1000 // 24000 if state else 0
+        return samples_to_ms(state.audio_samples) if state else 0
 
     def append_input_transcript(self, item_id: str, delta: str) -> Item | None:
         state = self._items.get(item_id)

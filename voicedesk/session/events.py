@@ -1,7 +1,7 @@
 """What the session controller reports: one typed union, the vocabulary of the OpenAI Agents SDK's
 realtime session events (agent_start/agent_end, tool_start/tool_end, audio, audio_end, audio_interrupted,
 error, history_updated/history_added, raw_model_event) plus what a desktop client shows besides:
-connection and activity state, transcript deltas, levels, latency, usage, session renewal.
+connection and activity state, transcript deltas, latency, usage, session renewal, audio device problems.
 
 Every event has a ``kind`` string equal to its Agents SDK name where one exists.
 """
@@ -17,6 +17,7 @@ from voicedesk.session.conversation import Item
 
 Activity = Literal["idle", "listening", "thinking", "speaking"]
 Direction = Literal["client", "server"]
+InterruptReason = Literal["user", "barge_in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class AudioInterrupted:
 
     item_id: str
     audio_end_ms: int
-    reason: Literal["user", "barge_in"]
+    reason: InterruptReason
     kind: str = "audio_interrupted"
 
 
@@ -130,15 +131,6 @@ class TranscriptDelta:
     delta: str
     text: str
     kind: str = "transcript_delta"
-
-
-@dataclass(frozen=True, slots=True)
-class LevelsUpdated:
-    input_peak: float
-    input_rms: float
-    output_peak: float
-    output_rms: float
-    kind: str = "levels"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +201,6 @@ SessionEvent = (
     | HistoryUpdated
     | RawModelEvent
     | TranscriptDelta
-    | LevelsUpdated
     | TurnLatency
     | UsageReported
     | SessionRenewed

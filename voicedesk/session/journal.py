@@ -65,6 +65,31 @@ class Journal:
         self._writer.close()
 
 
+class SessionJournal:
+    """The controller's journal: a new file on each connect (when a directory is set), closed on disconnect."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self._directory = directory
+        self._journal: Journal | None = None
+
+    @property
+    def path(self) -> Path | None:
+        return self._journal.path if self._journal else None
+
+    def open(self) -> None:
+        if self._directory is not None and self._journal is None:
+            self._journal = Journal(self._directory)
+
+    def record(self, item: Item) -> None:
+        if self._journal is not None:
+            self._journal.record(item)
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+
 def read_journal(path: Path) -> list[dict[str, Any]]:
     """The records of a journal; a torn last line (a crash mid-write) is skipped.
 

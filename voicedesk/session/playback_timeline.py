@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from voicedesk.audio.base import SAMPLE_RATE, AudioSink, Pcm16
+from voicedesk.audio.base import SAMPLE_RATE, AudioSink, Pcm16, samples_to_ms
 
 
 @dataclass(slots=True)
@@ -100,12 +100,12 @@ class PlaybackTracker:
         latency = int(self._sink.output_latency_s * SAMPLE_RATE)
         heard = self._sink.played_samples - latency - span.start
         heard = max(0, min(heard, span.received))
-        return Heard(
-            span.item_id,
-            span.content_index,
-            heard * 1000 // SAMPLE_RATE,
-            span.received * 1000 // SAMPLE_RATE,
-        )
+        return Heard(span.item_id, span.content_index, samples_to_ms(heard), samples_to_ms(span.received))
+
+    def heard_now(self) -> Heard | None:
+        """How much of the current item has been heard, or None when nothing plays."""
+        span = self.current()
+        return self.heard(span) if span is not None else None
 
     def cut(self, span: Span) -> Heard:
         """Stop this item: measure what was heard first, then flush the sink (with its short fade)."""
@@ -124,8 +124,3 @@ class PlaybackTracker:
                 span.ended = True
                 done.append(item_id)
         return done
-
-    def forget(self, item_id: str) -> None:
-        span = self._spans.get(item_id)
-        if span is not None:
-            span.cut = True

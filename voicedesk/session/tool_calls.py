@@ -14,8 +14,8 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from voicedesk.realtime.events import FunctionOutputSpec, ItemCreate
 from voicedesk.session.events import ToolEnd, ToolStart
+from voicedesk.session.intents import SendToolOutput
 from voicedesk.tools.registry import ToolRegistry, ToolResult
 
 
@@ -31,7 +31,7 @@ class ToolCallRunner:
         self,
         registry: ToolRegistry,
         *,
-        send: Callable[[ItemCreate], object],
+        send: Callable[[SendToolOutput], object],
         request_response: Callable[[], None],
         emit: Callable[[ToolStart | ToolEnd], None],
         end_session: Callable[[], None],
@@ -71,7 +71,7 @@ class ToolCallRunner:
     async def _run(self, response_id: str, call_id: str, name: str, arguments: str) -> None:
         result: ToolResult = await self.registry.execute(name, arguments, timeout_s=self._timeout_s)
         self._emit(ToolEnd(call_id, name, arguments, result.output, result.ok, result.duration_s))
-        self._send(ItemCreate(FunctionOutputSpec(call_id, result.output)))
+        self._send(SendToolOutput(call_id, result.output))
         calls = self._by_response[response_id]
         calls.pending.discard(call_id)
         calls.ends_session = calls.ends_session or result.ends_session

@@ -32,6 +32,14 @@ class AudioCodec:
         self._down = g711.Resampler8k("to_8k")
         self._up = g711.Resampler8k("from_8k")
 
+    def set_formats(self, input_format: AudioFormat, output_format: AudioFormat) -> None:
+        """New session formats; the resamplers start afresh only when a format changed."""
+        if (input_format, output_format) != (self.input_format, self.output_format):
+            self.input_format = input_format
+            self.output_format = output_format
+            self._down = g711.Resampler8k("to_8k")
+            self._up = g711.Resampler8k("from_8k")
+
     def encode_input(self, pcm: Pcm16) -> str:
         """Microphone block -> base64 payload of ``input_audio_buffer.append``."""
         if self.input_format == "pcm16":

@@ -26,7 +26,6 @@ class SessionBridge(QObject):
     history_updated = Signal(object)  # tuple[Item, ...]
     raw_event_received = Signal(str, object)  # direction, dict (audio elided)
     transcript_updated = Signal(str, str, str)  # item_id, role, full text so far
-    levels_updated = Signal(float, float, float, float)  # input peak, input rms, output peak, output rms
     latency_measured = Signal(object)  # se.TurnLatency
     usage_reported = Signal(object)  # se.UsageReported
     session_renewed = Signal(object)  # se.SessionRenewed
@@ -61,8 +60,6 @@ class SessionBridge(QObject):
                 self.raw_event_received.emit(direction, data)
             case se.TranscriptDelta(item_id=item_id, role=role, text=text):
                 self.transcript_updated.emit(item_id, role, text)
-            case se.LevelsUpdated(input_peak=ip, input_rms=ir, output_peak=op, output_rms=orms):
-                self.levels_updated.emit(ip, ir, op, orms)
             case se.TurnLatency():
                 self.latency_measured.emit(event)
             case se.UsageReported():

@@ -1,0 +1,95 @@
+"""What the person is shown (connection and activity), and whether the session is idle.
+
+Activity, by priority: the talk button held -> listening (even while an interrupted answer is still being
+cancelled on the server); answer audio playing -> speaking; a response asked for, running or being
+cancelled, or a tool running -> thinking; the microphone streaming under VAD -> listening; else idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from voicedesk.realtime.client import ConnectionState
+from voicedesk.session import events as se
+from voicedesk.session.parts import SessionParts
+from voicedesk.session.tool_calls import ToolCallRunner
+
+TICK_S = 0.02
+"""The controller's periodic work; idle must hold this long (three ticks) to count."""
+
+
+class SessionStatus:
+    def __init__(
+        self,
+        parts: SessionParts,
+        tool_runner: ToolCallRunner,
+        *,
+        talk_held: Callable[[], bool],
+        mic_open: Callable[[], bool],
+    ) -> None:
+        self._parts = parts
+        self._tools = tool_runner
+        self._talk_held = talk_held
+        self._mic_open = mic_open
+        self.connection: ConnectionState = "disconnected"
+        self.activity: se.Activity = "idle"
+        self.idle = asyncio.Event()
+        """Set while no response is wanted or running, no tool runs and no answer audio is left to play."""
+        self.idle.set()
+
+    def tick(self) -> None:
+        """Periodic: audio that finished playing, the turn's latency once known, then the activity."""
+        for item_id in self._parts.playback.finished_items():
+            self._parts.emit(se.AudioEnd(item_id))
+        latency = self._parts.turn_clock.poll()
+        if latency is not None:
+            self._parts.emit(latency)
+        self.update()
+
+    def update(self) -> None:
+        """Recompute activity and idleness from the session's parts."""
+        self.set_activity(self._current_activity())
+        if self._busy():
+            self.idle.clear()
+        else:
+            self.idle.set()
+
+    def show(self, activity: se.Activity) -> None:
+        """What a server event suggests (speaking, listening); the held talk button wins."""
+        self.set_activity("listening" if self._talk_held() else activity)
+
+    def set_activity(self, activity: se.Activity) -> None:
+        if activity != self.activity:
+            self.activity = activity
+            self._parts.emit(se.StateChanged(self.connection, activity))
+
+    async def wait_idle(self, timeout_s: float | None) -> bool:
+        """Until the session is idle for three ticks in a row (a tool's output may ask for more at once)."""
+        try:
+            await asyncio.wait_for(self._wait_idle_stable(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _wait_idle_stable(self) -> None:
+        while True:
+            await self.idle.wait()
+            await asyncio.sleep(TICK_S * 3)
+            if self.idle.is_set():
+                return
+
+    def _current_activity(self) -> se.Activity:
+        if self._talk_held():
+            return "listening"
+        if self._parts.playback.is_playing():
+            return "speaking"
+        if self._parts.responses.in_progress or self._tools.busy:
+            return "thinking"
+        if self._mic_open():
+            return "listening"
+        return "idle"
+
+    def _busy(self) -> bool:
+        parts = self._parts
+        return parts.responses.unanswered or self._tools.busy or parts.playback.current() is not None

@@ -1,0 +1,90 @@
+"""Where the server's one response stands, and whether a ``response.create`` may go out now.
+
+The service runs one response at a time: ``response.create`` while one is active is refused
+("conversation_already_has_active_response"), and ``response.cancel`` is only valid while one is active.
+So an answer wanted while a response is still active or being cancelled is *deferred*: it goes out when
+that response's ``response.done`` arrives.
+
+    idle --create--> create_sent --response.created--> active --cancel--> cancelling
+      ^                   |                              |                    |
+      +---- refused ------+-------- response.done -------+---- response.done -+
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, assert_never
+
+ResponsePhase = Literal["idle", "create_sent", "active", "cancelling"]
+
+
+@dataclass(slots=True)
+class ResponseState:
+    phase: ResponsePhase = "idle"
+    response_id: str | None = None
+    """The server's id of the active (or cancelling) response."""
+    deferred_create: bool = False
+    """A response.create is wanted once the current response is done."""
+
+    @property
+    def in_progress(self) -> bool:
+        """A response was asked for, runs, or is being cancelled: the model is busy."""
+        return self.phase != "idle"
+
+    @property
+    def unanswered(self) -> bool:
+        """Something is still owed an answer (asked for, running, or deferred)."""
+        return self.in_progress or self.deferred_create
+
+    def request(self) -> bool:
+        """An answer is wanted. True: send ``response.create`` now (the state is then ``create_sent``)."""
+        match self.phase:
+            case "idle":
+                self.phase = "create_sent"
+                return True
+            case "create_sent":
+                return False  # the response already asked for answers everything committed so far
+            case "active" | "cancelling":
+                self.deferred_create = True
+                return False
+            case _:
+                assert_never(self.phase)
+
+    def expect_server_response(self) -> None:
+        """The server creates a response by itself (VAD with ``create_response``): wait for it as if asked."""
+        if self.phase == "idle":
+            self.phase = "create_sent"
+
+    def created(self, response_id: str) -> None:
+        """``response.created``."""
+        self.phase = "active"
+        self.response_id = response_id
+
+    def cancel(self) -> bool:
+        """Stop the answer. True: send ``response.cancel`` now (only while a response is active)."""
+        if self.phase != "active":
+            return False
+        self.phase = "cancelling"
+        return True
+
+    def done(self, response_id: str) -> bool:
+        """``response.done``. True: send the deferred ``response.create`` now (the state is ``create_sent``)."""
+        if response_id == self.response_id:
+            self.phase = "idle"
+            self.response_id = None
+        if self.deferred_create and self.phase == "idle":
+            self.deferred_create = False
+            self.phase = "create_sent"
+            return True
+        return False
+
+    def create_refused(self) -> None:
+        """The server answered our ``response.create`` with an error: no response is coming."""
+        if self.phase == "create_sent":
+            self.phase = "idle"
+
+    def reset(self) -> None:
+        """A new server session: nothing of the old one is running there."""
+        self.phase = "idle"
+        self.response_id = None
+        self.deferred_create = False
