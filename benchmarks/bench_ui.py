@@ -1,6 +1,11 @@
 """Desktop window figures (printed, not asserted).
 
-Run: .venv/bin/python benchmarks/bench_ui.py [startup|stream|memory|all]
+Run: .venv/bin/python benchmarks/bench_ui.py [startup|stream|memory|all] [--before DIR] [--rounds N]
+
+``--before DIR`` runs the stream figures on another checkout too (e.g. a ``git worktree`` of the previous
+commit, with its own ``.venv`` link), alternating before/after for ``--rounds`` rounds (3 by default) on
+the same machine in the same run, and prints the medians side by side. The child process always runs
+this file; only the ``voicedesk`` package it imports (and the local server it starts) come from DIR.
 
 * startup: process start -> first paint of the main window (median of several fresh processes);
   also in-process: QApplication created -> first paint.
@@ -34,7 +39,8 @@ from typing import Any
 
 T_PROCESS = time.time()  # as early as possible: startup is measured from here
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+# The checkout whose voicedesk is measured: this one, or the one named by --before (via the environment).
+ROOT = Path(os.environ.get("VOICEDESK_BENCH_ROOT") or HERE.parent).resolve()
 sys.path.insert(0, str(ROOT))
 
 
@@ -90,6 +96,40 @@ def child_startup() -> None:
     print(json.dumps(result))
 
 
+class _PaintCounter:
+    """Paint events per widget (class and object name) while it lives: which views redraw how often."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QEvent, QObject
+        from PySide6.QtWidgets import QApplication
+
+        counts: dict[str, int] = {}
+        self.counts = counts
+
+        class Filter(QObject):
+            def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+                if event.type() == QEvent.Type.Paint:
+                    parent = watched.parent()
+                    outer = f"{type(parent).__name__}:{parent.objectName()}/" if parent is not None else ""
+                    name = f"{outer}{type(watched).__name__}:{watched.objectName()}"
+                    counts[name] = counts.get(name, 0) + 1
+                return False
+
+        self._filter = Filter()
+        app = QApplication.instance()
+        assert app is not None
+        app.installEventFilter(self._filter)
+
+    def per_second(self, seconds: float) -> dict[str, float]:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        assert app is not None
+        app.removeEventFilter(self._filter)
+        ranked = sorted(self.counts.items(), key=lambda kv: -kv[1])
+        return {name: round(n / seconds, 1) for name, n in ranked[:15]}
+
+
 async def _stream(seconds: float, tab: int) -> dict[str, Any]:
     from voicedesk.audio.filesource import FileSource
     from voicedesk.audio.null import NullSink
@@ -119,13 +159,14 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
         controller = runtime.controller
         assert controller is not None
         window.side_tabs.setCurrentIndex(tab)  # 0: tool calls (the default), 1: the busier event inspector
+        signals = getattr(window, "view_model", None) or getattr(window, "bridge")  # noqa: B009 - older code: a bridge
         for knob in os.environ.get("VOICEDESK_BENCH_OFF", "").split(","):
             if knob == "waveform":
                 window.waveform.stop()
             elif knob == "inspector":
-                window.bridge.raw_event_received.disconnect(window.inspector.add)
+                signals.raw_event_received.disconnect()
             elif knob == "conversation":
-                window.bridge.transcript_updated.disconnect()
+                signals.transcript_updated.disconnect()
             elif knob == "window":  # the session alone: what the core and the test audio cost
                 window.waveform.stop()
                 window.hide()
@@ -135,11 +176,13 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
         while controller.activity != "speaking":  # noqa: ASYNC110 - polling what the window shows
             await asyncio.sleep(0.01)
         await asyncio.sleep(1.0)  # into the answer
+        paints = _PaintCounter() if os.environ.get("VOICEDESK_BENCH_PAINTS") else None
         # CPU first, undisturbed; then the lag probe (its own wake-ups would cost CPU).
         frames0 = window.waveform.frames
         cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         await asyncio.sleep(seconds / 2)
         cpu1, wall1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        painted = paints.per_second(wall1 - wall0) if paints is not None else {}
         lags: list[float] = []
         end = wall1 + seconds / 2
         while time.monotonic() < end:
@@ -162,6 +205,7 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
             "still_speaking": speaking,
             "samples": len(lags),
             "delta_events_kept": deltas,
+            "paints_per_s": painted,
         }
     finally:
         server.terminate()
