@@ -316,21 +316,44 @@ def child_async(kind: str, arg: float, tab: int = 1) -> None:
 # ---------------------------------------------------------------------- parent
 
 
-def _run_child(args: list[str], xvfb: bool) -> dict[str, Any]:
+def _run_child(args: list[str], xvfb: bool, root: Path | None = None) -> dict[str, Any]:
     env = dict(os.environ)
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", *args]
+    python = sys.executable
+    if root is not None:
+        env["VOICEDESK_BENCH_ROOT"] = str(root)
+        if (root / ".venv" / "bin" / "python").exists():
+            python = str(root / ".venv" / "bin" / "python")
+    command = [python, str(Path(__file__).resolve()), "--child", *args]
     if xvfb:
         env["QT_QPA_PLATFORM"] = "xcb"
         if not env.get("DISPLAY"):
             command = ["xvfb-run", "--auto-servernum", "--server-args=-screen 0 1280x900x24", *command]
     else:
         env["QT_QPA_PLATFORM"] = "offscreen"
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, cwd=root or ROOT)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"child {args} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def _compare_stream(before: Path, rounds: int, xvfb: bool) -> None:
+    """The stream figures for ``before`` and this checkout, alternating, ``rounds`` times; medians."""
+    for tab, name in ((1, "Events tab shown (busiest)"), (0, "Tool calls tab shown (default)")):
+        runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+        for _ in range(rounds):
+            runs["before"].append(_run_child(["stream", "15", str(tab)], xvfb, before))
+            runs["after"].append(_run_child(["stream", "15", str(tab)], xvfb))
+        print(f"streaming answer, {name}: 15 s, server VAD mic streaming; median of {rounds} alternating runs")
+        for label, results in runs.items():
+            cpu = statistics.median(r["cpu_percent"] for r in results)
+            p99 = statistics.median(r["lag_p99_ms"] for r in results)
+            p50 = statistics.median(r["lag_p50_ms"] for r in results)
+            fps = statistics.median(r["fps"] for r in results)
+            each = ", ".join(f"{r['cpu_percent']:.1f}" for r in results)
+            print(f"  {label:6s} CPU {cpu:5.1f}% of one core ({each})  lag p50 {p50:.2f} ms  p99 {p99:.2f} ms  "
+                  f"waveform {fps:.0f} fps")  # fmt: skip
 
 
 def main() -> int:
@@ -341,10 +364,24 @@ def main() -> int:
         else:
             child_async(kind, float(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
         return 0
-    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    args = sys.argv[1:]
+    before: Path | None = None
+    rounds = 3
+    if "--before" in args:
+        at = args.index("--before")
+        before = Path(args[at + 1]).resolve()
+        del args[at : at + 2]
+    if "--rounds" in args:
+        at = args.index("--rounds")
+        rounds = int(args[at + 1])
+        del args[at : at + 2]
+    which = args[0] if args else "all"
     xvfb = bool(os.environ.get("DISPLAY")) or shutil.which("xvfb-run") is not None
     platform = "xcb (Xvfb)" if xvfb else "offscreen"
     print(f"voicedesk window benchmarks on {platform}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    if before is not None:
+        _compare_stream(before, rounds, xvfb)
+        return 0
     if which in ("startup", "all"):
         runs = [_run_child(["startup"], xvfb) for _ in range(5)]
         proc = statistics.median(r["from_process_ms"] for r in runs)

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -56,44 +56,25 @@ class RawEvent:
             self.summary = text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
         return self.summary
 
+    def cells(self) -> list[QStandardItem]:
+        sent = self.direction == "client"
+        arrow = QStandardItem("↑" if sent else "↓")
+        arrow.setToolTip("sent by voicedesk" if sent else "received from the server")
+        return [QStandardItem(f"{self.t:9.3f}"), arrow, QStandardItem(self.type), QStandardItem(self.summarize())]
 
-class EventModel(QAbstractTableModel):
+
+class EventModel(QStandardItemModel):
+    """The table's cells are Qt items, so painting never calls Python (a Python ``data()`` answering the
+    seven roles the delegate asks of every visible cell made up half of each repaint); ``rows`` keeps
+    the events themselves, row for row, for the filter and the details pane."""
+
     def __init__(self, capacity: int = 5000) -> None:
-        super().__init__()
+        super().__init__(0, len(COLUMNS))
+        self.setHorizontalHeaderLabels(list(COLUMNS))
         self.capacity = capacity
         self.rows: Ring[RawEvent] = Ring(capacity)
         self.pending: Ring[RawEvent] = Ring(capacity)  # arrived, not yet in the table
         self.total = 0
-
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
-            return None
-        event = self.rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            column = index.column()
-            if column == 0:
-                return f"{event.t:9.3f}"
-            if column == 1:
-                return "↑" if event.direction == "client" else "↓"
-            if column == 2:
-                return event.type
-            return event.summarize()
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
-            return "sent by voicedesk" if event.direction == "client" else "received from the server"
-        if role == Qt.ItemDataRole.UserRole:
-            return event.direction
-        return None
 
     def add(self, event: RawEvent) -> None:
         self.pending.push(event)
@@ -106,22 +87,19 @@ class EventModel(QAbstractTableModel):
             return 0
         overflow = len(self.rows) + incoming - self.capacity
         if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            self.rows.drop_oldest(overflow)
-            self.endRemoveRows()
-        first = len(self.rows)
-        self.beginInsertRows(QModelIndex(), first, first + incoming - 1)
-        for event in self.pending:
-            self.rows.push(event)
-        self.endInsertRows()
+            dropped = min(overflow, len(self.rows))
+            self.removeRows(0, dropped)
+            self.rows.drop_oldest(dropped)
+        for event in self.pending:  # at most ``capacity``: the pending ring dropped any older ones
+            self.rows.push(event)  # first: the filter reads it as the row arrives
+            self.appendRow(event.cells())
         self.pending.clear()
         return incoming
 
     def clear(self) -> None:
-        self.beginResetModel()
+        self.removeRows(0, self.rowCount())
         self.rows.clear()
         self.pending.clear()
-        self.endResetModel()
 
 
 class EventFilter(QSortFilterProxyModel):
@@ -177,6 +155,8 @@ class EventInspector(QWidget):
         # A fixed width: a label that grows with its text relayouts (and repaints) the whole row each time.
         self.count_label.setFixedWidth(self.count_label.fontMetrics().horizontalAdvance("00000 of 00000000"))
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Opaque: a transparent label's every change repaints that patch of each widget beneath it.
+        self.count_label.setAutoFillBackground(True)
         self.count_label.setToolTip("events kept (the most recent) of events seen")
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -190,6 +170,7 @@ class EventInspector(QWidget):
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)

@@ -34,6 +34,8 @@ class StatusPanel(QWidget):
         self.activity_label.setObjectName("activity")
         self.time_label = QLabel()
         self.time_label.setObjectName("session_time")
+        # Opaque: it changes every second, and a transparent label repaints the status bar beneath it too.
+        self.time_label.setAutoFillBackground(True)
         self.latency_label = QLabel("latency —")
         self.latency_label.setObjectName("latency")
         self.latency_label.setToolTip("End of your turn → first audio of the answer (received / played)")
