@@ -1,6 +1,6 @@
 """The raw protocol: every client and server event (audio payloads elided by the controller), newest
 last, filterable by type and direction, bounded to the last ``capacity`` events. Incoming events wait in
-a bounded ring and are inserted into the table four times a second on the window's display clock, and
+a bounded ring and are inserted into the table twice a second on the window's display clock, and
 only while the table is on screen (each insertion relayouts and repaints the table: batching keeps the
 inspector cheap while an answer streams, and a hidden inspector costs only the bookkeeping)."""
 
@@ -35,7 +35,7 @@ from voicedesk.ui.ring import Ring
 COLUMNS = ("Time", "", "Type", "Summary")
 ModelIndex = QModelIndex | QPersistentModelIndex
 NOISY_TYPES = ("input_audio_buffer.append", "response.output_audio.delta", "response.audio.delta")
-FLUSH_MS = 250
+FLUSH_MS = 500  # twice a second: each insertion re-lays out and repaints the whole table (~7 ms)
 SUMMARY_CHARS = 120  # a glance (the details pane shows the whole event); long cells cost text shaping per paint
 
 
