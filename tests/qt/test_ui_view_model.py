@@ -3,9 +3,13 @@ show what it says, and one display clock drives what is redrawn on a schedule.""
 
 from __future__ import annotations
 
+import math
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
@@ -13,8 +17,10 @@ from tests.qt.uikit import WAIT_MS, AppHarness
 from tests.signals import speech_like
 from voicedesk.audio.base import Levels
 from voicedesk.config import AppSettings
+from voicedesk.local.server import LocalServerOptions
 from voicedesk.realtime.session_config import SessionSettings, TurnDetection
 from voicedesk.session import events as se
+from voicedesk.session.controller import SessionController
 from voicedesk.session.conversation import Item
 from voicedesk.ui.controls import TalkControls
 from voicedesk.ui.conversation_view import ConversationView
@@ -182,3 +188,35 @@ def test_a_streamed_answer_appended_in_place_reads_as_if_written_whole(qtbot: Qt
     streamed.apply_transcript("item_a", "A different answer.")
     streamed.refresh()
     assert "A different answer." in streamed.plain_text() and "streams" not in streamed.plain_text()
+
+
+def test_the_window_never_reads_the_controller_for_state(
+    qtbot: QtBot, make_app: MakeApp, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """State reaches the views through session events only; the window just calls the controller."""
+    state = {"connection", "activity", "mic_muted", "push_to_talk_mode"}
+    reads: list[tuple[str, str]] = []
+    getattribute = SessionController.__getattribute__
+
+    def spy(controller: SessionController, name: str) -> Any:
+        if name in state:
+            caller = sys._getframe(1).f_code.co_filename
+            # the runtime moves to the app layer: it is not a view
+            if f"{os.sep}ui{os.sep}" in caller and not caller.endswith(("runtime.py", "export.py")):
+                reads.append((name, caller))
+        return getattribute(controller, name)
+
+    app = make_app(connect=False, options=LocalServerOptions(audio_pace=math.inf, transcripts=["hello"]))
+    w = app.window
+    monkeypatch.setattr(SessionController, "__getattribute__", spy)
+    run(w.connect_session())
+    qtbot.mousePress(w.controls.talk_button, Qt.MouseButton.LeftButton)
+    run(app.source.play(speech_like(0.5)))
+    qtbot.mouseRelease(w.controls.talk_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(app.of(se.AgentEnd)), timeout=WAIT_MS)
+    w.send_text("what is 2 times 3")
+    qtbot.waitUntil(lambda: len(app.of(se.AgentEnd)) >= 3, timeout=WAIT_MS)
+    w.toggle_connection()
+    qtbot.waitUntil(lambda: w.view_model.connection == "disconnected", timeout=WAIT_MS)
+    monkeypatch.undo()
+    assert reads == []

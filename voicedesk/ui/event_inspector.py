@@ -35,7 +35,7 @@ from voicedesk.ui.ring import Ring
 COLUMNS = ("Time", "", "Type", "Summary")
 ModelIndex = QModelIndex | QPersistentModelIndex
 NOISY_TYPES = ("input_audio_buffer.append", "response.output_audio.delta", "response.audio.delta")
-FLUSH_MS = 500  # twice a second: each insertion re-lays out and repaints the whole table (~7 ms)
+FLUSH_MS = 500  # twice a second: each insertion re-lays out and repaints the whole table
 SUMMARY_CHARS = 120  # a glance (the details pane shows the whole event); long cells cost text shaping per paint
 
 
@@ -64,9 +64,9 @@ class RawEvent:
 
 
 class EventModel(QStandardItemModel):
-    """The table's cells are Qt items, so painting never calls Python (a Python ``data()`` answering the
-    seven roles the delegate asks of every visible cell made up half of each repaint); ``rows`` keeps
-    the events themselves, row for row, for the filter and the details pane."""
+    """The table's cells are Qt items, so painting never calls Python (the delegate asks every visible
+    cell for seven roles on each repaint); ``rows`` keeps the events themselves, row for row, for the
+    filter and the details pane."""
 
     def __init__(self, capacity: int = 5000) -> None:
         super().__init__(0, len(COLUMNS))
