@@ -18,6 +18,12 @@ this file; only the ``voicedesk`` package it imports (and the local server it st
 
 Each figure runs in a fresh child process. Under Xvfb (DISPLAY set, or xvfb-run available) the xcb
 platform is used, so painting is real; otherwise offscreen.
+
+Environment knobs for finding where the time goes (stream figures; they apply to --before runs too):
+``VOICEDESK_BENCH_OFF=waveform,inspector,conversation,window`` switches parts off (``window``: the window
+hidden and the waveform stopped, i.e. what the session alone costs); ``VOICEDESK_BENCH_PAINTS=1`` adds
+paint events per second by widget to the child's JSON (its Python event filter costs CPU itself);
+``VOICEDESK_BENCH_PROFILE=FILE`` writes a cProfile of the child.
 """
 
 from __future__ import annotations
