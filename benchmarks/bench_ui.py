@@ -1,6 +1,11 @@
 """Desktop window figures (printed, not asserted).
 
-Run: .venv/bin/python benchmarks/bench_ui.py [startup|stream|memory|all]
+Run: .venv/bin/python benchmarks/bench_ui.py [startup|stream|memory|all] [--before DIR] [--rounds N]
+
+``--before DIR`` runs the stream figures on another checkout too (e.g. a ``git worktree`` of the previous
+commit, with its own ``.venv`` link), alternating before/after for ``--rounds`` rounds (3 by default) on
+the same machine in the same run, and prints the medians side by side. The child process always runs
+this file; only the ``voicedesk`` package it imports (and the local server it starts) come from DIR.
 
 * startup: process start -> first paint of the main window (median of several fresh processes);
   also in-process: QApplication created -> first paint.
@@ -13,6 +18,12 @@ Run: .venv/bin/python benchmarks/bench_ui.py [startup|stream|memory|all]
 
 Each figure runs in a fresh child process. Under Xvfb (DISPLAY set, or xvfb-run available) the xcb
 platform is used, so painting is real; otherwise offscreen.
+
+Environment knobs for finding where the time goes (stream figures; they apply to --before runs too):
+``VOICEDESK_BENCH_OFF=waveform,inspector,conversation,window`` switches parts off (``window``: the window
+hidden and the waveform stopped, i.e. what the session alone costs); ``VOICEDESK_BENCH_PAINTS=1`` adds
+paint events per second by widget to the child's JSON (its Python event filter costs CPU itself);
+``VOICEDESK_BENCH_PROFILE=FILE`` writes a cProfile of the child.
 """
 
 from __future__ import annotations
@@ -34,7 +45,8 @@ from typing import Any
 
 T_PROCESS = time.time()  # as early as possible: startup is measured from here
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+# The checkout whose voicedesk is measured: this one, or the one named by --before (via the environment).
+ROOT = Path(os.environ.get("VOICEDESK_BENCH_ROOT") or HERE.parent).resolve()
 sys.path.insert(0, str(ROOT))
 
 
@@ -90,6 +102,40 @@ def child_startup() -> None:
     print(json.dumps(result))
 
 
+class _PaintCounter:
+    """Paint events per widget (class and object name) while it lives: which views redraw how often."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QEvent, QObject
+        from PySide6.QtWidgets import QApplication
+
+        counts: dict[str, int] = {}
+        self.counts = counts
+
+        class Filter(QObject):
+            def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+                if event.type() == QEvent.Type.Paint:
+                    parent = watched.parent()
+                    outer = f"{type(parent).__name__}:{parent.objectName()}/" if parent is not None else ""
+                    name = f"{outer}{type(watched).__name__}:{watched.objectName()}"
+                    counts[name] = counts.get(name, 0) + 1
+                return False
+
+        self._filter = Filter()
+        app = QApplication.instance()
+        assert app is not None
+        app.installEventFilter(self._filter)
+
+    def per_second(self, seconds: float) -> dict[str, float]:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        assert app is not None
+        app.removeEventFilter(self._filter)
+        ranked = sorted(self.counts.items(), key=lambda kv: -kv[1])
+        return {name: round(n / seconds, 1) for name, n in ranked[:15]}
+
+
 async def _stream(seconds: float, tab: int) -> dict[str, Any]:
     from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions
     from voicedesk.audio.filesource import FileSource
@@ -118,13 +164,14 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
         controller = runtime.controller
         assert controller is not None
         window.side_tabs.setCurrentIndex(tab)  # 0: tool calls (the default), 1: the busier event inspector
+        signals = getattr(window, "view_model", None) or getattr(window, "bridge")  # noqa: B009 - older code: a bridge
         for knob in os.environ.get("VOICEDESK_BENCH_OFF", "").split(","):
             if knob == "waveform":
                 window.waveform.stop()
             elif knob == "inspector":
-                window.bridge.raw_event_received.disconnect(window.inspector.add)
+                signals.raw_event_received.disconnect()
             elif knob == "conversation":
-                window.bridge.transcript_updated.disconnect()
+                signals.transcript_updated.disconnect()
             elif knob == "window":  # the session alone: what the core and the test audio cost
                 window.waveform.stop()
                 window.hide()
@@ -134,11 +181,13 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
         while controller.activity != "speaking":  # noqa: ASYNC110 - polling what the window shows
             await asyncio.sleep(0.01)
         await asyncio.sleep(1.0)  # into the answer
+        paints = _PaintCounter() if os.environ.get("VOICEDESK_BENCH_PAINTS") else None
         # CPU first, undisturbed; then the lag probe (its own wake-ups would cost CPU).
         frames0 = window.waveform.frames
         cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         await asyncio.sleep(seconds / 2)
         cpu1, wall1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        painted = paints.per_second(wall1 - wall0) if paints is not None else {}
         lags: list[float] = []
         end = wall1 + seconds / 2
         while time.monotonic() < end:
@@ -161,6 +210,7 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
             "still_speaking": speaking,
             "samples": len(lags),
             "delta_events_kept": deltas,
+            "paints_per_s": painted,
         }
     finally:
         server.terminate()
@@ -269,21 +319,44 @@ def child_async(kind: str, arg: float, tab: int = 1) -> None:
 # ---------------------------------------------------------------------- parent
 
 
-def _run_child(args: list[str], xvfb: bool) -> dict[str, Any]:
+def _run_child(args: list[str], xvfb: bool, root: Path | None = None) -> dict[str, Any]:
     env = dict(os.environ)
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", *args]
+    python = sys.executable
+    if root is not None:
+        env["VOICEDESK_BENCH_ROOT"] = str(root)
+        if (root / ".venv" / "bin" / "python").exists():
+            python = str(root / ".venv" / "bin" / "python")
+    command = [python, str(Path(__file__).resolve()), "--child", *args]
     if xvfb:
         env["QT_QPA_PLATFORM"] = "xcb"
         if not env.get("DISPLAY"):
             command = ["xvfb-run", "--auto-servernum", "--server-args=-screen 0 1280x900x24", *command]
     else:
         env["QT_QPA_PLATFORM"] = "offscreen"
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, cwd=root or ROOT)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"child {args} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def _compare_stream(before: Path, rounds: int, xvfb: bool) -> None:
+    """The stream figures for ``before`` and this checkout, alternating, ``rounds`` times; medians."""
+    for tab, name in ((1, "Events tab shown (busiest)"), (0, "Tool calls tab shown (default)")):
+        runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+        for _ in range(rounds):
+            runs["before"].append(_run_child(["stream", "15", str(tab)], xvfb, before))
+            runs["after"].append(_run_child(["stream", "15", str(tab)], xvfb))
+        print(f"streaming answer, {name}: 15 s, server VAD mic streaming; median of {rounds} alternating runs")
+        for label, results in runs.items():
+            cpu = statistics.median(r["cpu_percent"] for r in results)
+            p99 = statistics.median(r["lag_p99_ms"] for r in results)
+            p50 = statistics.median(r["lag_p50_ms"] for r in results)
+            fps = statistics.median(r["fps"] for r in results)
+            each = ", ".join(f"{r['cpu_percent']:.1f}" for r in results)
+            print(f"  {label:6s} CPU {cpu:5.1f}% of one core ({each})  lag p50 {p50:.2f} ms  p99 {p99:.2f} ms  "
+                  f"waveform {fps:.0f} fps")  # fmt: skip
 
 
 def main() -> int:
@@ -294,10 +367,24 @@ def main() -> int:
         else:
             child_async(kind, float(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
         return 0
-    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    args = sys.argv[1:]
+    before: Path | None = None
+    rounds = 3
+    if "--before" in args:
+        at = args.index("--before")
+        before = Path(args[at + 1]).resolve()
+        del args[at : at + 2]
+    if "--rounds" in args:
+        at = args.index("--rounds")
+        rounds = int(args[at + 1])
+        del args[at : at + 2]
+    which = args[0] if args else "all"
     xvfb = bool(os.environ.get("DISPLAY")) or shutil.which("xvfb-run") is not None
     platform = "xcb (Xvfb)" if xvfb else "offscreen"
     print(f"voicedesk window benchmarks on {platform}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    if before is not None:
+        _compare_stream(before, rounds, xvfb)
+        return 0
     if which in ("startup", "all"):
         runs = [_run_child(["startup"], xvfb) for _ in range(5)]
         proc = statistics.median(r["from_process_ms"] for r in runs)

@@ -184,6 +184,7 @@ class AppRuntime:
         controller.raw_events = True
         self._unsubscribe = controller.subscribe(self._on_controller_event)
         self.controller = controller
+        self.emit(controller.state)  # views start from the new session's state (its turn mode, say)
 
     async def connect(self) -> None:
         """Connect the session; raises ConnectFailed (AuthenticationFailed, EndpointUnreachable)."""

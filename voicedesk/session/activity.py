@@ -1,4 +1,5 @@
-"""What the person is shown (connection and activity), and whether the session is idle.
+"""What the person is shown (connection, activity, turn mode, mute, whether the microphone is sent) as one
+``StateChanged`` snapshot whenever any of it changes, and whether the session is idle.
 
 Activity, by priority: the talk button held -> listening (even while an interrupted answer is still being
 cancelled on the server); answer audio playing -> speaking; a response asked for, running or being
@@ -27,11 +28,16 @@ class SessionStatus:
         *,
         talk_held: Callable[[], bool],
         mic_open: Callable[[], bool],
+        push_to_talk: Callable[[], bool],
+        muted: Callable[[], bool],
     ) -> None:
         self._parts = parts
         self._tools = tool_runner
         self._talk_held = talk_held
         self._mic_open = mic_open
+        self._push_to_talk = push_to_talk
+        self._muted = muted
+        self._shown = se.StateChanged("disconnected", "idle")
         self.connection: ConnectionState = "disconnected"
         self.activity: se.Activity = "idle"
         self.idle = asyncio.Event()
@@ -60,9 +66,25 @@ class SessionStatus:
         self.set_activity("listening" if self._talk_held() else activity)
 
     def set_activity(self, activity: se.Activity) -> None:
-        if activity != self.activity:
-            self.activity = activity
-            self._parts.emit(se.StateChanged(self.connection, activity))
+        self.activity = activity
+        self.publish()
+
+    def set_connection(self, connection: ConnectionState) -> None:
+        self.connection = connection
+        self.publish()
+
+    def snapshot(self) -> se.StateChanged:
+        push_to_talk = self._push_to_talk()
+        return se.StateChanged(
+            self.connection, self.activity, push_to_talk, not push_to_talk and self._muted(), self._mic_open()
+        )
+
+    def publish(self) -> None:
+        """Report the snapshot if any part of it changed (mute, turn mode and mic_open included)."""
+        snapshot = self.snapshot()
+        if snapshot != self._shown:
+            self._shown = snapshot
+            self._parts.emit(snapshot)
 
     async def wait_idle(self, timeout_s: float | None) -> bool:
         """Until the session is idle for three ticks in a row (a tool's output may ask for more at once)."""

@@ -94,7 +94,12 @@ class SessionController:
             timeout_s=tool_timeout_s,
         )
         self._status = SessionStatus(
-            parts, self._tool_runner, talk_held=lambda: self._talk.held, mic_open=lambda: self._talk.mic_open
+            parts,
+            self._tool_runner,
+            talk_held=lambda: self._talk.held,
+            mic_open=lambda: self._talk.mic_open,
+            push_to_talk=lambda: self.push_to_talk_mode,
+            muted=lambda: self._talk.muted,
         )
         self._answers = Answers(parts, update_activity=self._status.update)
         self._talk = TalkInput(
@@ -209,6 +214,7 @@ class SessionController:
         self._parts.wire.codec.set_formats(settings.input_format, settings.output_format)
         self.conversation.transcription_enabled = bool(settings.transcription_model)
         self._resend_settings()
+        self._status.update()  # the turn mode may have changed
 
     def add_tool(self, func: Callable[..., Any], name: str | None = None, description: str | None = None) -> None:
         self.tools.register(func, name=name, description=description)
@@ -292,10 +298,10 @@ class SessionController:
             self._emit(se.RawModelEvent("client", elide_audio(wire)))
 
     def _on_status(self, status: ConnectionStatus) -> None:
-        self._status.connection = status.state
         if status.state == "disconnected" and status.detail and not self._ending:
+            self._status.connection = status.state
             self._renewal.connection_lost(status.detail)
-        self._emit(se.StateChanged(status.state, self.activity))
+        self._status.set_connection(status.state)
 
     async def _tick(self) -> None:
         while True:
@@ -307,6 +313,11 @@ class SessionController:
     @property
     def connection(self) -> ConnectionState:
         return self._status.connection
+
+    @property
+    def state(self) -> se.StateChanged:
+        """What the controls show now, as the snapshot ``StateChanged`` reports on every change."""
+        return self._status.snapshot()
 
     @property
     def activity(self) -> se.Activity:

@@ -22,8 +22,15 @@ InterruptReason = Literal["user", "barge_in"]
 
 @dataclass(frozen=True, slots=True)
 class StateChanged:
+    """A full snapshot of what the controls show: the connection, what the assistant is doing, the turn
+    mode (push-to-talk or voice detection), whether the microphone is muted (voice detection) and whether
+    microphone audio is being sent."""
+
     connection: ConnectionState
     activity: Activity
+    push_to_talk: bool = True
+    muted: bool = False
+    mic_open: bool = False
     kind: str = "state_changed"
 
 

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from voicedesk.ui.view_model import SessionViewModel
+
 
 def _is_text_input(widget: QWidget | None) -> bool:
     if isinstance(widget, QLineEdit | QAbstractSpinBox):
@@ -118,6 +120,17 @@ class TalkControls(QWidget):
         return True
 
     # ------------------------------------------------------------------ from the session
+
+    def follow(self, view_model: SessionViewModel) -> None:
+        """Show ``view_model``'s state now and whenever it changes."""
+
+        def show() -> None:
+            self.apply_state(
+                view_model.connection, view_model.activity, push_to_talk=view_model.push_to_talk, muted=view_model.muted
+            )
+
+        view_model.state_changed.connect(show)
+        show()
 
     def apply_state(self, connection: str, activity: str, *, push_to_talk: bool, muted: bool) -> None:
         connected = connection == "connected"

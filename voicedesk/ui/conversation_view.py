@@ -1,27 +1,30 @@
 """The conversation as it streams: user and assistant turns, tool calls inline, interruptions marked.
 
-Each rendered item owns one QTextFrame of a QTextBrowser document, so a streamed delta or a late user
-transcript rewrites only its own frame (frames keep their place as the text before them grows), text
-stays selectable across turns, and a long conversation costs one small edit per update. Updates are
-coalesced and flushed at most every 100 ms. Only the last ``max_items`` turns are shown; exports
-read the whole history from the controller.
+Each rendered item owns one QTextFrame of a QTextBrowser document, so a late user transcript rewrites only
+its own frame (frames keep their place as the text before them grows), text stays selectable across turns,
+and a long conversation costs one small edit per update. A streamed answer that only grew since it was last
+written gets just the new words appended (rewriting the whole turn re-lays out all of its text). Updates
+are coalesced and written on the window's display clock, about every 100 ms (or by ``refresh()``). Only
+the last ``max_items`` turns are shown; exports read the whole history from the controller.
 """
 
 from __future__ import annotations
 
 import html
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QTextCursor, QTextFrame, QTextFrameFormat
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from voicedesk.session import events as se
 from voicedesk.session.conversation import Item
 from voicedesk.ui import theme
+from voicedesk.ui.display_clock import DisplayClock
 
 FLUSH_MS = 100
+LINE_SEPARATOR = "\u2028"  # what <br> becomes in a QTextDocument: a line break inside the paragraph
 
 
 def _escape(text: str) -> str:
@@ -67,10 +70,18 @@ class ConversationView(QWidget):
         self._failed_calls: set[str] = set()
         self._dirty: set[str] = set()
         self._rebuild = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(FLUSH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._written: dict[str, tuple[Item, str]] = {}  # item id -> (snapshot, text) last written to its frame
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def attach(self, clock: DisplayClock) -> None:
+        """Write pending changes on ``clock``'s ticks, about every ``FLUSH_MS``."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._unsubscribe = clock.every(FLUSH_MS, self._flush_pending)
+
+    def _flush_pending(self) -> None:
+        if self._dirty or self._rebuild:
+            self.refresh()
 
     # ------------------------------------------------------------------ input
 
@@ -94,6 +105,7 @@ class ConversationView(QWidget):
         self._outputs.clear()
         self._failed_calls.clear()
         self._dirty.clear()
+        self._written.clear()
         self._rebuild = False
         self.browser.clear()
 
@@ -111,8 +123,7 @@ class ConversationView(QWidget):
                 pass
 
     def refresh(self) -> None:
-        """Write pending changes into the document (called by the coalescing timer)."""
-        self._timer.stop()
+        """Write pending changes into the document."""
         bar = self.browser.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 8
         if self._rebuild:
@@ -180,8 +191,7 @@ class ConversationView(QWidget):
                 self._dirty.add(item.id)
 
     def _schedule(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        """Nothing to do: the display clock writes what is dirty (kept as the one place that could)."""
 
     # ------------------------------------------------------------------ the document
 
@@ -192,6 +202,7 @@ class ConversationView(QWidget):
     def _render_all(self) -> None:
         self.browser.clear()
         self._frames.clear()
+        self._written.clear()
         self._order.clear()
         self._rebuild = False
         shown = [i for i, item in self._items.items() if self._renders(item)][-self.max_items :]
@@ -210,15 +221,36 @@ class ConversationView(QWidget):
         item = self._items.get(item_id)
         if frame is None or item is None:
             return
+        text = self._text.get(item.id) or item.display_text
+        if self._append_growth(frame, item, text):
+            return
         cursor = QTextCursor(self.browser.document())
         cursor.setPosition(frame.firstPosition())
         cursor.setPosition(frame.lastPosition(), QTextCursor.MoveMode.KeepAnchor)
         cursor.insertHtml(self.item_html(item))
+        self._written[item_id] = (item, text)
+
+    def _append_growth(self, frame: QTextFrame, item: Item, text: str) -> bool:
+        """Append only the new words when nothing but the streamed text grew since the last write."""
+        written = self._written.get(item.id)
+        if written is None or item.type != "message" or item.truncated_ms is not None:
+            return False
+        written_item, written_text = written
+        if written_item is not item and written_item != item:
+            return False
+        if not written_text or len(text) <= len(written_text) or not text.startswith(written_text):
+            return False
+        cursor = QTextCursor(self.browser.document())
+        cursor.setPosition(frame.lastPosition())
+        cursor.insertText(text[len(written_text) :].replace("\n", LINE_SEPARATOR))
+        self._written[item.id] = (item, text)
+        return True
 
     def _trim(self) -> None:
         while len(self._order) > self.max_items:
             item_id = self._order.pop(0)
             frame = self._frames.pop(item_id)
+            self._written.pop(item_id, None)
             cursor = QTextCursor(self.browser.document())
             cursor.setPosition(max(0, frame.firstPosition() - 1))
             cursor.setPosition(frame.lastPosition() + 1, QTextCursor.MoveMode.KeepAnchor)

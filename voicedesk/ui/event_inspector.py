@@ -1,15 +1,18 @@
 """The raw protocol: every client and server event (audio payloads elided by the controller), newest
-last, filterable by type and direction, bounded to the last ``capacity`` events. Incoming events are
-batched and inserted into the model four times a second (each insertion relayouts and repaints the
-table: batching keeps the inspector cheap while an answer streams)."""
+last, filterable by type and direction, bounded to the last ``capacity`` events. Incoming events wait in
+a bounded ring and are inserted into the table twice a second on the window's display clock, and
+only while the table is on screen (each insertion relayouts and repaints the table: batching keeps the
+inspector cheap while an answer streams, and a hidden inspector costs only the bookkeeping)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,10 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from voicedesk.session import events as se
+from voicedesk.ui.display_clock import DisplayClock
+from voicedesk.ui.ring import Ring
 
 COLUMNS = ("Time", "", "Type", "Summary")
 ModelIndex = QModelIndex | QPersistentModelIndex
 NOISY_TYPES = ("input_audio_buffer.append", "response.output_audio.delta", "response.audio.delta")
+FLUSH_MS = 500  # twice a second: each insertion re-lays out and repaints the whole table
+SUMMARY_CHARS = 120  # a glance (the details pane shows the whole event); long cells cost text shaping per paint
 
 
 class RawEvent:
@@ -46,74 +53,53 @@ class RawEvent:
         if self.summary is None:
             rest = {k: v for k, v in self.data.items() if k not in ("type", "event_id")}
             text = json.dumps(rest, ensure_ascii=False, separators=(",", ":"))
-            self.summary = text if len(text) <= 200 else text[:199] + "…"
+            self.summary = text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
         return self.summary
 
+    def cells(self) -> list[QStandardItem]:
+        sent = self.direction == "client"
+        arrow = QStandardItem("↑" if sent else "↓")
+        arrow.setToolTip("sent by voicedesk" if sent else "received from the server")
+        return [QStandardItem(f"{self.t:9.3f}"), arrow, QStandardItem(self.type), QStandardItem(self.summarize())]
 
-class EventModel(QAbstractTableModel):
+
+class EventModel(QStandardItemModel):
+    """The table's cells are Qt items, so painting never calls Python (the delegate asks every visible
+    cell for seven roles on each repaint); ``rows`` keeps the events themselves, row for row, for the
+    filter and the details pane."""
+
     def __init__(self, capacity: int = 5000) -> None:
-        super().__init__()
+        super().__init__(0, len(COLUMNS))
+        self.setHorizontalHeaderLabels(list(COLUMNS))
         self.capacity = capacity
-        self.rows: list[RawEvent] = []
-        self.pending: list[RawEvent] = []
+        self.rows: Ring[RawEvent] = Ring(capacity)
+        self.pending: Ring[RawEvent] = Ring(capacity)  # arrived, not yet in the table
         self.total = 0
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
-            return None
-        event = self.rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            column = index.column()
-            if column == 0:
-                return f"{event.t:9.3f}"
-            if column == 1:
-                return "↑" if event.direction == "client" else "↓"
-            if column == 2:
-                return event.type
-            return event.summarize()
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
-            return "sent by voicedesk" if event.direction == "client" else "received from the server"
-        if role == Qt.ItemDataRole.UserRole:
-            return event.direction
-        return None
-
     def add(self, event: RawEvent) -> None:
-        self.pending.append(event)
+        self.pending.push(event)
         self.total += 1
 
     def flush(self) -> int:
         """Move pending events into the table, dropping the oldest beyond capacity; returns rows added."""
-        if not self.pending:
+        incoming = len(self.pending)
+        if not incoming:
             return 0
-        incoming = self.pending[-self.capacity :]
-        self.pending = []
-        overflow = len(self.rows) + len(incoming) - self.capacity
+        overflow = len(self.rows) + incoming - self.capacity
         if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            del self.rows[:overflow]
-            self.endRemoveRows()
-        first = len(self.rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(incoming) - 1)
-        self.rows.extend(incoming)
-        self.endInsertRows()
-        return len(incoming)
+            dropped = min(overflow, len(self.rows))
+            self.removeRows(0, dropped)
+            self.rows.drop_oldest(dropped)
+        for event in self.pending:  # at most ``capacity``: the pending ring dropped any older ones
+            self.rows.push(event)  # first: the filter reads it as the row arrives
+            self.appendRow(event.cells())
+        self.pending.clear()
+        return incoming
 
     def clear(self) -> None:
-        self.beginResetModel()
+        self.removeRows(0, self.rowCount())
         self.rows.clear()
         self.pending.clear()
-        self.endResetModel()
 
 
 class EventFilter(QSortFilterProxyModel):
@@ -166,7 +152,11 @@ class EventInspector(QWidget):
         self.follow_box.setChecked(True)
         self.count_label = QLabel("")
         self.count_label.setObjectName("event_count")
-        self.count_label.setMinimumWidth(self.count_label.fontMetrics().horizontalAdvance("5000 of 0000000"))
+        # A fixed width: a label that grows with its text relayouts (and repaints) the whole row each time.
+        self.count_label.setFixedWidth(self.count_label.fontMetrics().horizontalAdvance("00000 of 00000000"))
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Opaque: a transparent label's every change repaints that patch of each widget beneath it.
+        self.count_label.setAutoFillBackground(True)
         self.count_label.setToolTip("events kept (the most recent) of events seen")
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -180,8 +170,10 @@ class EventInspector(QWidget):
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         for column in range(3):
@@ -206,10 +198,21 @@ class EventInspector(QWidget):
         self.direction_box.currentIndexChanged.connect(self._apply_filter)
         self.hide_audio_box.toggled.connect(self._apply_filter)
         self.table.selectionModel().currentRowChanged.connect(lambda current, _prev: self._show(current))
-        self._timer = QTimer(self)
-        self._timer.setInterval(250)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def attach(self, clock: DisplayClock) -> None:
+        """Insert what arrived on ``clock``'s ticks, about every ``FLUSH_MS``, while the table is shown."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._unsubscribe = clock.every(FLUSH_MS, self._flush_if_shown)
+
+    def _flush_if_shown(self) -> None:
+        if self.table.isVisible():
+            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()  # what arrived while another tab was shown
 
     def _apply_filter(self) -> None:
         self.proxy.set_filter(

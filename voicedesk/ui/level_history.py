@@ -1,9 +1,8 @@
-"""A fixed-size history of audio levels for the waveform view: plain numpy, no Qt.
+"""The history of audio levels the waveform draws and the level meters read: a ``Ring`` of two levels
+per display frame (microphone, assistant), on a dB display scale. Plain numpy, no Qt.
 
-Two traces (microphone and assistant) share one clock: each ``push`` adds one sample to both. The
-buffer is written twice (at ``i`` and ``i + size``), so the latest ``size`` samples are always one
-contiguous slice in time order: ``traces()`` returns views, never copies, and nothing is allocated
-after construction.
+Two traces share one clock: each ``push`` adds one sample to both. ``traces()`` returns views of the ring
+in time order, never copies.
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+
+from voicedesk.ui.ring import Ring
 
 FloatArray = npt.NDArray[np.float64]
 FLOOR_DB = -60.0
@@ -30,9 +31,7 @@ class LevelHistory:
         if size < 2:
             raise ValueError("a level history needs at least two samples")
         self.size = size
-        self._mic = np.zeros(2 * size, dtype=np.float64)
-        self._out = np.zeros(2 * size, dtype=np.float64)
-        self._next = 0
+        self._ring: Ring[tuple[float, float]] = Ring(size, dtype=np.float64, row_shape=(2,))
         self._quiet = size  # consecutive silent pushes; >= size means the whole view is flat
         self.x: FloatArray = np.arange(size, dtype=np.float64)
 
@@ -43,19 +42,21 @@ class LevelHistory:
 
     def push(self, mic_peak: float, out_peak: float) -> None:
         mic, out = level_to_display(mic_peak), level_to_display(out_peak)
-        i = self._next
-        self._mic[i] = self._mic[i + self.size] = mic
-        self._out[i] = self._out[i + self.size] = out
-        self._next = (i + 1) % self.size
+        self._ring.push((mic, out))
         self._quiet = self._quiet + 1 if mic == 0.0 and out == 0.0 else 0
 
     def traces(self) -> tuple[FloatArray, FloatArray]:
         """(mic, assistant), oldest first, as views of the ring (valid until the next ``push``)."""
-        start = self._next
-        return self._mic[start : start + self.size], self._out[start : start + self.size]
+        rows = self._ring.latest(self.size)
+        return rows[:, 0], rows[:, 1]
+
+    def latest(self) -> tuple[float, float]:
+        """The newest (mic, assistant) levels on the display scale; silence before the first push."""
+        if not len(self._ring):
+            return 0.0, 0.0
+        row = self._ring.latest(1)[0]
+        return float(row[0]), float(row[1])
 
     def clear(self) -> None:
-        self._mic.fill(0.0)
-        self._out.fill(0.0)
-        self._next = 0
+        self._ring.clear()
         self._quiet = self.size

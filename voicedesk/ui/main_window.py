@@ -1,5 +1,6 @@
 """The main window: composes the views, forwards what the person does to the session controller, and
-shows what the session reports (through the bridge's signals). Views never talk to each other."""
+shows what the session reports through the view model (its properties and signals). Views never talk to
+each other and never read the controller. One display clock drives everything redrawn on a schedule."""
 
 from __future__ import annotations
 
@@ -29,15 +30,16 @@ from voicedesk.config import load_settings, save_settings
 from voicedesk.session import events as se
 from voicedesk.ui import theme
 from voicedesk.ui.banner import Banner, Level
-from voicedesk.ui.bridge import SessionBridge
 from voicedesk.ui.controls import KeyForwarder, TalkControls
 from voicedesk.ui.conversation_view import ConversationView
+from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
 from voicedesk.ui.qtasync import async_slot
 from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
 from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.tool_log import ToolLogView
+from voicedesk.ui.view_model import SessionViewModel
 from voicedesk.ui.waveform import WaveformView
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,9 @@ class MainWindow(QMainWindow):
         self.persist = persist
         self.setWindowTitle("voicedesk")
         self.setWindowIcon(theme.app_icon())
-        self.bridge = SessionBridge(self)
-        runtime.subscribe(self.bridge.on_event)
+        self.view_model = SessionViewModel(self)
+        runtime.subscribe(self.view_model.on_event)
+        self.clock = DisplayClock(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._closed = False
@@ -67,7 +70,7 @@ class MainWindow(QMainWindow):
         self.local_notice = Banner(dismissable=False, name="local_notice")
         self.audio_notice = Banner(name="audio_notice")
         self.controls = TalkControls()
-        self.waveform = WaveformView(self._levels)
+        self.waveform = WaveformView(self._levels, clock=self.clock)
         self.conversation = ConversationView()
         self.tool_log = ToolLogView()
         self.inspector = EventInspector()
@@ -128,22 +131,26 @@ class MainWindow(QMainWindow):
         return action
 
     def _wire(self) -> None:
-        b = self.bridge
-        b.state_changed.connect(self._on_state)
-        b.item_added.connect(lambda item: self.conversation.apply_items([item], complete=False))
-        b.history_updated.connect(lambda items: self.conversation.apply_items(items, complete=True))
-        b.transcript_updated.connect(lambda item_id, _role, text: self.conversation.apply_transcript(item_id, text))
-        b.tool_started.connect(self.tool_log.apply_event)
-        b.tool_finished.connect(self.tool_log.apply_event)
-        b.tool_finished.connect(lambda e: self.conversation.apply_tool_result(e.call_id, e.output, e.ok))
-        b.raw_event_received.connect(self.inspector.add)
-        b.latency_measured.connect(self.status.apply_event)
-        b.usage_reported.connect(self.status.apply_event)
-        b.error_reported.connect(self._on_error)
-        b.device_problem_reported.connect(self._on_device_problem)
-        b.session_renewed.connect(self._on_renewed)
-        b.audio_interrupted.connect(self._on_interrupted)
-        b.session_ended.connect(self._on_session_ended)
+        vm = self.view_model
+        self.controls.follow(vm)
+        vm.state_changed.connect(self._show_state)
+        vm.item_added.connect(lambda item: self.conversation.apply_items([item], complete=False))
+        vm.history_updated.connect(lambda items: self.conversation.apply_items(items, complete=True))
+        vm.transcript_updated.connect(lambda item_id, _role, text: self.conversation.apply_transcript(item_id, text))
+        vm.tool_started.connect(self.tool_log.apply_event)
+        vm.tool_finished.connect(self.tool_log.apply_event)
+        vm.tool_finished.connect(lambda e: self.conversation.apply_tool_result(e.call_id, e.output, e.ok))
+        vm.raw_event_received.connect(self.inspector.add)
+        vm.latency_measured.connect(self.status.apply_event)
+        vm.usage_reported.connect(self.status.apply_event)
+        vm.error_reported.connect(self._on_error)
+        vm.device_problem_reported.connect(self._on_device_problem)
+        vm.session_renewed.connect(self._on_renewed)
+        vm.audio_interrupted.connect(self._on_interrupted)
+        vm.session_ended.connect(self._on_session_ended)
+        self.status.attach(self.clock)
+        self.conversation.attach(self.clock)
+        self.inspector.attach(self.clock)
         c = self.controls
         c.connect_requested.connect(self.toggle_connection)
         c.settings_requested.connect(self.open_settings)
@@ -192,8 +199,9 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes(self._saved_splitter)
         await self.runtime.prepare()
         self._show_notices()
-        self._refresh_controls()
+        self.conversation.set_input_enabled(True)
         self.waveform.start()
+        self.clock.start()
         if connect:
             await self.connect_session()
 
@@ -226,8 +234,7 @@ class MainWindow(QMainWindow):
 
     @async_slot()
     async def toggle_connection(self) -> None:
-        controller = self.runtime.controller
-        if controller is not None and controller.connection != "disconnected":
+        if self.view_model.connection != "disconnected":
             await self.runtime.disconnect()
         else:
             await self.connect_session()
@@ -254,7 +261,6 @@ class MainWindow(QMainWindow):
             )
         finally:
             self.controls.connect_button.setEnabled(True)
-            self._refresh_controls()
         return False
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -282,6 +288,7 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self) -> None:
         """Clean async shutdown: disconnect, stop the audio, close the journal and WAVs, save the layout."""
+        self.clock.stop()
         self.waveform.stop()
         try:
             await asyncio.wait_for(self.runtime.shutdown(), SHUTDOWN_TIMEOUT_S)
@@ -300,7 +307,7 @@ class MainWindow(QMainWindow):
 
     def start_talking(self) -> None:
         controller = self.runtime.controller
-        if controller is None or controller.connection != "connected":
+        if controller is None or not self.view_model.connected:
             return
         controller.start_push_to_talk()
 
@@ -316,21 +323,18 @@ class MainWindow(QMainWindow):
             else:
                 hint = "Too little audio to send (under 0.1 s); hold the button a little longer."
             self.statusBar().showMessage(hint, 5000)
-        self._refresh_controls()
 
     def set_muted(self, muted: bool) -> None:
         if self.runtime.controller is not None:
             self.runtime.controller.set_mic_muted(muted)
-        self._refresh_controls()
 
     def interrupt(self) -> None:
         if self.runtime.controller is not None:
             self.runtime.controller.interrupt()
-        self._refresh_controls()
 
     def send_text(self, text: str) -> None:
         controller = self.runtime.controller
-        if controller is None or controller.connection != "connected":
+        if controller is None or not self.view_model.connected:
             self.banner.show_message("Not connected: the message was not sent.", "Press Connect first.", "warning",
                                      ("Connect", self.toggle_connection))  # fmt: skip
             return
@@ -338,17 +342,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ session reports
 
-    def _on_state(self, connection: str, activity: str) -> None:
-        self.status.apply_state(connection, activity)
-        self._refresh_controls()
-
-    def _refresh_controls(self) -> None:
-        c = self.runtime.controller
-        if c is None:
-            self.controls.apply_state("disconnected", "idle", push_to_talk=True, muted=False)
-            return
-        self.controls.apply_state(c.connection, c.activity, push_to_talk=c.push_to_talk_mode, muted=c.mic_muted)
-        self.conversation.set_input_enabled(True)
+    def _show_state(self) -> None:
+        self.status.apply_state(self.view_model.connection, self.view_model.activity)
 
     def _on_error(self, event: se.ErrorOccurred) -> None:
         action: tuple[str, Callable[[], object]] | None = None
@@ -392,12 +387,10 @@ class MainWindow(QMainWindow):
     def _on_interrupted(self, event: se.AudioInterrupted) -> None:
         who = "You interrupted" if event.reason == "user" else "You talked over"
         self.statusBar().showMessage(f"{who} the assistant after {event.audio_end_ms / 1000:.1f} s.", 4000)
-        self._refresh_controls()
 
     def _on_session_ended(self, reason: str) -> None:
         if reason == "tool":
             self.banner.show_message("The assistant ended the conversation.", "Press Connect to start again.", "info")
-        self._refresh_controls()
 
     # ------------------------------------------------------------------ settings
 
@@ -411,10 +404,11 @@ class MainWindow(QMainWindow):
             inputs=inputs,
             outputs=outputs,
             play_tone=(lambda: self._play_tone()) if audio else None,
-            mic_level=(lambda: audio.source.levels().peak) if audio else None,
+            # the level the waveform sampled on this tick of the display clock (no second reading of the device)
+            mic_level=(lambda: self.waveform.history.latest()[0]) if audio else None,
             unavailable_reason=audio.fallback_reason if audio else None,
         )
-        dialog = SettingsDialog(self.runtime.settings, hooks, self)
+        dialog = SettingsDialog(self.runtime.settings, hooks, self, clock=self.clock)
         dialog.accepted.connect(partial(self._settings_accepted, dialog))
         self.settings_dialog = dialog
         dialog.open()
@@ -450,7 +444,6 @@ class MainWindow(QMainWindow):
         else:
             self.status.model = self.runtime.settings.session.model
             self.statusBar().showMessage("Settings applied.", 3000)
-        self._refresh_controls()
 
     def clear_views(self) -> None:
         for view in (self.conversation, self.tool_log, self.inspector, self.waveform, self.status):

@@ -8,7 +8,6 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 from voicedesk.app import VOICES, EndpointError, SessionSettings, SettingsError, TurnDetection, custom_endpoint
 from voicedesk.config import ENV_KEYS, AppSettings, KeyStoreError, mask_key, store_key, stored_key
 from voicedesk.tools.builtins import default_registry
+from voicedesk.ui.display_clock import DisplayClock
 
 MODELS = ("gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview")
 TRANSCRIBERS = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1")
@@ -42,6 +42,7 @@ ENDPOINTS = (
     ("local", "Embedded local server (offline demo)"),
 )
 DEFAULT_DEVICE = "System default"
+METER_MS = 50
 OFF = "off"
 
 
@@ -53,6 +54,7 @@ class AudioHooks:
     outputs: list[str] = dataclasses.field(default_factory=list)
     play_tone: Callable[[], None] | None = None
     mic_level: Callable[[], float] | None = None
+    """The microphone's level now, 0..1 as the meter shows it (read on the display clock's ticks)."""
     unavailable_reason: str | None = None
 
 
@@ -78,8 +80,11 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         save_key: Callable[[str, str | None], None] = store_key,
+        clock: DisplayClock | None = None,
     ) -> None:
         super().__init__(parent)
+        self._clock = clock
+        self._stop_meter: Callable[[], None] | None = None
         self.setWindowTitle("voicedesk settings")
         self.setObjectName("settings_dialog")
         self.setMinimumWidth(560)
@@ -250,11 +255,8 @@ class SettingsDialog(QDialog):
         note = QLabel("Device changes apply at once, even mid-conversation.")
         note.setProperty("muted", True)
         form.addRow("", note)
-        self._meter_timer = QTimer(self)
-        self._meter_timer.setInterval(50)
-        self._meter_timer.timeout.connect(self._update_meter)
-        if self.audio.mic_level is not None:
-            self._meter_timer.start()
+        if self.audio.mic_level is not None and self._clock is not None:
+            self._stop_meter = self._clock.every(METER_MS, self._update_meter)
         return page
 
     def _tools_tab(self, s: AppSettings) -> QWidget:
@@ -403,9 +405,14 @@ class SettingsDialog(QDialog):
                 os.environ[ENV_KEYS.get(kind, "OPENAI_API_KEY")] = key  # this process only; never written
             self.key_changed = True
         self.result_settings = settings
-        self._meter_timer.stop()
+        self._meter_off()
         super().accept()
 
     def reject(self) -> None:
-        self._meter_timer.stop()
+        self._meter_off()
         super().reject()
+
+    def _meter_off(self) -> None:
+        if self._stop_meter is not None:
+            self._stop_meter()
+            self._stop_meter = None

@@ -1,18 +1,21 @@
 """The status line: connection, what the assistant is doing, session time (with a warning before the
-60-minute limit), last-turn latency, tokens and an estimated cost."""
+60-minute limit), last-turn latency, tokens and an estimated cost. The session time is refreshed by the
+window's display clock; a label is only touched when its text changes."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from voicedesk.session import events as se
+from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.pricing import estimate_cost
 
 SESSION_LIMIT_S = 3600.0
 WARN_BEFORE_S = 300.0
+REFRESH_MS = 250  # the session time reads whole seconds: a quarter second keeps it within a frame of true
 ACTIVITY_TEXT = {"idle": "Idle", "listening": "Listening", "thinking": "Thinking", "speaking": "Speaking"}
 CONNECTION_TEXT = {
     "disconnected": "Disconnected",
@@ -31,6 +34,8 @@ class StatusPanel(QWidget):
         self.activity_label.setObjectName("activity")
         self.time_label = QLabel()
         self.time_label.setObjectName("session_time")
+        # Opaque: it changes every second, and a transparent label repaints the status bar beneath it too.
+        self.time_label.setAutoFillBackground(True)
         self.latency_label = QLabel("latency —")
         self.latency_label.setObjectName("latency")
         self.latency_label.setToolTip("End of your turn → first audio of the answer (received / played)")
@@ -52,11 +57,14 @@ class StatusPanel(QWidget):
         self.cost = 0.0
         self.model = "gpt-realtime"
         self.local = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start()
+        self._unsubscribe: Callable[[], None] | None = None
         self.clear()
+
+    def attach(self, clock: DisplayClock) -> None:
+        """Keep the session time current on ``clock``'s ticks."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._unsubscribe = clock.every(REFRESH_MS, self.refresh)
 
     def clear(self) -> None:
         self.tokens, self.cost = 0, 0.0
@@ -108,8 +116,7 @@ class StatusPanel(QWidget):
 
     def refresh(self) -> None:
         if self.connected_at is None:
-            self.time_label.setText("session —")
-            self.time_label.setProperty("warning", False)
+            self._set_time("session —", warn=False)
             return
         elapsed = time.monotonic() - self.connected_at
         minutes, seconds = divmod(int(elapsed), 60)
@@ -118,7 +125,11 @@ class StatusPanel(QWidget):
         if warn:
             left = max(0, int(self.limit_s - elapsed))
             text += f" — the service's 60-minute limit in {left // 60}:{left % 60:02d}; it will renew the session"
-        self.time_label.setText(text)
+        self._set_time(text, warn=warn)
+
+    def _set_time(self, text: str, *, warn: bool) -> None:
+        if self.time_label.text() != text:
+            self.time_label.setText(text)
         if self.time_label.property("warning") != warn:
             self.time_label.setProperty("warning", warn)
             self.time_label.style().unpolish(self.time_label)

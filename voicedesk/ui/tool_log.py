@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from voicedesk.session import events as se
 from voicedesk.ui import theme
+from voicedesk.ui.ring import Ring
 
 COLUMNS = ("Time", "Tool", "Arguments", "Result", "Duration", "Status")
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -59,8 +60,8 @@ def _one_line(text: str | None, limit: int = 120) -> str:
 class ToolCallModel(QAbstractTableModel):
     def __init__(self, max_rows: int = 2000) -> None:
         super().__init__()
-        self.calls: list[ToolCall] = []
-        self._rows: dict[str, int] = {}
+        self.calls: Ring[ToolCall] = Ring(max_rows)
+        self._sequence: dict[str, int] = {}  # call id -> how many calls came before it (row + calls dropped)
         self.max_rows = max_rows
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -94,26 +95,31 @@ class ToolCallModel(QAbstractTableModel):
             return _pretty(call.arguments if column == 2 else call.output)
         return None
 
+    def row_of(self, call_id: str) -> int | None:
+        sequence = self._sequence.get(call_id)
+        if sequence is None or sequence < self.calls.dropped:
+            return None
+        return sequence - self.calls.dropped
+
     def started(self, event: se.ToolStart) -> None:
-        if event.call_id in self._rows:
+        if self.row_of(event.call_id) is not None:
             return
         if len(self.calls) >= self.max_rows:
             self.beginRemoveRows(QModelIndex(), 0, 0)
-            dropped = self.calls.pop(0)
-            self._rows = {c.call_id: i for i, c in enumerate(self.calls)}
-            del dropped
+            self._sequence.pop(self.calls[0].call_id, None)
+            self.calls.drop_oldest()
             self.endRemoveRows()
         row = len(self.calls)
         self.beginInsertRows(QModelIndex(), row, row)
-        self.calls.append(ToolCall(event.call_id, event.name, event.arguments, time.time()))
-        self._rows[event.call_id] = row
+        self._sequence[event.call_id] = self.calls.dropped + row
+        self.calls.push(ToolCall(event.call_id, event.name, event.arguments, time.time()))
         self.endInsertRows()
 
     def finished(self, event: se.ToolEnd) -> None:
-        row = self._rows.get(event.call_id)
+        row = self.row_of(event.call_id)
         if row is None:
             self.started(se.ToolStart(event.call_id, event.name, event.arguments))
-            row = self._rows[event.call_id]
+            row = len(self.calls) - 1
         call = self.calls[row]
         call.output, call.ok, call.duration_s = event.output, event.ok, event.duration_s
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
@@ -121,7 +127,7 @@ class ToolCallModel(QAbstractTableModel):
     def clear(self) -> None:
         self.beginResetModel()
         self.calls.clear()
-        self._rows.clear()
+        self._sequence.clear()
         self.endResetModel()
 
 

@@ -1,12 +1,13 @@
 """The live level view: the microphone and the assistant's voice as two scrolling traces.
 
-Cheap by construction (the way friture draws): one PlotDataItem per trace created once, fixed axis
-ranges, no antialiasing, no mouse interaction, no filled areas (filling the curves' area tripled the
-paint cost), an opaque background, ``setData`` with preallocated numpy views on a ~30 fps QTimer, no
-redraw at all while everything in view is silence, and the level bookkeeping in plain numpy
-(``LevelHistory``). The microphone trace rises above the axis, the assistant's falls below it, so the
-two voices read like a conversation. pyqtgraph is imported only when the plot is built, after the
-window's first paint, so the first frame does not wait for it.
+Cheap by construction (the way friture draws): a pyqtgraph plot with fixed axis ranges, no antialiasing
+and no mouse interaction, an opaque background, the legend outside the scene, and each trace a minimal
+graphics item that draws one polyline straight from a preallocated QPolygonF whose points numpy writes in
+place (no path building, no bounds computed per frame: the item's bounds are the fixed view). The window's
+display clock calls ``refresh``: it takes one level snapshot and redraws, except while everything in view
+is silence or the view is hidden. The microphone trace rises above the axis, the assistant's falls below
+it, so the two voices read like a conversation. pyqtgraph is imported only when the plot is built, after
+the window's first paint, so the first frame does not wait for it.
 """
 
 from __future__ import annotations
@@ -15,33 +16,74 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QPaintEvent, QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, QTimer
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsObject, QHBoxLayout, QLabel, QStyleOptionGraphicsItem, QVBoxLayout, QWidget
 
 from voicedesk.audio.base import Levels
 from voicedesk.ui import theme
+from voicedesk.ui.display_clock import FPS, DisplayClock
 from voicedesk.ui.level_history import FloatArray, LevelHistory
 
 if TYPE_CHECKING:
     import pyqtgraph as pg
 
 LevelsProvider = Callable[[], tuple[Levels, Levels]]
-FPS = 30
+Y_RANGE = 1.05
+
+
+class Trace(QGraphicsObject):
+    """One polyline over ``size`` evenly spaced samples; ``values`` is a numpy view of its points' y."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        import pyqtgraph.functions as fn
+
+        self._polygon: QPolygonF = fn.create_qpolygonf(size)
+        points: FloatArray = fn.ndarray_from_qpolygonf(self._polygon)
+        points[:, 0] = np.arange(size, dtype=np.float64)
+        points[:, 1] = 0.0
+        self._points = points
+        self.values: FloatArray = points[:, 1]  # the y of each point
+        self._bounds = QRectF(0.0, -Y_RANGE, float(size - 1), 2 * Y_RANGE)
+        self._pen = QPen()
+
+    def setPen(self, pen: QPen) -> None:
+        self._pen = pen
+        self.update()
+
+    def getData(self) -> tuple[FloatArray, FloatArray]:
+        """(x, y) as drawn (views; for tests and exports)."""
+        return self._points[:, 0], self.values
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setPen(self._pen)
+        painter.drawPolyline(self._polygon)
 
 
 class _Plot(NamedTuple):
     widget: pg.PlotWidget
-    mic: pg.PlotDataItem  # rises above the axis
-    out: pg.PlotDataItem  # the assistant's voice, below it
+    mic: Trace  # rises above the axis
+    out: Trace  # the assistant's voice, below it
 
 
 class WaveformView(QWidget):
-    def __init__(self, provider: LevelsProvider | None = None, seconds: float = 10.0, parent: QWidget | None = None):
+    def __init__(
+        self,
+        provider: LevelsProvider | None = None,
+        seconds: float = 10.0,
+        parent: QWidget | None = None,
+        *,
+        clock: DisplayClock | None = None,
+    ) -> None:
         super().__init__(parent)
         self._provider = provider
         self.history = LevelHistory(int(seconds * FPS))
-        self._negated = np.zeros(self.history.size, dtype=np.float64)
+        self._clock = clock
+        self._unsubscribe: Callable[[], None] | None = None
         # Built after the first paint, or at the first sound if sooner: importing pyqtgraph takes ~0.25 s.
         self._plot: _Plot | None = None
         self._build_scheduled = False
@@ -64,10 +106,7 @@ class WaveformView(QWidget):
         self._layout.addLayout(legend)
         self._layout.addWidget(self._placeholder, 1)
         self.apply_theme()
-        self.timer = QTimer(self)
-        self.timer.setInterval(1000 // FPS)
-        self.timer.timeout.connect(self.refresh)
-        self.frames = 0
+        self.frames = 0  # frames drawn
 
     # The same small interface as every other view: clear(), refresh(), apply_theme().
 
@@ -75,10 +114,23 @@ class WaveformView(QWidget):
         self._provider = provider
 
     def start(self) -> None:
-        self.timer.start()
+        """Sample and draw on every tick of the display clock (a clock of its own when none was given)."""
+        if self._unsubscribe is not None:
+            return
+        if self._clock is None:
+            self._clock = DisplayClock(self)
+        self._unsubscribe = self._clock.every(0, self.refresh)
+        if not self._clock.running:
+            self._clock.start()
 
     def stop(self) -> None:
-        self.timer.stop()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    @property
+    def running(self) -> bool:
+        return self._unsubscribe is not None
 
     def clear(self) -> None:
         self.history.clear()
@@ -118,11 +170,11 @@ class WaveformView(QWidget):
         return self._ensure_plot().widget
 
     @property
-    def mic_curve(self) -> pg.PlotDataItem:
+    def mic_curve(self) -> Trace:
         return self._ensure_plot().mic
 
     @property
-    def out_curve(self) -> pg.PlotDataItem:
+    def out_curve(self) -> Trace:
         return self._ensure_plot().out
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -156,11 +208,7 @@ class WaveformView(QWidget):
             widget.hideAxis(axis)
         widget.setMinimumHeight(60)
         widget.getPlotItem().vb.disableAutoRange()
-        plot = _Plot(
-            widget,
-            pg.PlotDataItem(antialias=False, skipFiniteCheck=True),
-            pg.PlotDataItem(antialias=False, skipFiniteCheck=True),
-        )
+        plot = _Plot(widget, Trace(self.history.size), Trace(self.history.size))
         widget.addItem(plot.mic)
         widget.addItem(plot.out)
         return plot
@@ -168,8 +216,8 @@ class WaveformView(QWidget):
     def _draw(self) -> None:
         plot = self._ensure_plot()
         mic, out = self.history.traces()
-        np.negative(out, out=self._negated)
-        x: FloatArray = self.history.x
-        plot.mic.setData(x, mic, skipFiniteCheck=True)
-        plot.out.setData(x, self._negated, skipFiniteCheck=True)
+        np.copyto(plot.mic.values, mic)
+        np.negative(out, out=plot.out.values)
+        plot.mic.update()
+        plot.out.update()
         self.frames += 1
