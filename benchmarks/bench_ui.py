@@ -50,6 +50,27 @@ ROOT = Path(os.environ.get("VOICEDESK_BENCH_ROOT") or HERE.parent).resolve()
 sys.path.insert(0, str(ROOT))
 
 
+# The app layer arrived with the window's view model: the --before checkout may predate it.
+HAS_APP_LAYER = (ROOT / "voicedesk" / "app").is_dir()
+SERVER_MODULE = "voicedesk.app.serve" if HAS_APP_LAYER else "voicedesk.local.server"
+
+
+def _runtime(settings: Any, source: Any, sink: Any) -> Any:
+    """The window's runtime over the given source and sink, in whichever checkout is measured."""
+    if HAS_APP_LAYER:
+        from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions
+
+        return AppRuntime(settings, RuntimeOptions(audio_factory=lambda _s, _p: AudioBackend(source, sink)))
+    import importlib
+
+    old = importlib.import_module("voicedesk.ui.runtime")
+    return old.SessionRuntime(settings, audio_factory=lambda _s, _p: old.AudioBackend(source, sink, None, None))
+
+
+def _event_records(runtime: Any) -> list[dict[str, Any]]:
+    return list(runtime.event_log if HAS_APP_LAYER else runtime.recent_events)
+
+
 def _rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -137,7 +158,6 @@ class _PaintCounter:
 
 
 async def _stream(seconds: float, tab: int) -> dict[str, Any]:
-    from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions
     from voicedesk.audio.filesource import FileSource
     from voicedesk.audio.null import NullSink
     from voicedesk.config import AppSettings
@@ -146,7 +166,7 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
     from voicedesk.ui.main_window import MainWindow
 
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
-        [sys.executable, "-m", "voicedesk.local.server", "--port", "0", "--pace", "1.0"],
+        [sys.executable, "-m", SERVER_MODULE, "--port", "0", "--pace", "1.0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
     )  # fmt: skip
     try:
@@ -156,7 +176,7 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
         settings = AppSettings(endpoint="custom", custom_url=url,
                                session=SessionSettings(turn_detection=TurnDetection(type="server_vad")))  # fmt: skip
         source, sink = FileSource(speed=1.0), NullSink(speed=1.0)
-        runtime = AppRuntime(settings, RuntimeOptions(audio_factory=lambda _s, _p: AudioBackend(source, sink)))
+        runtime = _runtime(settings, source, sink)
         window = MainWindow(runtime, persist=False)
         window.resize(1180, 800)
         window.show()
@@ -196,7 +216,7 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
             lags.append(max(0.0, loop.time() - t - 0.005))
         speaking = controller.activity == "speaking"
         frames = window.waveform.frames - frames0
-        deltas = sum(1 for e in runtime.event_log if e["event"].get("type", "").endswith("delta"))
+        deltas = sum(1 for e in _event_records(runtime) if e["event"].get("type", "").endswith("delta"))
         await window.shutdown()
         cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (wall1 - wall0)
         lags.sort()
@@ -220,7 +240,6 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
 async def _memory(turns: int) -> dict[str, Any]:
     import numpy as np
 
-    from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions
     from voicedesk.audio.base import SAMPLE_RATE
     from voicedesk.audio.filesource import FileSource
     from voicedesk.audio.null import NullSink
@@ -232,7 +251,7 @@ async def _memory(turns: int) -> dict[str, Any]:
     speech = (np.sin(np.arange(3 * SAMPLE_RATE) * 2 * np.pi * 180 / SAMPLE_RATE) * 8000).astype(np.int16)
     spoken = [f"please talk for {25 if n % 3 else 20} seconds about topic {n}" for n in range(turns)]
     # The local server in its own process, as a real service: only the window's memory is measured.
-    command = [sys.executable, "-m", "voicedesk.local.server", "--port", "0", "--pace", "inf"]
+    command = [sys.executable, "-m", SERVER_MODULE, "--port", "0", "--pace", "inf"]
     for text in spoken:
         command += ["--transcript", text]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)  # noqa: ASYNC220
@@ -242,7 +261,7 @@ async def _memory(turns: int) -> dict[str, Any]:
     settings = AppSettings(endpoint="custom", custom_url=url,
                            session=SessionSettings(turn_detection=TurnDetection(type="none")))  # fmt: skip
     source, sink = FileSource(speed=math.inf), NullSink(speed=math.inf)
-    runtime = AppRuntime(settings, RuntimeOptions(audio_factory=lambda _s, _p: AudioBackend(source, sink)))
+    runtime = _runtime(settings, source, sink)
     window = MainWindow(runtime, persist=False)
     window.show()
     await window.start(connect=True)
@@ -291,7 +310,7 @@ async def _memory(turns: int) -> dict[str, Any]:
         "checkpoints_mb": checkpoints,
         "items": items,
         "turns_shown": shown,
-        "events_kept": len(runtime.event_log),
+        "events_kept": len(_event_records(runtime)),
         "wall_s": time.monotonic() - started,
     }
 

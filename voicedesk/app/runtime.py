@@ -30,12 +30,11 @@ from voicedesk.realtime.endpoint import Endpoint, EndpointError, custom_endpoint
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.session.conversation import Item
+from voicedesk.session.listeners import Listener, Listeners
 from voicedesk.tools.builtins import default_registry
 from voicedesk.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
-
-Listener = Callable[[se.SessionEvent], None]
 
 
 @dataclass
@@ -67,7 +66,7 @@ class AppRuntime:
     def __init__(self, settings: AppSettings, options: RuntimeOptions | None = None) -> None:
         self.settings = settings
         self.options = options or RuntimeOptions()
-        self._listeners: list[Listener] = []
+        self._listeners = Listeners()
         self.controller: SessionController | None = None
         self.audio: AudioBackend | None = None
         self.server: LocalRealtimeServer | None = None
@@ -84,15 +83,10 @@ class AppRuntime:
     # ------------------------------------------------------------------ listeners
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._listeners.subscribe(listener)
 
     def emit(self, event: se.SessionEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken view must not break the session
-                log.exception("runtime listener failed on %s", event.kind)
+        self._listeners.emit(event)
 
     def _on_controller_event(self, event: se.SessionEvent) -> None:
         self.event_log.on_event(event)

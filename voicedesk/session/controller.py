@@ -30,6 +30,7 @@ from voicedesk.session.conversation import Conversation, Item
 from voicedesk.session.inspector import elide_audio
 from voicedesk.session.intents import UpdateSession
 from voicedesk.session.journal import SessionJournal
+from voicedesk.session.listeners import Listener, Listeners
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.playback_timeline import Heard
 from voicedesk.session.renewal import Renewal
@@ -40,8 +41,6 @@ from voicedesk.session.wire_audio import AudioCodec
 from voicedesk.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
-
-Listener = Callable[[se.SessionEvent], None]
 
 
 class SessionController:
@@ -70,7 +69,7 @@ class SessionController:
         self.conversation = Conversation(transcription_enabled=bool(settings.transcription_model))
         self._journal = SessionJournal(journal_dir)
         self.conversation.on_finished(self._journal.record)
-        self._listeners: list[Listener] = []
+        self._listeners = Listeners()
         self.raw_events = False
         self._client = RealtimeClient(
             endpoint,
@@ -140,15 +139,10 @@ class SessionController:
         return self._renewal.started_at
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._listeners.subscribe(listener)
 
     def _emit(self, event: se.SessionEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken view must not break the session
-                log.exception("session listener failed on %s", event.kind)
+        self._listeners.emit(event)
 
     # ------------------------------------------------------------------ lifecycle
 
