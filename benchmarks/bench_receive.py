@@ -117,7 +117,7 @@ async def main() -> None:
     servers, urls = [], []
     for deflate in (False, True):
         port = _free_port()
-        command = [sys.executable, "-m", "voicedesk.local.server", "--port", str(port), "--pace", "inf"]
+        command = [sys.executable, "-m", "voicedesk.app.serve", "--port", str(port), "--pace", "inf"]
         server = subprocess.Popen(  # noqa: ASYNC220 - started before anything is measured
             [*command, "--deflate"] if deflate else command, stdout=subprocess.PIPE, text=True
         )
