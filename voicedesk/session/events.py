@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from voicedesk.audio.base import AudioProblem, Pcm16
-from voicedesk.realtime.client import ConnectionState
+from voicedesk.realtime.client import ConnectionState as ConnectionState  # the session reports it too
 from voicedesk.session.conversation import Item
 
 Activity = Literal["idle", "listening", "thinking", "speaking"]

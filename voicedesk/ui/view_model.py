@@ -16,8 +16,8 @@ from typing import Any, assert_never
 
 from PySide6.QtCore import Property, QObject, Signal, SignalInstance
 
-from voicedesk.realtime.client import ConnectionState
 from voicedesk.session import events as se
+from voicedesk.session.events import ConnectionState
 
 ANSWERING: tuple[se.Activity, ...] = ("thinking", "speaking")
 
