@@ -62,8 +62,12 @@ class SessionStatus:
             self.idle.set()
 
     def show(self, activity: se.Activity) -> None:
-        """What a server event suggests (speaking, listening); the held talk button wins."""
-        self.set_activity("listening" if self._talk_held() else activity)
+        """What a server event suggests (speaking, listening); the held talk button wins. On the receive path
+        (every audio delta), so an unchanged activity costs nothing: everything else that changes the
+        snapshot goes through ``update`` or ``set_connection``, which publish."""
+        shown: se.Activity = "listening" if self._talk_held() else activity
+        if shown != self.activity:
+            self.set_activity(shown)
 
     def set_activity(self, activity: se.Activity) -> None:
         self.activity = activity

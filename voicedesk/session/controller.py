@@ -33,6 +33,7 @@ from voicedesk.session.journal import SessionJournal
 from voicedesk.session.listeners import Listener, Listeners
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.playback_timeline import Heard
+from voicedesk.session.rate_limits import RateLimitRetries
 from voicedesk.session.renewal import Renewal
 from voicedesk.session.server_events import ServerEventRouter
 from voicedesk.session.talk import TalkInput
@@ -78,7 +79,7 @@ class SessionController:
             on_status=self._on_status,
             on_sent=self._on_sent,
             on_reconnected=lambda: self._renewal.restore_session(),
-            reconnect_policy=lambda clean: self._renewal.should_reconnect(clean),
+            reconnect_policy=lambda closed: self._renewal.should_reconnect(closed),
             transport_factory=transport_factory,
             backoff=backoff,
         )
@@ -128,6 +129,8 @@ class SessionController:
             update_activity=self._status.update,
             sent_event=self._client.sent_event,
             note_error=self._renewal.note_error,
+            rate_limits=RateLimitRetries(parts.responses, request=lambda: self._answers.request(), spawn=self._spawn),
+            turn_answered=self._renewal.turn_answered,
         )
         self._ending = False
         self._ticker: asyncio.Task[None] | None = None
