@@ -90,8 +90,10 @@ def load_turns(turns: Sequence[tuple[str, str]]) -> list[Turn]:
     return loaded
 
 
-UNANSWERED_CODES = frozenset({"timeout", "turn_failed"})  # a turn the connection or the clock lost: exit 4
-REFUSED_CODES = frozenset({"rate_limited", "quota", "busy", "response_failed"})  # the server would not: exit 5
+UNANSWERED_CODES = frozenset(
+    {"timeout", "turn_failed", "response_lost"}
+)  # a turn the connection or the clock lost: exit 4
+REFUSED_CODES = frozenset({"rate_limited", "quota", "busy", "response_failed"})
 
 
 class _Narrator:

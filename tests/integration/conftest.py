@@ -86,6 +86,7 @@ class HarnessFactory(Protocol):
         transport_factory: TransportFactory = ...,
         on_input_sent: Callable[[Pcm16], None] | None = ...,
         backoff: Backoff = ...,
+        response_timeout_s: float = ...,
     ) -> Harness: ...
 
 
@@ -107,6 +108,7 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
         transport_factory: TransportFactory = open_websocket,
         on_input_sent: Callable[[Pcm16], None] | None = None,
         backoff: Backoff = FAST_BACKOFF,
+        response_timeout_s: float = 20.0,
     ) -> Harness:
         server = LocalRealtimeServer(options or LocalServerOptions(audio_pace=math.inf))
         await server.start()
@@ -126,6 +128,7 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
             backoff=backoff,
             transport_factory=transport_factory,
             on_input_sent=on_input_sent,
+            response_timeout_s=response_timeout_s,
         )
         controller.raw_events = True
         harness = Harness(server, controller, sink, source)

@@ -120,3 +120,15 @@ def test_the_reconnect_budget_allows_five_in_two_minutes() -> None:
     assert [budget.take() for _ in range(6)] == [1, 2, 3, 4, 5, None]
     now[0] = 121.0
     assert budget.take() == 1, "the window slides"
+
+
+async def test_a_lost_response_done_is_given_up_and_the_next_turn_answered(make_harness: HarnessFactory) -> None:
+    h = await make_harness(options=_server(lose_response_done=1), response_timeout_s=1.0)
+    h.controller.send_text("hello")
+    lost = await h.wait_for(se.ErrorOccurred, lambda e: e.code == "response_lost", within=10)
+    assert not lost.fatal
+    assert await h.controller.wait_idle(5), "the session is not left waiting"
+    assert h.sent_types().count("response.create") == 1, "the lost answer is not asked for again and again"
+    h.controller.send_text("what is 2 plus 3")
+    assert await h.controller.wait_idle(10)
+    assert "5" in h.controller.history()[-1].display_text

@@ -169,7 +169,7 @@ class Connection:
 
     async def emit(self, ga_type: str, **fields: Any) -> None:
         name = self.dialect.event_type(ga_type)
-        if name is None:
+        if name is None or (ga_type == "response.done" and self.faults.take_lost_done()):
             return
         if "item" in fields:
             fields["item"] = self.dialect.item(fields["item"])
