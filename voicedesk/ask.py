@@ -90,13 +90,23 @@ def load_turns(turns: Sequence[tuple[str, str]]) -> list[Turn]:
     return loaded
 
 
-class _Narrator:
-    """Writes conversation.jsonl as items finish and tells the terminal what happens."""
+UNANSWERED_CODES = frozenset(
+    {"timeout", "turn_failed", "response_lost"}
+)  # a turn the connection or the clock lost: exit 4
+REFUSED_CODES = frozenset({"rate_limited", "quota", "busy", "response_failed"})
 
-    def __init__(self, out_dir: Path, out: TextIO | None) -> None:
+
+class _Narrator:
+    """Writes conversation.jsonl as items finish; the transcript goes to stdout, notices and warnings to
+    stderr."""
+
+    def __init__(self, out_dir: Path, out: TextIO | None, notices: TextIO | None) -> None:
         self._conversation = JsonlWriter(out_dir / "conversation.jsonl", fsync=False)
         self._out = out
+        self._notices = notices
         self.fatal: se.ErrorOccurred | None = None
+        self.unanswered: se.ErrorOccurred | None = None
+        """A turn that was never answered (no fatal error, but not a success either)."""
         self.ended_by_tool = False
         self.committed = asyncio.Event()
 
@@ -115,21 +125,27 @@ class _Narrator:
                 self.say(f"tool {name}({arguments}) -> {output}{'' if ok else ' [error]'}")
             case se.ErrorOccurred() if event.fatal:
                 self.fatal = event
-                self.say(f"error: {event.message}")
+                self.notify(f"error: {event.message}")
             case se.ErrorOccurred():
-                self.say(f"warning: {event.message}")
+                if event.code in UNANSWERED_CODES | REFUSED_CODES:
+                    self.unanswered = event
+                self.notify(f"warning: {event.message}")
             case se.AudioDeviceProblem(message=message):
-                self.say(f"audio: {message}")
+                self.notify(f"audio: {message}")
             case se.SessionEnded(reason="tool"):
                 self.ended_by_tool = True
             case se.SessionRenewed(reason=reason, carried_items=carried):
-                self.say(f"(session renewed after {reason}; {carried} items carried over)")
+                self.notify(f"(session renewed after {reason}; {carried} items carried over)")
             case _:
                 pass
 
     def say(self, text: str) -> None:
         if self._out is not None:
             print(text, file=self._out, flush=True)
+
+    def notify(self, text: str) -> None:
+        if self._notices is not None:
+            print(text, file=self._notices, flush=True)
 
     @property
     def done(self) -> bool:
@@ -153,7 +169,7 @@ async def run_ask(options: AskOptions) -> int:
             strict_endpoint=True,
         ),
     )
-    narrator = _Narrator(options.out_dir, None if options.quiet else sys.stdout)
+    narrator = _Narrator(options.out_dir, *((None, None) if options.quiet else (sys.stdout, sys.stderr)))
     runtime.subscribe(narrator.on_event)
     try:
         await runtime.prepare()
@@ -161,7 +177,7 @@ async def run_ask(options: AskOptions) -> int:
         assert controller is not None
         controller.conversation.on_finished(narrator.item_finished)
         if runtime.using_local_server:
-            narrator.say(f"({runtime.endpoint_reason})")
+            narrator.notify(f"({runtime.endpoint_reason})")
         try:
             await runtime.connect()
         except ConnectFailed as exc:
@@ -177,6 +193,8 @@ async def run_ask(options: AskOptions) -> int:
         if narrator.fatal.code == "connection_lost":
             return EXIT_UNREACHABLE
         return EXIT_SERVER_ERROR
+    if narrator.unanswered is not None:
+        return EXIT_UNREACHABLE if narrator.unanswered.code in UNANSWERED_CODES else EXIT_SERVER_ERROR
     return EXIT_OK
 
 

@@ -51,7 +51,10 @@ class AppSettings:
     output_device: str | None = None
     echo: EchoMode = "aec"
     tools: list[str] = field(default_factory=lambda: ["calculator", "get_time", "stop_conversation"])
-    session_timeout_s: float | None = None
+    session_timeout_s: float | None = 3000.0
+    """Renew the server session at the first quiet moment after this long (the service ends it at 60 minutes)."""
+    response_timeout_s: float = 20.0
+    """An answer with no word from the server for this long counts as lost (the session moves on)."""
     ui: dict[str, Any] = field(default_factory=dict)
     """Window geometry, splitter sizes and other view state, owned by the GUI."""
 

@@ -85,6 +85,8 @@ class HarnessFactory(Protocol):
         endpoint_for: Callable[[LocalRealtimeServer], Endpoint] | None = ...,
         transport_factory: TransportFactory = ...,
         on_input_sent: Callable[[Pcm16], None] | None = ...,
+        backoff: Backoff = ...,
+        response_timeout_s: float = ...,
     ) -> Harness: ...
 
 
@@ -105,6 +107,8 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
         endpoint_for: Callable[[LocalRealtimeServer], Endpoint] | None = None,
         transport_factory: TransportFactory = open_websocket,
         on_input_sent: Callable[[Pcm16], None] | None = None,
+        backoff: Backoff = FAST_BACKOFF,
+        response_timeout_s: float = 20.0,
     ) -> Harness:
         server = LocalRealtimeServer(options or LocalServerOptions(audio_pace=math.inf))
         await server.start()
@@ -121,9 +125,10 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
             sink=sink,
             tools=default_registry() if tools else None,
             session_timeout_s=session_timeout_s,
-            backoff=FAST_BACKOFF,
+            backoff=backoff,
             transport_factory=transport_factory,
             on_input_sent=on_input_sent,
+            response_timeout_s=response_timeout_s,
         )
         controller.raw_events = True
         harness = Harness(server, controller, sink, source)

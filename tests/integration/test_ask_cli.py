@@ -51,11 +51,11 @@ def records(path: Path) -> list[dict[str, Any]]:
 async def test_ask_on_the_local_server_writes_everything(tmp_path: Path) -> None:
     wav = write_wav(tmp_path / "question.wav", speech_like(1.5)[::2], rate=12000, channels=2)
     out = tmp_path / "out"
-    code, stdout, stderr = await run_ask(
+    code, _stdout, stderr = await run_ask(
         str(wav), "--text", "what is 12 times 7", "--text", "what was my first message", "--out-dir", str(out), "--fast"
     )
     assert code == 0, stderr
-    assert "embedded local server" in stdout
+    assert "embedded local server" in stderr, "a notice, not part of the transcript"
     conversation = records(out / "conversation.jsonl")
     roles = [(r["type"], r["role"]) for r in conversation]
     assert roles == [
@@ -126,10 +126,20 @@ async def test_unreachable_endpoint_exits_4_within_the_retry_window(tmp_path: Pa
     assert time.monotonic() - started < 25  # 15 s of retries plus interpreter start-up on a busy machine
 
 
-async def test_a_session_the_server_ends_with_an_error_exits_5(tmp_path: Path) -> None:
+async def test_an_internal_error_then_a_1011_close_is_reconnected_and_answered(tmp_path: Path) -> None:
+    # 1011 is an abnormal close, not the server ending the session on purpose (that reading made it exit 5).
     options = LocalServerOptions(faults=Faults(fail_session_on_response=True))
     async with LocalRealtimeServer(options) as server:
         code, stdout, stderr = await run_ask("--text", "hi", "--out-dir", str(tmp_path / "out"), "--url", server.url)
-        assert len(server.sessions) == 1  # it did not hammer the server with reconnects
-    assert code == 5, stdout + stderr
-    assert "server had an error" in stdout
+        assert len(server.sessions) == 2  # one reconnect, no hammering
+    assert code == 0, stdout + stderr
+    assert "assistant:" in stdout
+
+
+async def test_a_turn_never_answered_is_not_exit_0(tmp_path: Path) -> None:
+    options = LocalServerOptions(faults=Faults(close_every_response=1011))
+    async with LocalRealtimeServer(options) as server:
+        code, stdout, stderr = await run_ask("--text", "hi", "--out-dir", str(tmp_path / "out"), "--url", server.url)
+        assert len(server.sessions) == 4  # asked again twice, then given up: no hammering
+    assert code == 4, stdout + stderr
+    assert "given up" in stderr and "assistant:" not in stdout

@@ -131,7 +131,7 @@ async def test_a_rate_limited_response_is_retried_once(make_harness: HarnessFact
 
 
 async def test_repeated_rate_limits_are_reported(make_harness: HarnessFactory) -> None:
-    h = await make_harness(options=LocalServerOptions(audio_pace=math.inf, faults=Faults(rate_limit_responses=2)))
+    h = await make_harness(options=LocalServerOptions(audio_pace=math.inf, faults=Faults(rate_limit_responses=3)))
     h.controller.send_text("hello")
     error = await h.wait_for(se.ErrorOccurred, within=10)
     assert error.code == "rate_limited" and "wait" in error.hint

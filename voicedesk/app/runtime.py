@@ -172,6 +172,7 @@ class AppRuntime:
             tools=self.tool_registry(self.settings.tools),
             journal_dir=data_dir() / "journal" if self.options.journal else None,
             session_timeout_s=self.settings.session_timeout_s,
+            response_timeout_s=self.settings.response_timeout_s,
             backoff=self.options.backoff,
             on_input_sent=self.recorder.record_sent,
         )

@@ -101,6 +101,16 @@ class Connection:
     # --- lifecycle ---
 
     async def run(self) -> None:
+        faults = self.ctx.faults.faults
+        if faults.close_at_start is not None:
+            self.record.close_reason = "closed at start by fault injection"
+            await self.ws.close(faults.close_at_start, "going away")
+            return
+        if faults.silent:
+            self.record.close_reason = "silent by fault injection"
+            async for _ in self.ws:
+                pass
+            return
         expiry = self._spawn(self._expire())
         try:
             await self.emit("session.created", session=self.config.render(self.dialect.beta))
@@ -159,7 +169,7 @@ class Connection:
 
     async def emit(self, ga_type: str, **fields: Any) -> None:
         name = self.dialect.event_type(ga_type)
-        if name is None:
+        if name is None or (ga_type == "response.done" and self.faults.take_lost_done()):
             return
         if "item" in fields:
             fields["item"] = self.dialect.item(fields["item"])
@@ -288,6 +298,9 @@ class Connection:
             raise errors.unknown_event_type(kind, CLIENT_EVENTS)
         await handler(event)
 
+    def _rate_limited(self) -> ClientError:
+        return errors.rate_limited(self.config.model, self.faults.faults.rate_limit_retry_after_s)
+
     async def _error(self, exc: ClientError, client_event_id: str | None) -> None:
         await self.emit("error", error=exc.payload(client_event_id))
 
@@ -327,8 +340,14 @@ class Connection:
             await self.emit("input_audio_buffer.speech_stopped", audio_end_ms=turn.audio_end_ms, item_id=turn.item_id)
             await self._commit_audio(turn.item_id, turn.audio)
             if self.config.turn_flag("create_response") and self.active is None:
-                self._start_response(parse_request(None, self.config, conversation=self.conversation,
-                                                   dialect=self.dialect, ids=self.ids))  # fmt: skip
+                request = parse_request(None, self.config, conversation=self.conversation,
+                                        dialect=self.dialect, ids=self.ids)  # fmt: skip
+                if self.faults.take_rate_limit():  # the service's own response, refused in either form
+                    if self.faults.faults.rate_limit_style == "error":
+                        await self._error(self._rate_limited(), None)
+                        continue
+                    request.rate_limited = True
+                self._start_response(request)
 
     async def _commit(self, event: JsonDict) -> None:
         samples = self.audio.buffered_samples
@@ -429,8 +448,15 @@ class Connection:
             return
         if self.faults.take_rate_limit():
             if self.faults.faults.rate_limit_style == "error":
-                raise errors.rate_limited(self.config.model)
+                raise self._rate_limited()
             request.rate_limited = True
+        if (code := self.faults.faults.close_every_response) is not None:
+            self.record.close_reason = f"closed mid-answer ({code}) by fault injection"
+            with contextlib.suppress(ConnectionClosed):
+                await self.emit("response.created", response={"id": self.ids.new("resp"), "object": "realtime.response",
+                                                              "status": "in_progress", "output": []})  # fmt: skip
+                await self.ws.close(code, "internal error")
+            return
         self._start_response(request)
 
     def _start_response(self, request: Any) -> None:

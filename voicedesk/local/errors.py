@@ -214,10 +214,10 @@ def invalid_audio(detail: str) -> ClientError:
     return ClientError(f"Invalid 'audio': {detail}.", code="invalid_value", param="audio")
 
 
-def rate_limited(model: str) -> ClientError:
+def rate_limited(model: str, retry_after_s: float = 20.0) -> ClientError:
     return ClientError(
         f"Rate limit reached for {model} in organization org-local on requests per min (RPM): "
-        "Limit 3, Used 3, Requested 1. Please try again in 20s. "
+        f"Limit 3, Used 3, Requested 1. Please try again in {retry_after_s:g}s. "
         "Visit https://platform.openai.com/account/rate-limits to learn more.",
         code="rate_limit_exceeded",
         type_="requests",

@@ -28,16 +28,31 @@ class Faults:
     rate_limit_style: RateLimitStyle = "error"
     """'error': an error event and no response. 'response_failed': response.created then response.done
     with status failed and the rate-limit error in status_details (what the real service also does)."""
+    close_every_response: int | None = None
+    """Every response.create: response.created, then the connection closes with this code (e.g. 1011)."""
+    close_at_start: int | None = None
+    """Every connection closes with this code as soon as it is accepted (e.g. 1001), before session.created."""
+    silent: bool = False
+    """Every connection is accepted and then never hears a word: no session.created, no answers."""
+    lose_response_done: int = 0
+    """The next N response.done events are never sent (lost on the way, or a stalled server)."""
+    rate_limit_retry_after_s: float = 0.2
+    """The wait the rate-limit message names ("Please try again in 0.2s")."""
 
 
 class FaultState:
     def __init__(self, faults: Faults) -> None:
+        self.arm(faults)
+
+    def arm(self, faults: Faults) -> None:
+        """Arm these faults from now on (for every connection, the open ones included)."""
         self.faults = faults
         self._garbage = faults.garbage_before_answer
         self._drop = faults.drop_after_audio_ms
         self._rate_limits = faults.rate_limit_responses
         self._rejects = faults.reject_connections
         self._fail_session = faults.fail_session_on_response
+        self._lost_dones = faults.lose_response_done
 
     def take_session_failure(self) -> bool:
         fire, self._fail_session = self._fail_session, False
@@ -53,6 +68,12 @@ class FaultState:
 
     def dropped(self) -> None:
         self._drop = None
+
+    def take_lost_done(self) -> bool:
+        if self._lost_dones <= 0:
+            return False
+        self._lost_dones -= 1
+        return True
 
     def take_rate_limit(self) -> bool:
         if self._rate_limits <= 0:

@@ -112,7 +112,7 @@ class ResponseStream:
             await self.host.emit("response.created", response=self._object("in_progress", None, None))
             context = self.request.context if self.request.context is not None else self.host.conversation.items
             if self.request.rate_limited:
-                limit = errors.rate_limited(self.request.model)
+                limit = errors.rate_limited(self.request.model, self.host.faults.faults.rate_limit_retry_after_s)
                 status = "failed"
                 details = {
                     "type": "failed",

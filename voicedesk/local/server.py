@@ -104,6 +104,10 @@ class LocalRealtimeServer:
             next_transcript=self._next_transcript,
         )
 
+    def arm_faults(self, faults: Faults) -> None:
+        """Misbehave this way from now on (a test's second act)."""
+        self._faults.arm(faults)
+
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

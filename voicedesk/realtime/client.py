@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
@@ -26,7 +27,6 @@ from voicedesk.realtime.events import (
     InputAudioAppend,
     JsonDict,
     MalformedEvent,
-    ServerError,
     ServerEvent,
     audio_delta_fields,
     new_event_id,
@@ -49,10 +49,9 @@ AudioHandler = Callable[[AudioFields, JsonDict], None]
 """A well-formed audio delta, as its fields and the raw event (see ``on_audio``)."""
 SentHandler = Callable[[JsonDict], None]
 ReconnectHook = Callable[[], Sequence[ClientEvent]]
-ReconnectPolicy = Callable[[bool], bool]
-"""Given whether the close was clean (a close handshake), should we reconnect?"""
+ReconnectPolicy = Callable[["Closed"], bool]
+"""Given how the server closed the connection, should we reconnect?"""
 
-RATE_LIMIT_CODE = "rate_limit_exceeded"
 
 _decoder = json.JSONDecoder()
 
@@ -84,10 +83,16 @@ class EndpointUnreachable(ConnectFailed):
     pass
 
 
+class SessionNotStarted(EndpointUnreachable):
+    """The server accepted the connection but closed it, or said nothing, before ``session.created``."""
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionStatus:
     state: ConnectionState
     detail: str = ""
+    attempt: int = 0
+    """While reconnecting: which reconnect this is within the budget's window (1-based)."""
 
 
 StatusHandler = Callable[[ConnectionStatus], None]
@@ -95,20 +100,54 @@ StatusHandler = Callable[[ConnectionStatus], None]
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Delays between connection attempts, and how long to keep trying before giving up."""
+    """The one retry policy for connections: exponential delays with jitter between attempts, how long to keep
+    trying to open a connection, and how many reconnects a time window allows before giving up for good."""
 
     first_s: float = 0.25
     factor: float = 2.0
     max_s: float = 4.0
     give_up_after_s: float = 15.0
+    jitter: float = 0.2
+    """Each delay is scaled by a random factor in [1 - jitter, 1 + jitter], so clients do not retry in step."""
+    max_reconnects: int = 5
+    reconnect_window_s: float = 120.0
+    session_start_s: float = 10.0
+    """How long a freshly opened connection may take to say ``session.created`` before it counts as dead."""
 
     def delays(self) -> list[float]:
         delays, delay, total = [], self.first_s, 0.0
         while total < self.give_up_after_s:
-            delays.append(delay)
+            delays.append(self.jittered(delay))
             total += delay
             delay = min(delay * self.factor, self.max_s)
         return delays
+
+    def jittered(self, delay: float) -> float:
+        return delay * random.uniform(1.0 - self.jitter, 1.0 + self.jitter)
+
+    def reconnect_delay(self, attempt: int) -> float:
+        """The pause before the ``attempt``-th reconnect within the window (1-based)."""
+        return self.jittered(min(self.first_s * self.factor ** (attempt - 1), self.max_s))
+
+
+class ReconnectBudget:
+    """At most ``max_reconnects`` reconnects in any ``reconnect_window_s``: a server that closes every
+    connection is not hammered."""
+
+    def __init__(self, backoff: Backoff, now: Callable[[], float] = time.monotonic) -> None:
+        self._backoff = backoff
+        self._now = now
+        self._recent: deque[float] = deque()
+
+    def take(self) -> int | None:
+        """Count one reconnect; its number within the window, or None when the budget is spent."""
+        now = self._now()
+        while self._recent and now - self._recent[0] > self._backoff.reconnect_window_s:
+            self._recent.popleft()
+        if len(self._recent) >= self._backoff.max_reconnects:
+            return None
+        self._recent.append(now)
+        return len(self._recent)
 
 
 class RealtimeClient:
@@ -124,7 +163,6 @@ class RealtimeClient:
         reconnect_policy: ReconnectPolicy | None = None,
         transport_factory: TransportFactory = open_websocket,
         backoff: Backoff | None = None,
-        rate_limit_retry_s: float = 1.0,
     ) -> None:
         self.endpoint = endpoint
         self._on_event = on_event
@@ -136,7 +174,7 @@ class RealtimeClient:
         self._reconnect_policy = reconnect_policy or (lambda clean: True)
         self._open = transport_factory
         self._backoff = backoff or Backoff()
-        self._rate_limit_retry_s = rate_limit_retry_s
+        self._budget = ReconnectBudget(self._backoff)
         self._transport: Transport | None = None
         self._outbox: deque[JsonDict] = deque()
         self._outbox_ready = asyncio.Event()
@@ -146,7 +184,6 @@ class RealtimeClient:
         self.state: ConnectionState = "disconnected"
         # Recent non-audio events by id, so an error can be traced to the event that caused it.
         self._recent: OrderedDict[str, JsonDict] = OrderedDict()
-        self._rate_limit_retried: set[str] = set()
         self.connections = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -156,12 +193,13 @@ class RealtimeClient:
         self._closing = False
         self._set_state("connecting")
         try:
-            self._transport = await self._open_with_retries()
+            self._transport, first = await self._open_session()
         except ConnectFailed as exc:
             self._set_state("disconnected", str(exc))
             raise
         self.connections += 1
         self._set_state("connected")
+        self._dispatch(first)
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="realtime-receive"),
             asyncio.create_task(self._send_loop(), name="realtime-send"),
@@ -249,7 +287,7 @@ class RealtimeClient:
             except Closed as closed:
                 if self._closed_on_purpose():
                     return
-                if not self._renewing and not self._reconnect_policy(closed.clean):
+                if not self._renewing and not self._reconnect_policy(closed):
                     self._closing = True
                     await self._drop_transport()
                     self._set_state("disconnected")
@@ -280,35 +318,10 @@ class RealtimeClient:
                         log.exception("event handler failed on AudioDelta")
                     return
                 event = parse_server_event(raw)
-        if isinstance(event, ServerError) and self._retry_rate_limited(event):
-            return
         try:
             self._on_event(event, raw if isinstance(raw, dict) else None)
         except Exception:  # a bug in a handler must not take the connection down
             log.exception("event handler failed on %s", type(event).__name__)
-
-    def _retry_rate_limited(self, error: ServerError) -> bool:
-        """Retry a rate-limited response.create once, after a short pause; report the second refusal."""
-        if error.code != RATE_LIMIT_CODE:
-            return False
-        sent = self.sent_event(error.event_id)
-        if sent is None or sent.get("type") != "response.create" or error.event_id in self._rate_limit_retried:
-            return False
-        assert error.event_id is not None
-        self._rate_limit_retried.add(error.event_id)
-        retry = {k: v for k, v in sent.items() if k != "event_id"}
-
-        async def resend() -> None:
-            await asyncio.sleep(self._rate_limit_retry_s)
-            new_id = new_event_id()
-            self._rate_limit_retried.add(new_id)  # the retry itself is not retried again
-            self._remember(new_id, {**retry, "event_id": new_id})
-            self._outbox.append({**retry, "event_id": new_id})
-            self._outbox_ready.set()
-
-        self._tasks.append(asyncio.create_task(resend(), name="rate-limit-retry"))
-        log.info("response.create was rate limited; retrying once in %.1f s", self._rate_limit_retry_s)
-        return True
 
     # ------------------------------------------------------------------ (re)connecting
 
@@ -330,22 +343,52 @@ class RealtimeClient:
                 break
         raise EndpointUnreachable(f"cannot reach {self.endpoint.describe()}: {last_error}")
 
+    async def _open_session(self) -> tuple[Transport, str | bytes]:
+        """A connection whose server has started a session: the transport and its first frame (normally
+        ``session.created``). A server that accepts the socket and then says nothing counts as unreachable."""
+        transport = await self._open_with_retries()
+        try:
+            first = await asyncio.wait_for(transport.recv(), self._backoff.session_start_s)
+        except (TimeoutError, Closed) as exc:
+            with contextlib.suppress(Exception):
+                await transport.close()
+            why = "it did not start a session" if isinstance(exc, TimeoutError) else str(exc)
+            raise SessionNotStarted(f"{self.endpoint.describe()} accepted the connection but {why}") from None
+        return transport, first
+
     async def _reconnect(self, closed: Closed) -> None:
         renewing, self._renewing = self._renewing, False
         await self._drop_transport()
-        self._set_state("reconnecting", "renewing the session" if renewing else str(closed))
-        try:
-            transport = await self._open_with_retries()
-        except ConnectFailed as exc:
-            self._closing = True
-            self._set_state("disconnected", str(exc))
-            return
+        while True:
+            attempt = 1 if renewing else self._budget.take()
+            if attempt is None:
+                self._give_up(
+                    f"the server closed the connection {self._backoff.max_reconnects} times in "
+                    f"{self._backoff.reconnect_window_s:.0f} s (last: {closed})"
+                )
+                return
+            self._set_state("reconnecting", "renewing the session" if renewing else str(closed), attempt)
+            if not renewing:
+                await asyncio.sleep(self._backoff.reconnect_delay(attempt))
+            try:
+                transport, first = await self._open_session()
+            except AuthenticationFailed as exc:
+                self._give_up(str(exc))
+                return
+            except SessionNotStarted as exc:  # counts against the budget like any other close
+                closed, renewing = Closed(clean=False, code=None, reason=str(exc)), False
+                continue
+            except ConnectFailed as exc:  # unreachable through every attempt of the open: final
+                self._give_up(str(exc))
+                return
+            break
         self._transport = transport
         self.connections += 1
         # Drop stale audio for the old input buffer; restore the session before anything else queued.
         pending = [w for w in self._outbox if w.get("type") != "input_audio_buffer.append"]
         self._outbox.clear()
         self._set_state("connected", "reconnected")
+        self._dispatch(first)
         for event in self._on_reconnected() if self._on_reconnected else ():
             self.send(event)
         self._outbox.extend(pending)
@@ -357,6 +400,10 @@ class RealtimeClient:
             with contextlib.suppress(Exception):
                 await transport.close()
 
-    def _set_state(self, state: ConnectionState, detail: str = "") -> None:
+    def _give_up(self, why: str) -> None:
+        self._closing = True
+        self._set_state("disconnected", why)
+
+    def _set_state(self, state: ConnectionState, detail: str = "", attempt: int = 0) -> None:
         self.state = state
-        self._on_status(ConnectionStatus(state, detail))
+        self._on_status(ConnectionStatus(state, detail, attempt))

@@ -33,10 +33,12 @@ from voicedesk.session.journal import SessionJournal
 from voicedesk.session.listeners import Listener, Listeners
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.playback_timeline import Heard
+from voicedesk.session.rate_limits import RateLimitRetries
 from voicedesk.session.renewal import Renewal
 from voicedesk.session.server_events import ServerEventRouter
 from voicedesk.session.talk import TalkInput
 from voicedesk.session.tool_calls import ToolCallRunner
+from voicedesk.session.watchdog import DEFAULT_TIMEOUT_S, ResponseWatchdog
 from voicedesk.session.wire_audio import AudioCodec
 from voicedesk.tools.registry import ToolRegistry
 
@@ -58,6 +60,7 @@ class SessionController:
         backoff: Backoff | None = None,
         tool_timeout_s: float = 15.0,
         on_input_sent: Callable[[Pcm16], None] | None = None,
+        response_timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         """``on_input_sent`` sees exactly each microphone block sent to the server (e.g. for a recording)."""
         settings.validate()
@@ -74,11 +77,11 @@ class SessionController:
         self._client = RealtimeClient(
             endpoint,
             on_event=self._on_server_event,
-            on_audio=lambda fields, raw: self._router.on_audio_frame(fields, raw),
+            on_audio=self._on_audio_frame,
             on_status=self._on_status,
             on_sent=self._on_sent,
             on_reconnected=lambda: self._renewal.restore_session(),
-            reconnect_policy=lambda clean: self._renewal.should_reconnect(clean),
+            reconnect_policy=lambda closed: self._renewal.should_reconnect(closed),
             transport_factory=transport_factory,
             backoff=backoff,
         )
@@ -118,6 +121,7 @@ class SessionController:
             spawn=self._spawn,
             timeout_s=session_timeout_s,
         )
+        self._watchdog = ResponseWatchdog(parts, self._tool_runner, timeout_s=response_timeout_s)
         self._router = ServerEventRouter(
             parts,
             self._answers,
@@ -128,6 +132,8 @@ class SessionController:
             update_activity=self._status.update,
             sent_event=self._client.sent_event,
             note_error=self._renewal.note_error,
+            rate_limits=RateLimitRetries(parts.responses, request=lambda: self._answers.request(), spawn=self._spawn),
+            turn_answered=self._renewal.turn_answered,
         )
         self._ending = False
         self._ticker: asyncio.Task[None] | None = None
@@ -285,7 +291,12 @@ class SessionController:
     # ------------------------------------------------------------------ the wire and periodic work
 
     def _on_server_event(self, event: ev.ServerEvent, raw: ev.JsonDict | None) -> None:
+        self._watchdog.heard()
         self._router.on_server_event(event, raw)
+
+    def _on_audio_frame(self, fields: ev.AudioFields, raw: ev.JsonDict) -> None:
+        self._watchdog.heard()
+        self._router.on_audio_frame(fields, raw)
 
     def _on_sent(self, wire: ev.JsonDict) -> None:
         if self.raw_events:
@@ -300,6 +311,8 @@ class SessionController:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
+            if self._watchdog.check():
+                self._status.update()
             self._status.tick()
             quiet = self.activity == "idle" and not self._talk.held  # never cut a turn to renew
             self._renewal.maybe_renew(time.monotonic(), quiet)

@@ -2,8 +2,10 @@
 session expires (60 minutes, ``session_expired``), or before a client-side time limit.
 
 Each new session gets the settings again, then the conversation so far (carry-over: recent items verbatim,
-older ones summarized), then a ``response.create`` if a turn was left unanswered. A clean close right after
-a server error means the server ended the session on purpose: that one is not reconnected.
+older ones summarized), then a ``response.create`` if a turn was left unanswered (at most twice for the
+same turn). A close is reconnected unless the server ended the session: a normal close (1000), or any close
+soon after an error that ends a session (a refused key, no quota, an unknown model). 1001 (going away),
+1006, 1011, 1012 and 1013 are reconnected, within the client's reconnect budget.
 """
 
 from __future__ import annotations
@@ -14,13 +16,20 @@ from typing import Any
 
 from voicedesk.realtime import events as ev
 from voicedesk.realtime.client import RealtimeClient
+from voicedesk.realtime.transport import Closed
 from voicedesk.session import events as se
 from voicedesk.session.carryover import carry_over
 from voicedesk.session.intents import Intent, ReplayItem, RequestResponse, UpdateSession
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.tool_calls import ToolCallRunner
 
-ERROR_THEN_CLOSE_S = 5.0  # a clean close this soon after a server error is the server ending the session
+ERROR_THEN_CLOSE_S = 5.0  # a close this soon after a session-ending error is the server ending the session
+SESSION_ENDING_ERRORS = frozenset(
+    {"invalid_api_key", "insufficient_quota", "model_not_found", "invalid_model", "session_terminated"}
+)
+MAX_REREQUESTS = 2
+"""How often the same unanswered turn is asked again after reconnects before it is given up."""
+NORMAL_CLOSURE = 1000
 
 
 class Renewal:
@@ -49,6 +58,7 @@ class Renewal:
         self._timeout_s = timeout_s
         self._last_error: tuple[float, ev.ServerError] | None = None
         self._reason: se.SessionRenewed | None = None
+        self._rerequests = 0  # re-requests of the turn now unanswered
         self.started_at = 0.0
         """When the current server session began (time.monotonic())."""
 
@@ -78,18 +88,29 @@ class Renewal:
         )
         self._session_over()
 
-    def should_reconnect(self, clean: bool) -> bool:
-        """The client's reconnect policy."""
-        if not clean or self._last_error is None:
+    def should_reconnect(self, closed: Closed) -> bool:
+        """The client's reconnect policy (its budget limits how often)."""
+        ending = self._ending_error()
+        if ending is not None:
+            message = f"The server ended the session: {ending.message}"
+        elif closed.clean and closed.code == NORMAL_CLOSURE:
+            message = f"The server ended the session{': ' + closed.reason if closed.reason else ''}."
+        else:
             return True
-        at, error = self._last_error
-        if error.code == "session_expired" or time.monotonic() - at > ERROR_THEN_CLOSE_S:
-            return True
-        self._emit(
-            se.ErrorOccurred(f"The server ended the session: {error.message}", "session_ended_by_server", fatal=True)
-        )
+        self._emit(se.ErrorOccurred(message, "session_ended_by_server", fatal=True))
         self._session_over()
         return False
+
+    def _ending_error(self) -> ev.ServerError | None:
+        if self._last_error is None:
+            return None
+        at, error = self._last_error
+        recent = time.monotonic() - at <= ERROR_THEN_CLOSE_S
+        return error if recent and error.code in SESSION_ENDING_ERRORS else None
+
+    def turn_answered(self) -> None:
+        """A response completed: the next unanswered turn gets its own re-requests."""
+        self._rerequests = 0
 
     def restore_session(self) -> Sequence[ev.ClientEvent]:
         """The client reconnected: settings first, then the conversation so far, then the interrupted turn."""
@@ -105,8 +126,18 @@ class Renewal:
         self.started_at = time.monotonic()
         specs, summarized = carry_over(self._conversation.finished_items())
         intents: list[Intent] = [UpdateSession(self._session_payload()), *(ReplayItem(spec) for spec in specs)]
-        if unanswered and self._responses.request():
-            intents.append(RequestResponse())
+        if unanswered and not self._tools.busy:  # a running tool asks for the answer once its output is in
+            if self._rerequests < MAX_REREQUESTS and self._responses.request():
+                self._rerequests += 1
+                intents.append(RequestResponse())
+            elif self._rerequests >= MAX_REREQUESTS:
+                self._emit(
+                    se.ErrorOccurred(
+                        "The answer was cut off by the connection again and again; this turn was given up.",
+                        "turn_failed",
+                        hint="Ask again.",
+                    )
+                )
         reason = self._reason.reason if self._reason else "reconnected"
         self._reason = None
         self._emit(se.SessionRenewed(reason, len(specs), summarized))

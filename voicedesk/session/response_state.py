@@ -25,11 +25,13 @@ class ResponseState:
     """The server's id of the active (or cancelling) response."""
     deferred_create: bool = False
     """A response.create is wanted once the current response is done."""
+    retry_scheduled: bool = False
+    """A refused answer (rate limit) will be asked for again after a wait."""
 
     @property
     def in_progress(self) -> bool:
-        """A response was asked for, runs, or is being cancelled: the model is busy."""
-        return self.phase != "idle"
+        """A response was asked for, runs, is being cancelled, or will be asked for again: the model is busy."""
+        return self.phase != "idle" or self.retry_scheduled
 
     @property
     def unanswered(self) -> bool:
@@ -38,6 +40,7 @@ class ResponseState:
 
     def request(self) -> bool:
         """An answer is wanted. True: send ``response.create`` now (the state is then ``create_sent``)."""
+        self.retry_scheduled = False  # asked now: a scheduled retry would only ask twice
         match self.phase:
             case "idle":
                 self.phase = "create_sent"
@@ -62,6 +65,7 @@ class ResponseState:
 
     def cancel(self) -> bool:
         """Stop the answer. True: send ``response.cancel`` now (only while a response is active)."""
+        self.retry_scheduled = False
         if self.phase != "active":
             return False
         self.phase = "cancelling"
@@ -88,3 +92,4 @@ class ResponseState:
         self.phase = "idle"
         self.response_id = None
         self.deferred_create = False
+        self.retry_scheduled = False

@@ -18,6 +18,7 @@ from voicedesk.session.answers import Answers
 from voicedesk.session.inspector import elide_audio
 from voicedesk.session.intents import RequestResponse
 from voicedesk.session.parts import SessionParts
+from voicedesk.session.rate_limits import RATE_LIMIT_CODE, RateLimitRetries, failed_response_error, is_transient
 from voicedesk.session.server_errors import describe_server_error
 from voicedesk.session.tool_calls import ToolCallRunner
 from voicedesk.session.wire_audio import BadAudio
@@ -38,6 +39,8 @@ class ServerEventRouter:
         update_activity: Callable[[], None],
         sent_event: Callable[[str | None], ev.JsonDict | None],
         note_error: Callable[[ev.ServerError], bool],
+        rate_limits: RateLimitRetries,
+        turn_answered: Callable[[], None],
     ) -> None:
         self._parts = parts
         self._conversation = parts.conversation
@@ -55,6 +58,8 @@ class ServerEventRouter:
         self._update_activity = update_activity
         self._sent_event = sent_event
         self._note_error = note_error
+        self._rate_limits = rate_limits
+        self._turn_answered = turn_answered
 
     def on_server_event(self, event: ev.ServerEvent, raw: ev.JsonDict | None) -> None:
         if raw is not None and self._raw_events():
@@ -194,24 +199,25 @@ class ServerEventRouter:
                     {k: v for k, v in usage.items() if k.endswith("_details")},
                 )
             )
-        if event.status == "failed":
-            self._report_failed_response(event.response)
+        self._on_response_outcome(event)
         self._conversation.settle_waiting_transcripts()
         self._tools.response_done(event.response_id)
         if send_deferred_create:
             self._sender.send(RequestResponse())
         self._update_activity()
 
-    def _report_failed_response(self, response: ev.JsonDict) -> None:
-        details = response.get("status_details")
-        error = details.get("error") if isinstance(details, dict) else None
-        if isinstance(error, dict):
-            code = error.get("code") if isinstance(error.get("code"), str) else None
-            message = str(error.get("message") or "the response failed")
-            failure = ev.ServerError(message, str(error.get("type") or "error"), code, None, None)
-            self._emit(describe_server_error(failure))
-        else:
-            self._emit(se.ErrorOccurred("The model could not finish its answer.", "response_failed"))
+    def _on_response_outcome(self, event: ev.ResponseDone) -> None:
+        if event.status == "completed":
+            self._rate_limits.answered()
+            self._turn_answered()
+        elif event.status == "failed":
+            error = failed_response_error(event.response)
+            if error is None:
+                self._emit(se.ErrorOccurred("The model could not finish its answer.", "response_failed"))
+            elif not (is_transient(error) and self._rate_limits.retry(error)):
+                self._emit(describe_server_error(error))
+        elif event.status == "incomplete":
+            self._emit(incomplete_notice(event.response))
 
     def _on_server_error(self, error: ev.ServerError) -> None:
         if self._note_error(error):
@@ -219,7 +225,28 @@ class ServerEventRouter:
         if error.code == "response_cancel_not_active":
             return  # a harmless race: the response ended before our cancel arrived
         sent = self._sent_event(error.event_id)
-        if sent is not None and sent.get("type") == "response.create":
+        refused_create = sent is not None and sent.get("type") == "response.create"
+        if refused_create:
             self._responses.create_refused()
-            self._update_activity()
-        self._emit(describe_server_error(error))
+        elif error.code == RATE_LIMIT_CODE and error.event_id is None and self._responses.phase == "create_sent":
+            # server VAD's own response for the committed turn was refused: ask for it ourselves
+            self._responses.create_refused()
+            refused_create = True
+        retrying = refused_create and is_transient(error) and self._rate_limits.retry(error)
+        self._update_activity()
+        if not retrying:
+            self._emit(describe_server_error(error))
+
+
+_INCOMPLETE_REASONS = {
+    "max_output_tokens": "cut off: it reached the token limit",
+    "content_filter": "stopped by the content filter",
+}
+
+
+def incomplete_notice(response: ev.JsonDict) -> se.ErrorOccurred:
+    """Why an answer is ``incomplete`` (``status_details.reason``), in words."""
+    details = response.get("status_details")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    why = _INCOMPLETE_REASONS.get(str(reason), f"incomplete ({reason or 'no reason given'})")
+    return se.ErrorOccurred(f"The answer was {why}.", "response_incomplete")
