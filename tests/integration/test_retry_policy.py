@@ -132,3 +132,36 @@ async def test_a_lost_response_done_is_given_up_and_the_next_turn_answered(make_
     h.controller.send_text("what is 2 plus 3")
     assert await h.controller.wait_idle(10)
     assert "5" in h.controller.history()[-1].display_text
+
+
+async def test_a_tool_call_cut_by_a_1011_close_is_answered_in_the_new_session(make_harness: HarnessFactory) -> None:
+    import asyncio
+
+    from voicedesk.tools.builtins import calculator
+
+    async def slow_calculator(expression: str) -> str:
+        """Compute an arithmetic expression exactly.
+
+        Args:
+            expression: the arithmetic, e.g. "12 * 7"
+        """
+        await asyncio.sleep(0.5)  # still running when the connection drops
+        return str(calculator(expression))
+
+    h = await make_harness(options=_server(close_after_function_call=1011))
+    h.controller.remove_tool("calculator")
+    h.controller.add_tool(slow_calculator, name="calculator")
+    h.controller.send_text("what is 12 times 7")
+    answer = await h.wait_for(se.AgentEnd, lambda e: e.status == "completed", within=15)
+    assert answer.status == "completed"
+    assert await h.controller.wait_idle(10)
+    assert "84" in h.controller.history()[-1].display_text
+    assert len(h.server.sessions) == 2
+    second = h.server.sessions[1]
+    assert not second.errors, "the new session knew the call when its output came"
+    types = [e.get("type") for e in second.client_events]
+    assert types.count("response.create") == 1, "exactly one response.create, after the output"
+    output_at = next(
+        i for i, e in enumerate(second.client_events) if (e.get("item") or {}).get("type") == "function_call_output"
+    )
+    assert types.index("response.create") > output_at

@@ -186,6 +186,11 @@ class Connection:
         self.record.close_reason = "dropped by fault injection"
         self.ws.transport.abort()
 
+    async def close(self, code: int, reason: str) -> None:
+        self.record.close_reason = f"closed ({code}) by fault injection"
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.close(code, reason)
+
     def cached_tokens(self, input_tokens: int) -> int:
         previous, self._last_input_tokens = self._last_input_tokens, input_tokens
         return 0 if previous < 1024 else min(previous, input_tokens) // 64 * 64

@@ -34,6 +34,8 @@ class Faults:
     """Every connection closes with this code as soon as it is accepted (e.g. 1001), before session.created."""
     silent: bool = False
     """Every connection is accepted and then never hears a word: no session.created, no answers."""
+    close_after_function_call: int | None = None
+    """Once: close with this code right after a function_call item is done, before its response.done."""
     lose_response_done: int = 0
     """The next N response.done events are never sent (lost on the way, or a stalled server)."""
     rate_limit_retry_after_s: float = 0.2
@@ -53,6 +55,7 @@ class FaultState:
         self._rejects = faults.reject_connections
         self._fail_session = faults.fail_session_on_response
         self._lost_dones = faults.lose_response_done
+        self._close_after_call = faults.close_after_function_call
 
     def take_session_failure(self) -> bool:
         fire, self._fail_session = self._fail_session, False
@@ -68,6 +71,10 @@ class FaultState:
 
     def dropped(self) -> None:
         self._drop = None
+
+    def take_close_after_call(self) -> int | None:
+        code, self._close_after_call = self._close_after_call, None
+        return code
 
     def take_lost_done(self) -> bool:
         if self._lost_dones <= 0:

@@ -54,6 +54,8 @@ class ResponseHost(Protocol):
 
     def abort(self) -> None: ...
 
+    async def close(self, code: int, reason: str) -> None: ...
+
     def finished(self, stream: ResponseStream, response: JsonDict, usage: JsonDict | None) -> None: ...
 
     def cached_tokens(self, input_tokens: int) -> int: ...
@@ -261,6 +263,8 @@ class ResponseStream:
         if not self.stopping:
             await self.host.emit("response.function_call_arguments.done", **where, name=call.name, arguments=sent)
         await self._finish_item(index, item)
+        if (code := self.host.faults.take_close_after_call()) is not None:
+            await self.host.close(code, "internal error")  # the call is announced, response.done never comes
 
     # --- helpers ---
 

@@ -48,17 +48,20 @@ def _summary_line(item: Item) -> str:
     return ""
 
 
-def _drop_orphan_calls(specs: list[ItemSpec]) -> list[ItemSpec]:
-    """A function call without its output (or the reverse) would be refused: keep only complete pairs."""
+def _drop_orphan_calls(specs: list[ItemSpec], running: frozenset[str]) -> list[ItemSpec]:
+    """A function call without its output (or the reverse) would be refused: keep complete pairs, and the
+    calls still running here (their output follows once the new session knows them)."""
     calls = {s.call_id for s in specs if isinstance(s, FunctionCallSpec)}
     outputs = {s.call_id for s in specs if isinstance(s, FunctionOutputSpec)}
-    paired = calls & outputs
+    paired = (calls & outputs) | (calls & running)
     return [s for s in specs if not isinstance(s, FunctionCallSpec | FunctionOutputSpec) or s.call_id in paired]
 
 
-def carry_over(items: list[Item], recent: int = RECENT_ITEMS) -> tuple[list[ItemSpec], int]:
+def carry_over(
+    items: list[Item], recent: int = RECENT_ITEMS, running_calls: frozenset[str] = frozenset()
+) -> tuple[list[ItemSpec], int]:
     """The items to create in a new session, and how many older items went into the summary."""
-    specs = _drop_orphan_calls([s for s in (_spec(i) for i in items) if s is not None])
+    specs = _drop_orphan_calls([s for s in (_spec(i) for i in items) if s is not None], running_calls)
     if len(specs) <= recent:
         return specs, 0
     older, latest = specs[:-recent], specs[-recent:]

@@ -121,10 +121,11 @@ class Renewal:
             self._playback.cut(span)
             self._conversation.remove(span.item_id)
             self._emit(se.HistoryUpdated(self._conversation.items()))
+        running = self._tools.running_call_ids
         self._parts.reset()
         self._tools.reset()
         self.started_at = time.monotonic()
-        specs, summarized = carry_over(self._conversation.finished_items())
+        specs, summarized = carry_over(self._conversation.finished_items(), running_calls=running)
         intents: list[Intent] = [UpdateSession(self._session_payload()), *(ReplayItem(spec) for spec in specs)]
         if unanswered and not self._tools.busy:  # a running tool asks for the answer once its output is in
             if self._rerequests < MAX_REREQUESTS and self._responses.request():

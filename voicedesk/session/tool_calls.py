@@ -72,7 +72,9 @@ class ToolCallRunner:
         result: ToolResult = await self.registry.execute(name, arguments, timeout_s=self._timeout_s)
         self._emit(ToolEnd(call_id, name, arguments, result.output, result.ok, result.duration_s))
         self._send(SendToolOutput(call_id, result.output))
-        calls = self._by_response[response_id]
+        calls = self._by_response.get(response_id)
+        if calls is None:  # cancelled with the session
+            return
         calls.pending.discard(call_id)
         calls.ends_session = calls.ends_session or result.ends_session
         self._maybe_continue(response_id)
@@ -87,9 +89,19 @@ class ToolCallRunner:
         else:
             self._request_response()
 
+    @property
+    def running_call_ids(self) -> frozenset[str]:
+        """Calls whose output is not sent yet: a new server session must know them before their output."""
+        return frozenset(call_id for calls in self._by_response.values() for call_id in calls.pending)
+
     def reset(self) -> None:
-        """A new server session: calls of the old one can no longer be answered there."""
-        self._by_response.clear()
+        """A new server session: the old responses are over there. Calls still running are carried over (their
+        items are replayed); when the last one's output is sent, one response.create follows."""
+        for response_id, calls in list(self._by_response.items()):
+            if calls.pending:
+                calls.response_done = True
+            else:
+                del self._by_response[response_id]
 
     async def cancel_all(self) -> None:
         for task in list(self._tasks):
