@@ -154,6 +154,10 @@ class SessionController:
 
     async def connect(self) -> None:
         """Connect and configure the session; raises ConnectFailed (wrong key, unreachable)."""
+        if self._ticker is not None:
+            # The last session ended by itself (reconnects given up, the server ended it): its audio,
+            # ticker and journal are still held. Release them, as a disconnect would, before starting anew.
+            await self.disconnect()
         self._journal.open()
         self._ending = False
         self._ended.clear()
@@ -306,7 +310,7 @@ class SessionController:
         if status.state == "disconnected" and status.detail and not self._ending:
             self._status.connection = status.state
             self._renewal.connection_lost(status.detail)
-        self._status.set_connection(status.state)
+        self._status.set_connection(status.state, status.attempt)
 
     async def _tick(self) -> None:
         while True:

@@ -23,14 +23,16 @@ InterruptReason = Literal["user", "barge_in"]
 @dataclass(frozen=True, slots=True)
 class StateChanged:
     """A full snapshot of what the controls show: the connection, what the assistant is doing, the turn
-    mode (push-to-talk or voice detection), whether the microphone is muted (voice detection) and whether
-    microphone audio is being sent."""
+    mode (push-to-talk or voice detection), whether the microphone is muted (voice detection), whether
+    microphone audio is being sent, and while reconnecting which reconnect this is within the retry budget
+    (1-based; 0 otherwise, a planned session renewal included)."""
 
     connection: ConnectionState
     activity: Activity
     push_to_talk: bool = True
     muted: bool = False
     mic_open: bool = False
+    reconnect_attempt: int = 0
     kind: str = "state_changed"
 
 

@@ -1,6 +1,6 @@
-"""The status line: connection, what the assistant is doing, session time (with a warning before the
-60-minute limit), last-turn latency, tokens and an estimated cost. The session time is refreshed by the
-window's display clock; a label is only touched when its text changes."""
+"""The status line: connection (with the reconnect's number while retrying), what the assistant is doing,
+session time (with a warning before the 60-minute limit), last-turn latency, tokens and an estimated cost.
+The session time is refreshed by the window's display clock; a label is only touched when its text changes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from voicedesk.session import events as se
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.pricing import estimate_cost
+from voicedesk.ui.view_model import SessionViewModel
 
 SESSION_LIMIT_S = 3600.0
 WARN_BEFORE_S = 300.0
@@ -23,6 +24,14 @@ CONNECTION_TEXT = {
     "connected": "Connected",
     "reconnecting": "Reconnecting…",
 }
+
+
+def connection_text(connection: str, reconnect_attempt: int = 0) -> str:
+    """The connection as the status line reads it: "Reconnecting (attempt 2)…" while retrying, else the plain
+    state (a planned renewal reports no attempt, so it reads "Reconnecting…")."""
+    if connection == "reconnecting" and reconnect_attempt > 0:
+        return f"Reconnecting (attempt {reconnect_attempt})…"
+    return CONNECTION_TEXT.get(connection, connection)
 
 
 class StatusPanel(QWidget):
@@ -51,6 +60,7 @@ class StatusPanel(QWidget):
         layout.addWidget(self.usage_label)
         self.connection = "disconnected"
         self.activity = "idle"
+        self.reconnect_attempt = 0
         self.connected_at: float | None = None
         self.limit_s = SESSION_LIMIT_S
         self.tokens = 0
@@ -66,19 +76,31 @@ class StatusPanel(QWidget):
             self._unsubscribe()
         self._unsubscribe = clock.every(REFRESH_MS, self.refresh)
 
+    def follow(self, view_model: SessionViewModel) -> None:
+        """Show ``view_model``'s connection (with the reconnect's number) whenever its state changes."""
+
+        def show() -> None:
+            self.apply_state(view_model.connection, view_model.activity, view_model.reconnect_attempt)
+
+        view_model.state_changed.connect(show)
+        show()
+
     def clear(self) -> None:
         self.tokens, self.cost = 0, 0.0
         self.latency_label.setText("latency —")
         self.apply_state(self.connection, self.activity)
         self._show_usage()
 
-    def apply_state(self, connection: str, activity: str) -> None:
+    def apply_state(self, connection: str, activity: str, reconnect_attempt: int | None = None) -> None:
+        """``reconnect_attempt`` None keeps the last one known (a caller that only knows the state)."""
+        if reconnect_attempt is not None:
+            self.reconnect_attempt = reconnect_attempt
         if connection == "connected" and self.connection != "connected" and self.connected_at is None:
             self.connected_at = time.monotonic()
         if connection == "disconnected":
             self.connected_at = None
         self.connection, self.activity = connection, activity
-        self.connection_label.setText("● " + CONNECTION_TEXT.get(connection, connection))
+        self.connection_label.setText("● " + connection_text(connection, self.reconnect_attempt))
         self.connection_label.setProperty("state", connection)
         shown = activity if connection == "connected" else "idle"
         self.activity_label.setText(ACTIVITY_TEXT.get(shown, shown))
@@ -94,8 +116,8 @@ class StatusPanel(QWidget):
 
     def apply_event(self, event: se.SessionEvent) -> None:
         match event:
-            case se.StateChanged(connection=connection, activity=activity):
-                self.apply_state(connection, activity)
+            case se.StateChanged(connection=connection, activity=activity, reconnect_attempt=attempt):
+                self.apply_state(connection, activity, attempt)
             case se.TurnLatency(first_audio_received_ms=received, first_audio_played_ms=played):
                 text = f"latency {received:.0f} ms"
                 if played is not None:

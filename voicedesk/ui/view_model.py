@@ -37,6 +37,7 @@ class SessionViewModel(QObject):
     mic_open_changed = Signal(bool)
     connected_changed = Signal(bool)
     can_interrupt_changed = Signal(bool)
+    reconnect_attempt_changed = Signal(int)
     state_changed = Signal()  # once after any of the properties above changed (views that show several)
 
     connection: ConnectionState = _read_only(str, "_connection", connection_changed)
@@ -50,6 +51,8 @@ class SessionViewModel(QObject):
     connected: bool = _read_only(bool, "_connected", connected_changed)
     can_interrupt: bool = _read_only(bool, "_can_interrupt", can_interrupt_changed)
     """The assistant is answering (thinking or speaking): there is something to interrupt."""
+    reconnect_attempt: int = _read_only(int, "_reconnect_attempt", reconnect_attempt_changed)
+    """While reconnecting: which reconnect this is within the retry budget (1-based); 0 otherwise."""
 
     # ------------------------------------------------------------------ session events, one hop
 
@@ -76,6 +79,7 @@ class SessionViewModel(QObject):
         self._mic_open = False
         self._connected = False
         self._can_interrupt = False
+        self._reconnect_attempt = 0
 
     def on_event(self, event: se.SessionEvent) -> None:
         match event:
@@ -122,6 +126,7 @@ class SessionViewModel(QObject):
             self._set("_mic_open", state.mic_open, self.mic_open_changed),
             self._set("_connected", connected, self.connected_changed),
             self._set("_can_interrupt", connected and state.activity in ANSWERING, self.can_interrupt_changed),
+            self._set("_reconnect_attempt", state.reconnect_attempt, self.reconnect_attempt_changed),
         ]
         if any(changed):
             self.state_changed.emit()
