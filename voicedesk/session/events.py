@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from voicedesk.audio.base import AudioProblem, Pcm16
 from voicedesk.realtime.client import ConnectionState as ConnectionState  # the session reports it too
+from voicedesk.realtime.server_events import RateLimit as RateLimit  # likewise, in RateLimitsReported
 from voicedesk.session.conversation import Item
 
 Activity = Literal["idle", "listening", "thinking", "speaking"]
@@ -162,6 +163,14 @@ class UsageReported:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimitsReported:
+    """What is left of the account's limits (requests, tokens), as the service last reported it."""
+
+    limits: tuple[RateLimit, ...]
+    kind: str = "rate_limits"
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRenewed:
     """A new server session replaced the old one; the conversation was carried over."""
 
@@ -212,6 +221,7 @@ SessionEvent = (
     | TranscriptDelta
     | TurnLatency
     | UsageReported
+    | RateLimitsReported
     | SessionRenewed
     | AudioDeviceProblem
     | SessionEnded

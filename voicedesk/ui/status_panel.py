@@ -1,5 +1,6 @@
 """The status line: connection (with the reconnect's number while retrying), what the assistant is doing,
-session time (with a warning before the 60-minute limit), last-turn latency, tokens and an estimated cost.
+session time (with a warning before the 60-minute limit), last-turn latency, tokens and an estimated cost,
+what is left of the service's rate limits.
 The session time is refreshed by the window's display clock; a label is only touched when its text changes."""
 
 from __future__ import annotations
@@ -34,6 +35,29 @@ def connection_text(connection: str, reconnect_attempt: int = 0) -> str:
     return CONNECTION_TEXT.get(connection, connection)
 
 
+LIMIT_ABBREVIATIONS = {"requests": "req", "tokens": "tok"}
+
+
+def compact_count(count: int) -> str:
+    """2 -> "2", 9800 -> "9.8k", 39950 -> "40k", 2_500_000 -> "2.5M" (integer arithmetic: any size)."""
+    for scale, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if count >= scale:
+            tenths = (count * 10 + scale // 2) // scale  # rounded to a tenth of the unit
+            whole, tenth = divmod(tenths, 10)
+            return f"{whole}.{tenth}{suffix}" if whole < 10 and tenth else f"{(tenths + 5) // 10}{suffix}"
+    return str(count)
+
+
+def rate_limits_text(limits: tuple[se.RateLimit, ...]) -> str:
+    """The limits that say what remains, e.g. "limits: 2 req · 9.8k tok left"; "" when none do."""
+    parts = [
+        f"{compact_count(limit.remaining)} {LIMIT_ABBREVIATIONS.get(limit.name, limit.name)}"
+        for limit in limits
+        if limit.remaining is not None
+    ]
+    return f"limits: {' · '.join(parts)} left" if parts else ""
+
+
 class StatusPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,12 +75,16 @@ class StatusPanel(QWidget):
         self.usage_label = QLabel("0 tokens")
         self.usage_label.setObjectName("usage")
         self.usage_label.setToolTip("Tokens reported by the service; the cost is an estimate from a price table")
+        self.limits_label = QLabel()
+        self.limits_label.setObjectName("rate_limits")
+        self.limits_label.hide()  # until the service reports its limits
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.setSpacing(14)
         for label in (self.connection_label, self.activity_label, self.time_label, self.latency_label):
             layout.addWidget(label)
         layout.addStretch(1)
+        layout.addWidget(self.limits_label)
         layout.addWidget(self.usage_label)
         self.connection = "disconnected"
         self.activity = "idle"
@@ -83,7 +111,22 @@ class StatusPanel(QWidget):
             self.apply_state(view_model.connection, view_model.activity, view_model.reconnect_attempt)
 
         view_model.state_changed.connect(show)
+        view_model.rate_limits_changed.connect(self.show_rate_limits)
         show()
+        self.show_rate_limits(view_model.rate_limits)
+
+    def show_rate_limits(self, limits: tuple[se.RateLimit, ...]) -> None:
+        text = rate_limits_text(limits)
+        self.limits_label.setVisible(bool(text))
+        if self.limits_label.text() != text:
+            self.limits_label.setText(text)
+            self.limits_label.setToolTip(
+                "\n".join(
+                    f"{limit.name}: {limit.remaining} of {limit.limit} left"
+                    + (f", resets in {limit.reset_seconds:g} s" if limit.reset_seconds is not None else "")
+                    for limit in limits
+                )
+            )
 
     def clear(self) -> None:
         self.tokens, self.cost = 0, 0.0
@@ -129,6 +172,8 @@ class StatusPanel(QWidget):
                 self._show_usage()
             case se.SessionRenewed():
                 self.session_renewed()
+            case se.RateLimitsReported(limits=limits):
+                self.show_rate_limits(limits)
             case _:
                 pass
 
