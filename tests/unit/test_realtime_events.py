@@ -215,7 +215,7 @@ GA_CASES: list[tuple[dict[str, Any], ev.ServerEvent]] = [
     ),
     (
         _e("rate_limits.updated", rate_limits=[{"name": "tokens", "limit": 100, "remaining": 50, "reset_seconds": 1}]),
-        ev.OtherEvent("rate_limits.updated"),
+        ev.RateLimitsUpdated((ev.RateLimit("tokens", 100, 50, 1.0),)),
     ),
     (
         _e(
@@ -525,3 +525,43 @@ def test_function_arguments_done_without_a_name_is_accepted() -> None:
 def test_missing_content_index_defaults_to_zero() -> None:
     wire = {"type": "response.output_audio.delta", "response_id": "r", "item_id": "i", "delta": "AA=="}
     assert ev.parse_server_event(wire) == ev.AudioDelta("r", "i", 0, "AA==")
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ([], ()),
+        (
+            [{"name": "requests", "limit": 5000, "remaining": 0, "reset_seconds": 0.5}],
+            (ev.RateLimit("requests", 5000, 0, 0.5),),
+        ),
+        # odd values become None, the rest of the entry is kept
+        (
+            [{"name": "tokens", "limit": True, "remaining": float("nan"), "reset_seconds": "soon"}],
+            (ev.RateLimit("tokens", None, None, None),),
+        ),
+        (
+            [{"name": "tokens", "remaining": -3, "reset_seconds": float("inf")}],
+            (ev.RateLimit("tokens", None, None, None),),
+        ),
+        (
+            [{"name": "tokens", "remaining": 9800.0, "reset_seconds": 10**400}],
+            (ev.RateLimit("tokens", None, 9800, None),),
+        ),
+        # entries without a name, or not objects, are skipped
+        (
+            [1, "x", None, {"remaining": 3}, {"name": 7}, {"name": "requests"}],
+            (ev.RateLimit("requests", None, None, None),),
+        ),
+    ],
+)
+def test_rate_limits_updated_keeps_what_makes_sense(entries: list[object], expected: tuple[ev.RateLimit, ...]) -> None:
+    assert ev.parse_server_event({"type": "rate_limits.updated", "rate_limits": entries}) == ev.RateLimitsUpdated(
+        expected
+    )
+
+
+def test_rate_limits_updated_without_a_list_is_empty_or_malformed() -> None:
+    assert ev.parse_server_event({"type": "rate_limits.updated"}) == ev.RateLimitsUpdated(())
+    malformed = ev.parse_server_event({"type": "rate_limits.updated", "rate_limits": {"name": "requests"}})
+    assert isinstance(malformed, ev.MalformedEvent) and "rate_limits" in malformed.reason

@@ -412,6 +412,7 @@ KNOWN_TYPES = sorted(
         "response.text.done",
         "conversation.item.input_audio_transcription.failed",
         "input_audio_buffer.cleared",
+        "rate_limits.updated",
     }
 )
 FIELD_NAMES = [
@@ -431,6 +432,7 @@ FIELD_NAMES = [
     "session",
     "audio_end_ms",
     "audio_start_ms",
+    "rate_limits",
 ]
 ITEM_IDS = st.sampled_from(["item_u1", "item_a1", "item_c1", "item_o1", "item_a2", SUMMARY_ID_PREFIX + "x", ""])
 # Flat values for the fields of typed events: cheap to draw, and the wrong types the parser must refuse.
@@ -451,7 +453,17 @@ item_dicts = st.fixed_dictionaries(
         "output": scalars,
     },
 )
-field_values = scalars | ITEM_IDS | item_dicts | st.lists(scalars, max_size=2)
+# rate_limits.updated entries: NaN, infinities, huge integers, bools and strings where numbers belong
+limit_entries = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.sampled_from(["requests", "tokens"]) | scalars,
+        "limit": json_scalars,
+        "remaining": json_scalars,
+        "reset_seconds": json_scalars,
+    },
+)
+field_values = scalars | ITEM_IDS | item_dicts | st.lists(scalars, max_size=2) | st.lists(limit_entries, max_size=3)
 typed_events = st.builds(
     lambda kind, fields: {"type": kind, **fields},
     st.sampled_from(KNOWN_TYPES),

@@ -367,7 +367,10 @@ class RealtimeClient:
                     f"{self._backoff.reconnect_window_s:.0f} s (last: {closed})"
                 )
                 return
-            self._set_state("reconnecting", "renewing the session" if renewing else str(closed), attempt)
+            # A planned renewal is no retry: it reports attempt 0 and the person sees no count.
+            self._set_state(
+                "reconnecting", "renewing the session" if renewing else str(closed), 0 if renewing else attempt
+            )
             if not renewing:
                 await asyncio.sleep(self._backoff.reconnect_delay(attempt))
             try:

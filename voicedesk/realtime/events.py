@@ -15,6 +15,7 @@ as ev`` names the whole vocabulary of the wire.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -52,6 +53,8 @@ from voicedesk.realtime.server_events import (
     OtherEvent,
     OutputItemAdded,
     OutputItemDone,
+    RateLimit,
+    RateLimitsUpdated,
     ResponseCreated,
     ResponseDone,
     ServerError,
@@ -98,6 +101,8 @@ __all__ = [
     "OutputItemDone",
     "Parser",
     "ProtocolVersion",
+    "RateLimit",
+    "RateLimitsUpdated",
     "ResponseCancel",
     "ResponseCreate",
     "ResponseCreated",
@@ -242,6 +247,47 @@ def _response_done(d: JsonDict) -> ServerEvent:
     return ResponseDone(_str(response, "id"), status if isinstance(status, str) else "completed", response)
 
 
+def _finite(value: Any) -> float | None:
+    """A JSON number that means something (not a bool, NaN, infinite or too large for a float), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative count; an integral float (``50.0``) is read as its integer."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    number = _finite(value)
+    return None if number is None or number < 0 else int(number)
+
+
+def _rate_limits(d: JsonDict) -> RateLimitsUpdated:
+    # Tolerant on purpose: the report is advisory, so an odd entry is skipped (no name) or keeps None for the
+    # odd value instead of discarding the whole report; only a non-list is malformed.
+    entries = d.get("rate_limits", [])
+    if not isinstance(entries, list):
+        raise _FieldError("'rate_limits' should be a list")
+    limits = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        reset = _finite(entry.get("reset_seconds"))
+        limits.append(
+            RateLimit(
+                entry["name"],
+                _count(entry.get("limit")),
+                _count(entry.get("remaining")),
+                None if reset is None or reset < 0 else reset,
+            )
+        )
+    return RateLimitsUpdated(tuple(limits))
+
+
 # GA name -> parser; each raises _FieldError on a bad shape. A dict lookup, not a chain of comparisons:
 # the receive path looks up every frame here.
 _PARSERS: dict[str, Parser] = {
@@ -280,6 +326,7 @@ _PARSERS: dict[str, Parser] = {
     "response.function_call_arguments.done": lambda d: FunctionArgumentsDone(
         _str(d, "item_id"), _str(d, "call_id"), _opt_str(d, "name"), _str(d, "arguments")
     ),
+    "rate_limits.updated": _rate_limits,
 }
 # Beta names share their GA twin's parser, so either spelling costs one lookup.
 _PARSERS.update({beta: _PARSERS[ga] for beta, ga in _BETA_TO_GA.items()})

@@ -165,6 +165,24 @@ class FunctionArgumentsDone:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One limit of ``rate_limits.updated`` (``requests``, ``tokens``, ...); None where the server's value
+    was missing or not a sensible number."""
+
+    name: str
+    limit: int | None
+    remaining: int | None
+    reset_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitsUpdated:
+    """``rate_limits.updated``: what is left of the account's limits (the service sends it after responses)."""
+
+    rate_limits: tuple[RateLimit, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class OtherEvent:
     """A well-formed event we do not act on (or do not know): kept for the inspector."""
 
@@ -203,6 +221,7 @@ ServerEvent = (
     | TranscriptDone
     | FunctionArgumentsDelta
     | FunctionArgumentsDone
+    | RateLimitsUpdated
     | OtherEvent
     | MalformedEvent
 )

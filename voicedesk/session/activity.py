@@ -39,6 +39,7 @@ class SessionStatus:
         self._muted = muted
         self._shown = se.StateChanged("disconnected", "idle")
         self.connection: ConnectionState = "disconnected"
+        self.reconnect_attempt = 0
         self.activity: se.Activity = "idle"
         self.idle = asyncio.Event()
         """Set while no response is wanted or running, no tool runs and no answer audio is left to play."""
@@ -73,14 +74,21 @@ class SessionStatus:
         self.activity = activity
         self.publish()
 
-    def set_connection(self, connection: ConnectionState) -> None:
+    def set_connection(self, connection: ConnectionState, attempt: int = 0) -> None:
+        """``attempt``: which reconnect this is while ``reconnecting`` (kept only in that state)."""
         self.connection = connection
+        self.reconnect_attempt = attempt if connection == "reconnecting" else 0
         self.publish()
 
     def snapshot(self) -> se.StateChanged:
         push_to_talk = self._push_to_talk()
         return se.StateChanged(
-            self.connection, self.activity, push_to_talk, not push_to_talk and self._muted(), self._mic_open()
+            self.connection,
+            self.activity,
+            push_to_talk,
+            not push_to_talk and self._muted(),
+            self._mic_open(),
+            self.reconnect_attempt,
         )
 
     def publish(self) -> None:

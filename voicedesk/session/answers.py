@@ -1,31 +1,61 @@
 """Asking the model for an answer and cutting one off, by the protocol's rules.
 
 An answer is asked for through the response state machine (at most one response at a time; one wanted
-meanwhile is deferred until the running one is done). Cutting one off stops local playback at once (the
-sink flushes with a short fade), cancels the response if it is still active, and tells the server how much
-of the item the person heard (truncate, or delete when nothing was heard).
-"""
+meanwhile is deferred until the running one is done), and not before the service's request limit resets
+when its last ``rate_limits.updated`` said none are left (the session reads as busy meanwhile).
+
+Cutting one off stops local playback at once (the sink flushes with a short fade), cancels the response if
+it is still active, and tells the server how much of the item the person heard (truncate, or delete when
+nothing was heard)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from voicedesk.session import events as se
 from voicedesk.session.intents import CancelResponse, CutHeardItem, RequestResponse, SendUserText
 from voicedesk.session.parts import SessionParts
+from voicedesk.session.rate_limits import RequestGate
 
 
 class Answers:
-    def __init__(self, parts: SessionParts, *, update_activity: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        parts: SessionParts,
+        *,
+        update_activity: Callable[[], None],
+        request_gate: RequestGate,
+        spawn: Callable[[Coroutine[Any, Any, None], str], None],
+    ) -> None:
         self._parts = parts
         self._update_activity = update_activity
+        self._gate = request_gate
+        self._spawn = spawn
 
     def request(self) -> None:
         """The person's turn is complete (or tool outputs are in): the model should answer."""
         parts = self._parts
-        if parts.responses.request():
+        if parts.responses.phase == "idle" and self._gate.wait_s() > 0:
+            self._request_when_gate_opens()
+        elif parts.responses.request():
             parts.wire.send(RequestResponse())
         self._update_activity()
+
+    def _request_when_gate_opens(self) -> None:
+        """No requests left until the limit resets: ask then, not now into a certain refusal."""
+        responses = self._parts.responses
+        if responses.retry_scheduled:
+            return  # an answer is already scheduled (held here, or a rate-limit retry): it answers this too
+        responses.retry_scheduled = True  # busy meanwhile; an interrupt or a new session clears it
+
+        async def when_open() -> None:
+            await self._gate.opened()
+            if responses.retry_scheduled:  # not cancelled meanwhile
+                responses.retry_scheduled = False
+                self.request()
+
+        self._spawn(when_open(), "request-after-rate-limit-reset")
 
     def reply_to_text(self, text: str) -> None:
         """The person typed a message: cut off the answer in progress, send the text, ask for an answer."""

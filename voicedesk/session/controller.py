@@ -33,7 +33,7 @@ from voicedesk.session.journal import SessionJournal
 from voicedesk.session.listeners import Listener, Listeners
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.playback_timeline import Heard
-from voicedesk.session.rate_limits import RateLimitRetries
+from voicedesk.session.rate_limits import RateLimitRetries, RequestGate
 from voicedesk.session.renewal import Renewal
 from voicedesk.session.server_events import ServerEventRouter
 from voicedesk.session.talk import TalkInput
@@ -103,7 +103,10 @@ class SessionController:
             push_to_talk=lambda: self.push_to_talk_mode,
             muted=lambda: self._talk.muted,
         )
-        self._answers = Answers(parts, update_activity=self._status.update)
+        self._request_gate = RequestGate()
+        self._answers = Answers(
+            parts, update_activity=self._status.update, request_gate=self._request_gate, spawn=self._spawn
+        )
         self._talk = TalkInput(
             parts,
             self._answers,
@@ -133,6 +136,7 @@ class SessionController:
             sent_event=self._client.sent_event,
             note_error=self._renewal.note_error,
             rate_limits=RateLimitRetries(parts.responses, request=lambda: self._answers.request(), spawn=self._spawn),
+            request_gate=self._request_gate,
             turn_answered=self._renewal.turn_answered,
         )
         self._ending = False
@@ -154,6 +158,10 @@ class SessionController:
 
     async def connect(self) -> None:
         """Connect and configure the session; raises ConnectFailed (wrong key, unreachable)."""
+        if self._ticker is not None:
+            # The last session ended by itself (reconnects given up, the server ended it): its audio,
+            # ticker and journal are still held. Release them, as a disconnect would, before starting anew.
+            await self.disconnect()
         self._journal.open()
         self._ending = False
         self._ended.clear()
@@ -306,7 +314,7 @@ class SessionController:
         if status.state == "disconnected" and status.detail and not self._ending:
             self._status.connection = status.state
             self._renewal.connection_lost(status.detail)
-        self._status.set_connection(status.state)
+        self._status.set_connection(status.state, status.attempt)
 
     async def _tick(self) -> None:
         while True:

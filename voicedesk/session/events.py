@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from voicedesk.audio.base import AudioProblem, Pcm16
 from voicedesk.realtime.client import ConnectionState as ConnectionState  # the session reports it too
+from voicedesk.realtime.server_events import RateLimit as RateLimit  # likewise, in RateLimitsReported
 from voicedesk.session.conversation import Item
 
 Activity = Literal["idle", "listening", "thinking", "speaking"]
@@ -23,14 +24,16 @@ InterruptReason = Literal["user", "barge_in"]
 @dataclass(frozen=True, slots=True)
 class StateChanged:
     """A full snapshot of what the controls show: the connection, what the assistant is doing, the turn
-    mode (push-to-talk or voice detection), whether the microphone is muted (voice detection) and whether
-    microphone audio is being sent."""
+    mode (push-to-talk or voice detection), whether the microphone is muted (voice detection), whether
+    microphone audio is being sent, and while reconnecting which reconnect this is within the retry budget
+    (1-based; 0 otherwise, a planned session renewal included)."""
 
     connection: ConnectionState
     activity: Activity
     push_to_talk: bool = True
     muted: bool = False
     mic_open: bool = False
+    reconnect_attempt: int = 0
     kind: str = "state_changed"
 
 
@@ -160,6 +163,14 @@ class UsageReported:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimitsReported:
+    """What is left of the account's limits (requests, tokens), as the service last reported it."""
+
+    limits: tuple[RateLimit, ...]
+    kind: str = "rate_limits"
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRenewed:
     """A new server session replaced the old one; the conversation was carried over."""
 
@@ -210,6 +221,7 @@ SessionEvent = (
     | TranscriptDelta
     | TurnLatency
     | UsageReported
+    | RateLimitsReported
     | SessionRenewed
     | AudioDeviceProblem
     | SessionEnded

@@ -1,12 +1,18 @@
 """Rate limits on answers, in every form the service uses: an ``error`` with code ``rate_limit_exceeded``
 (after our ``response.create``, or with no event id when server VAD created the response) and a
 ``response.done`` with status ``failed`` whose ``status_details.error.code`` says so. The answer is asked for
-again after the wait the message names ("Please try again in 1.05s"), capped, a few times; then reported."""
+again after the wait the message names ("Please try again in 1.05s"), capped, a few times; then reported.
+
+And before any refusal: ``rate_limits.updated`` says how many requests are left and when the window resets.
+With none left, ``RequestGate`` holds an answer asked for before the reset until it (capped), instead of
+sending it into a certain refusal."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -85,3 +91,40 @@ class RateLimitRetries:
     def answered(self) -> None:
         """An answer completed: the next turn gets its own retries."""
         self._retries = 0
+
+
+REQUESTS_LIMIT = "requests"
+
+
+class RequestGate:
+    """The last ``rate_limits.updated``, read for one question: how long must a ``response.create`` wait?"""
+
+    def __init__(self, *, max_wait_s: float = MAX_WAIT_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self._max_wait_s = max_wait_s
+        self._clock = clock
+        self._closed_until: float | None = None
+        self._reported = asyncio.Event()  # set (and replaced) by every report: a waiter re-reads the gate
+
+    def report(self, limits: tuple[ev.RateLimit, ...]) -> None:
+        """The latest report replaces the last: requests at 0 with a reset close the gate until the reset."""
+        requests = next((limit for limit in limits if limit.name == REQUESTS_LIMIT), None)
+        reset_s = requests.reset_seconds if requests is not None and requests.remaining == 0 else None
+        self._closed_until = None if reset_s is None else self._clock() + min(reset_s, self._max_wait_s)
+        reported, self._reported = self._reported, asyncio.Event()
+        reported.set()
+
+    def wait_s(self) -> float:
+        """Seconds until a request may go out (0: now), at most ``max_wait_s``."""
+        if self._closed_until is None:
+            return 0.0
+        left = self._closed_until - self._clock()
+        if left <= 0:
+            self._closed_until = None
+            return 0.0
+        return min(left, self._max_wait_s)
+
+    async def opened(self) -> None:
+        """Until the gate is open: the reset passed, or a newer report says requests are left."""
+        while (wait := self.wait_s()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reported.wait(), wait)

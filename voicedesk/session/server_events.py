@@ -1,5 +1,5 @@
 """Server events into the session: the conversation, answer audio, transcripts, the response state,
-tool calls, usage and errors.
+tool calls, usage, rate limits and errors.
 
 Every server event type is handled here, in one exhaustive ``match``: a new event type in
 voicedesk.realtime.events fails the type check until it is routed (or consciously ignored).
@@ -18,7 +18,13 @@ from voicedesk.session.answers import Answers
 from voicedesk.session.inspector import elide_audio
 from voicedesk.session.intents import RequestResponse
 from voicedesk.session.parts import SessionParts
-from voicedesk.session.rate_limits import RATE_LIMIT_CODE, RateLimitRetries, failed_response_error, is_transient
+from voicedesk.session.rate_limits import (
+    RATE_LIMIT_CODE,
+    RateLimitRetries,
+    RequestGate,
+    failed_response_error,
+    is_transient,
+)
 from voicedesk.session.server_errors import describe_server_error
 from voicedesk.session.tool_calls import ToolCallRunner
 from voicedesk.session.wire_audio import BadAudio
@@ -40,6 +46,7 @@ class ServerEventRouter:
         sent_event: Callable[[str | None], ev.JsonDict | None],
         note_error: Callable[[ev.ServerError], bool],
         rate_limits: RateLimitRetries,
+        request_gate: RequestGate,
         turn_answered: Callable[[], None],
     ) -> None:
         self._parts = parts
@@ -59,6 +66,7 @@ class ServerEventRouter:
         self._sent_event = sent_event
         self._note_error = note_error
         self._rate_limits = rate_limits
+        self._request_gate = request_gate
         self._turn_answered = turn_answered
 
     def on_server_event(self, event: ev.ServerEvent, raw: ev.JsonDict | None) -> None:
@@ -136,6 +144,9 @@ class ServerEventRouter:
                 conversation.set_function_arguments(item_id, arguments, append=False)
             case ev.ServerError():
                 self._on_server_error(event)
+            case ev.RateLimitsUpdated(rate_limits=limits):
+                self._request_gate.report(limits)
+                self._emit(se.RateLimitsReported(limits))
             case ev.MalformedEvent(reason=reason):
                 log.warning("ignored a malformed server frame: %s", reason)
             case ev.SessionCreated() | ev.SessionUpdated() | ev.OtherEvent():

@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         vm = self.view_model
         self.controls.follow(vm)
+        self.status.follow(vm)
         vm.state_changed.connect(self._show_state)
         vm.item_added.connect(lambda item: self.conversation.apply_items([item], complete=False))
         vm.history_updated.connect(lambda items: self.conversation.apply_items(items, complete=True))
@@ -350,7 +351,7 @@ class MainWindow(QMainWindow):
         if event.code == "auth_failed":
             action = ("Enter API key…", partial(self.open_settings, True))
         elif event.fatal:
-            action = ("Connect", self.toggle_connection)
+            action = ("Retry" if event.code == "connection_lost" else "Connect", self.toggle_connection)
         level: Level = "error" if event.fatal or event.code in ("auth_failed", "quota") else "warning"
         self.banner.show_message(event.message, event.hint, level, action)
 

@@ -1,6 +1,7 @@
-"""The status line: connection, what the assistant is doing, session time (with a warning before the
-60-minute limit), last-turn latency, tokens and an estimated cost. The session time is refreshed by the
-window's display clock; a label is only touched when its text changes."""
+"""The status line: connection (with the reconnect's number while retrying), what the assistant is doing,
+session time (with a warning before the 60-minute limit), last-turn latency, tokens and an estimated cost,
+what is left of the service's rate limits.
+The session time is refreshed by the window's display clock; a label is only touched when its text changes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from voicedesk.session import events as se
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.pricing import estimate_cost
+from voicedesk.ui.view_model import SessionViewModel
 
 SESSION_LIMIT_S = 3600.0
 WARN_BEFORE_S = 300.0
@@ -23,6 +25,37 @@ CONNECTION_TEXT = {
     "connected": "Connected",
     "reconnecting": "Reconnecting…",
 }
+
+
+def connection_text(connection: str, reconnect_attempt: int = 0) -> str:
+    """The connection as the status line reads it: "Reconnecting (attempt 2)…" while retrying, else the plain
+    state (a planned renewal reports no attempt, so it reads "Reconnecting…")."""
+    if connection == "reconnecting" and reconnect_attempt > 0:
+        return f"Reconnecting (attempt {reconnect_attempt})…"
+    return CONNECTION_TEXT.get(connection, connection)
+
+
+LIMIT_ABBREVIATIONS = {"requests": "req", "tokens": "tok"}
+
+
+def compact_count(count: int) -> str:
+    """2 -> "2", 9800 -> "9.8k", 39950 -> "40k", 2_500_000 -> "2.5M" (integer arithmetic: any size)."""
+    for scale, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if count >= scale:
+            tenths = (count * 10 + scale // 2) // scale  # rounded to a tenth of the unit
+            whole, tenth = divmod(tenths, 10)
+            return f"{whole}.{tenth}{suffix}" if whole < 10 and tenth else f"{(tenths + 5) // 10}{suffix}"
+    return str(count)
+
+
+def rate_limits_text(limits: tuple[se.RateLimit, ...]) -> str:
+    """The limits that say what remains, e.g. "limits: 2 req · 9.8k tok left"; "" when none do."""
+    parts = [
+        f"{compact_count(limit.remaining)} {LIMIT_ABBREVIATIONS.get(limit.name, limit.name)}"
+        for limit in limits
+        if limit.remaining is not None
+    ]
+    return f"limits: {' · '.join(parts)} left" if parts else ""
 
 
 class StatusPanel(QWidget):
@@ -42,15 +75,20 @@ class StatusPanel(QWidget):
         self.usage_label = QLabel("0 tokens")
         self.usage_label.setObjectName("usage")
         self.usage_label.setToolTip("Tokens reported by the service; the cost is an estimate from a price table")
+        self.limits_label = QLabel()
+        self.limits_label.setObjectName("rate_limits")
+        self.limits_label.hide()  # until the service reports its limits
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.setSpacing(14)
         for label in (self.connection_label, self.activity_label, self.time_label, self.latency_label):
             layout.addWidget(label)
         layout.addStretch(1)
+        layout.addWidget(self.limits_label)
         layout.addWidget(self.usage_label)
         self.connection = "disconnected"
         self.activity = "idle"
+        self.reconnect_attempt = 0
         self.connected_at: float | None = None
         self.limit_s = SESSION_LIMIT_S
         self.tokens = 0
@@ -66,19 +104,46 @@ class StatusPanel(QWidget):
             self._unsubscribe()
         self._unsubscribe = clock.every(REFRESH_MS, self.refresh)
 
+    def follow(self, view_model: SessionViewModel) -> None:
+        """Show ``view_model``'s connection (with the reconnect's number) whenever its state changes."""
+
+        def show() -> None:
+            self.apply_state(view_model.connection, view_model.activity, view_model.reconnect_attempt)
+
+        view_model.state_changed.connect(show)
+        view_model.rate_limits_changed.connect(self.show_rate_limits)
+        show()
+        self.show_rate_limits(view_model.rate_limits)
+
+    def show_rate_limits(self, limits: tuple[se.RateLimit, ...]) -> None:
+        text = rate_limits_text(limits)
+        self.limits_label.setVisible(bool(text))
+        if self.limits_label.text() != text:
+            self.limits_label.setText(text)
+            self.limits_label.setToolTip(
+                "\n".join(
+                    f"{limit.name}: {limit.remaining} of {limit.limit} left"
+                    + (f", resets in {limit.reset_seconds:g} s" if limit.reset_seconds is not None else "")
+                    for limit in limits
+                )
+            )
+
     def clear(self) -> None:
         self.tokens, self.cost = 0, 0.0
         self.latency_label.setText("latency —")
         self.apply_state(self.connection, self.activity)
         self._show_usage()
 
-    def apply_state(self, connection: str, activity: str) -> None:
+    def apply_state(self, connection: str, activity: str, reconnect_attempt: int | None = None) -> None:
+        """``reconnect_attempt`` None keeps the last one known (a caller that only knows the state)."""
+        if reconnect_attempt is not None:
+            self.reconnect_attempt = reconnect_attempt
         if connection == "connected" and self.connection != "connected" and self.connected_at is None:
             self.connected_at = time.monotonic()
         if connection == "disconnected":
             self.connected_at = None
         self.connection, self.activity = connection, activity
-        self.connection_label.setText("● " + CONNECTION_TEXT.get(connection, connection))
+        self.connection_label.setText("● " + connection_text(connection, self.reconnect_attempt))
         self.connection_label.setProperty("state", connection)
         shown = activity if connection == "connected" else "idle"
         self.activity_label.setText(ACTIVITY_TEXT.get(shown, shown))
@@ -94,8 +159,8 @@ class StatusPanel(QWidget):
 
     def apply_event(self, event: se.SessionEvent) -> None:
         match event:
-            case se.StateChanged(connection=connection, activity=activity):
-                self.apply_state(connection, activity)
+            case se.StateChanged(connection=connection, activity=activity, reconnect_attempt=attempt):
+                self.apply_state(connection, activity, attempt)
             case se.TurnLatency(first_audio_received_ms=received, first_audio_played_ms=played):
                 text = f"latency {received:.0f} ms"
                 if played is not None:
@@ -107,6 +172,8 @@ class StatusPanel(QWidget):
                 self._show_usage()
             case se.SessionRenewed():
                 self.session_renewed()
+            case se.RateLimitsReported(limits=limits):
+                self.show_rate_limits(limits)
             case _:
                 pass
 

@@ -37,6 +37,8 @@ class SessionViewModel(QObject):
     mic_open_changed = Signal(bool)
     connected_changed = Signal(bool)
     can_interrupt_changed = Signal(bool)
+    reconnect_attempt_changed = Signal(int)
+    rate_limits_changed = Signal(object)  # tuple[se.RateLimit, ...]
     state_changed = Signal()  # once after any of the properties above changed (views that show several)
 
     connection: ConnectionState = _read_only(str, "_connection", connection_changed)
@@ -50,6 +52,11 @@ class SessionViewModel(QObject):
     connected: bool = _read_only(bool, "_connected", connected_changed)
     can_interrupt: bool = _read_only(bool, "_can_interrupt", can_interrupt_changed)
     """The assistant is answering (thinking or speaking): there is something to interrupt."""
+    reconnect_attempt: int = _read_only(int, "_reconnect_attempt", reconnect_attempt_changed)
+    """While reconnecting: which reconnect this is within the retry budget (1-based); 0 otherwise."""
+    rate_limits: tuple[se.RateLimit, ...] = _read_only(object, "_rate_limits", rate_limits_changed)
+    """What is left of the service's limits (requests, tokens), as last reported; empty until a report.
+    Not part of ``state_changed``: it changes after answers, not with the controls' state."""
 
     # ------------------------------------------------------------------ session events, one hop
 
@@ -76,6 +83,8 @@ class SessionViewModel(QObject):
         self._mic_open = False
         self._connected = False
         self._can_interrupt = False
+        self._reconnect_attempt = 0
+        self._rate_limits: tuple[se.RateLimit, ...] = ()
 
     def on_event(self, event: se.SessionEvent) -> None:
         match event:
@@ -97,6 +106,8 @@ class SessionViewModel(QObject):
                 self.latency_measured.emit(event)
             case se.UsageReported():
                 self.usage_reported.emit(event)
+            case se.RateLimitsReported(limits=limits):
+                self._set("_rate_limits", limits, self.rate_limits_changed)
             case se.ErrorOccurred():
                 self.error_reported.emit(event)
             case se.AudioDeviceProblem():
@@ -122,6 +133,7 @@ class SessionViewModel(QObject):
             self._set("_mic_open", state.mic_open, self.mic_open_changed),
             self._set("_connected", connected, self.connected_changed),
             self._set("_can_interrupt", connected and state.activity in ANSWERING, self.can_interrupt_changed),
+            self._set("_reconnect_attempt", state.reconnect_attempt, self.reconnect_attempt_changed),
         ]
         if any(changed):
             self.state_changed.emit()
