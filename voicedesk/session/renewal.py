@@ -82,7 +82,7 @@ class Renewal:
             se.ErrorOccurred(
                 f"The connection was lost and could not be restored: {detail}",
                 "connection_lost",
-                hint="Check the network and press Connect.",
+                hint="Check the network and press Retry.",
                 fatal=True,
             )
         )
