@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,10 +26,17 @@ from voicedesk.local.conversation import StoredItem, parse_client_item
 from voicedesk.local.errors import ClientError
 from voicedesk.local.faults import FaultState
 from voicedesk.local.input_audio import InputAudio, TurnStarted
+from voicedesk.local.link import receive, refuse_by_fault
 from voicedesk.local.response_params import parse_request
 from voicedesk.local.responses import ResponseStream
 from voicedesk.local.session_config import SessionConfig, updated
 from voicedesk.local.session_state import SessionRecord
+from voicedesk.local.transcription import (
+    PendingTranscript,
+    rate_limits_report,
+    transcript_deltas,
+    transcription_usage,
+)
 from voicedesk.local.wire import Dialect, IdMaker, JsonDict, dumps
 
 log = logging.getLogger(__name__)
@@ -55,13 +61,6 @@ class ServerContext:
     latency_s: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    item_id: str
-    text: str
-    seconds: float
-
-
 class Connection:
     def __init__(self, ws: ServerConnection, ctx: ServerContext, *, path: str, beta: bool, model: str) -> None:
         self.ws = ws
@@ -80,7 +79,7 @@ class Connection:
         self.audio.configure(self.config.vad_settings())
         self.active: ResponseStream | None = None
         self.out_of_band: set[ResponseStream] = set()
-        self._pending: list[_Pending] = []
+        self._pending: list[PendingTranscript] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_input_tokens = 0
         self._requests = 0
@@ -101,24 +100,14 @@ class Connection:
     # --- lifecycle ---
 
     async def run(self) -> None:
-        faults = self.ctx.faults.faults
-        if faults.close_at_start is not None:
-            self.record.close_reason = "closed at start by fault injection"
-            await self.ws.close(faults.close_at_start, "going away")
-            return
-        if faults.silent:
-            self.record.close_reason = "silent by fault injection"
-            async for _ in self.ws:
-                pass
+        refused = await refuse_by_fault(self.ws, self.ctx.faults.faults)
+        if refused is not None:
+            self.record.close_reason = refused
             return
         expiry = self._spawn(self._expire())
         try:
             await self.emit("session.created", session=self.config.render(self.dialect.beta))
-            if self.ctx.latency_s > 0:
-                await self._receive_late()
-            else:
-                async for message in self.ws:
-                    await self._frame(message)
+            await receive(self.ws, self._frame, self.ctx.latency_s)
         except ConnectionClosed:
             pass
         finally:
@@ -128,26 +117,6 @@ class Connection:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self.record.closed = True
             self.record.close_reason = self.record.close_reason or "client closed"
-
-    async def _receive_late(self) -> None:
-        """Each frame handled ``latency_s`` after it arrived, in arrival order."""
-        loop = asyncio.get_running_loop()
-        arrived: asyncio.Queue[tuple[float, str | bytes] | None] = asyncio.Queue()
-
-        async def handle() -> None:
-            while (entry := await arrived.get()) is not None:
-                at, message = entry
-                await asyncio.sleep(max(0.0, at + self.ctx.latency_s - loop.time()))
-                await self._frame(message)
-
-        handler = self._spawn(handle())
-        try:
-            async for message in self.ws:
-                arrived.put_nowait((loop.time(), message))
-        finally:
-            arrived.put_nowait(None)
-            with contextlib.suppress(ConnectionClosed):
-                await handler
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -205,48 +174,22 @@ class Connection:
         self._tokens += usage["total_tokens"] if usage else 0
 
     async def rate_limits(self) -> None:
-        await self.emit(
-            "rate_limits.updated",
-            rate_limits=[
-                {"name": "requests", "limit": 5000, "remaining": max(0, 5000 - self._requests), "reset_seconds": 0.012},
-                {
-                    "name": "tokens",
-                    "limit": 40000,
-                    "remaining": max(0, 40000 - self._tokens),
-                    "reset_seconds": round(min(self._tokens, 40000) / 40000 * 60, 3),
-                },
-            ],
-        )
+        await self.emit("rate_limits.updated", rate_limits=rate_limits_report(self._requests, self._tokens))
 
     async def flush_transcripts(self) -> None:
         pending, self._pending = self._pending, []
         model = str((self.config.transcription or {}).get("model", ""))
         for p in pending:
-            words = p.text.split()
-            deltas = [p.text] if model == "whisper-1" else [w if i == 0 else f" {w}" for i, w in enumerate(words)]
-            for delta in deltas:
+            for delta in transcript_deltas(p.text, model):
                 await self.emit(
                     "conversation.item.input_audio_transcription.delta", item_id=p.item_id, content_index=0, delta=delta
                 )
-            audio_tokens = math.ceil(p.seconds * 10)
-            text_tokens = math.ceil(len(p.text) / 4)
-            usage: JsonDict = (
-                {"type": "duration", "seconds": round(p.seconds, 3)}
-                if model == "whisper-1"
-                else {
-                    "type": "tokens",
-                    "input_tokens": audio_tokens,
-                    "output_tokens": text_tokens,
-                    "total_tokens": audio_tokens + text_tokens,
-                    "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens},
-                }
-            )
             await self.emit(
                 "conversation.item.input_audio_transcription.completed",
                 item_id=p.item_id,
                 content_index=0,
                 transcript=p.text,
-                usage=usage,
+                usage=transcription_usage(p, model),
             )
             stored = self.conversation.get(p.item_id)
             if stored is not None:
@@ -372,7 +315,7 @@ class Connection:
         await self.emit("conversation.item.added", previous_item_id=previous, item=item)
         await self.emit("conversation.item.done", previous_item_id=previous, item=item)
         if self.config.transcription is not None:
-            self._pending.append(_Pending(item_id, heard, pcm.size / SAMPLE_RATE))
+            self._pending.append(PendingTranscript(item_id, heard, pcm.size / SAMPLE_RATE))
             self._spawn(self._flush_later())
 
     async def _flush_later(self) -> None:
