@@ -26,3 +26,12 @@ def test_only_the_app_layer_constructs_a_session_controller_or_a_local_server() 
     assert outside == []
     inside = [hit for path in ASSEMBLER.rglob("*.py") for hit in _constructions(path)]
     assert {hit.rpartition(" ")[2] for hit in inside} == {f"{name}(" for name in ASSEMBLED}, "the check sees them"
+
+
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_is_longer_than_the_limit() -> None:
+    lengths = {path: len(path.read_text(encoding="utf-8").splitlines()) for path in PACKAGE.rglob("*.py")}
+    too_long = sorted(f"{path.relative_to(PACKAGE.parent)}: {n}" for path, n in lengths.items() if n > MAX_MODULE_LINES)
+    assert too_long == [], f"split these by job (over {MAX_MODULE_LINES} lines)"

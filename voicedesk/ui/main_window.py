@@ -9,7 +9,7 @@ import base64
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,15 +27,15 @@ from PySide6.QtWidgets import (
 from voicedesk.app import AppRuntime, AuthenticationFailed, ConnectFailed, Item, SettingsError, available_devices
 from voicedesk.audio.base import Levels
 from voicedesk.config import load_settings, save_settings
-from voicedesk.session import events as se
 from voicedesk.ui import theme
-from voicedesk.ui.banner import Banner, Level
+from voicedesk.ui.banner import Banner
 from voicedesk.ui.controls import KeyForwarder, TalkControls
 from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
 from voicedesk.ui.qtasync import async_slot
+from voicedesk.ui.session_notices import SessionNotices
 from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
 from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.tool_log import ToolLogView
@@ -66,7 +66,6 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
 
         self.banner = Banner(name="banner")
-        self._audio_warning: str | None = None  # the banner's audio warning, until cleared
         self.local_notice = Banner(dismissable=False, name="local_notice")
         self.audio_notice = Banner(name="audio_notice")
         self.controls = TalkControls()
@@ -96,6 +95,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.exports = ExportActions(self, runtime, self.banner)
+        self.notices = SessionNotices(
+            banner=self.banner,
+            local_notice=self.local_notice,
+            audio_notice=self.audio_notice,
+            status=self.status,
+            status_bar=self.statusBar(),
+            open_settings=self.open_settings,
+            reconnect=self.toggle_connection,
+        )
         self._build_menus()
         self._wire()
         self._keys = KeyForwarder(self, self.controls)
@@ -144,11 +152,7 @@ class MainWindow(QMainWindow):
         vm.raw_event_received.connect(self.inspector.add)
         vm.latency_measured.connect(self.status.apply_event)
         vm.usage_reported.connect(self.status.apply_event)
-        vm.error_reported.connect(self._on_error)
-        vm.device_problem_reported.connect(self._on_device_problem)
-        vm.session_renewed.connect(self._on_renewed)
-        vm.audio_interrupted.connect(self._on_interrupted)
-        vm.session_ended.connect(self._on_session_ended)
+        self.notices.follow(vm)
         self.status.attach(self.clock)
         self.conversation.attach(self.clock)
         self.inspector.attach(self.clock)
@@ -199,39 +203,12 @@ class MainWindow(QMainWindow):
         if self._saved_splitter is not None:
             self.splitter.setSizes(self._saved_splitter)
         await self.runtime.prepare()
-        self._show_notices()
+        self.notices.show_setup(self.runtime)
         self.conversation.set_input_enabled(True)
         self.waveform.start()
         self.clock.start()
         if connect:
             await self.connect_session()
-
-    def _show_notices(self) -> None:
-        rt = self.runtime
-        self.status.local = rt.using_local_server
-        self.status.model = rt.settings.session.model
-        self.status.clear()
-        if rt.using_local_server:
-            if rt.settings.endpoint == "local":
-                text = "Using the embedded local server (an offline demo model), as chosen in Settings."
-                action = ("Settings…", self.open_settings)
-            else:
-                text = "No API key is set: voicedesk is talking to its embedded local server, an offline demo model."
-                action = ("Enter API key…", partial(self.open_settings, True))
-            hint = "It understands simple requests (arithmetic, the time, “talk for 20 seconds”)."
-            self.local_notice.show_message(text, hint, "notice", action)
-        else:
-            self.local_notice.hide()
-        reason = rt.audio.fallback_reason if rt.audio is not None else None
-        if reason:
-            self.audio_notice.show_message(
-                f"No sound: {reason}.",
-                "You can still type; answers appear as text. Connect a device and restart, or pick one in Settings.",
-                "warning",
-                ("Settings…", self.open_settings),
-            )
-        else:
-            self.audio_notice.hide()
 
     @async_slot()
     async def toggle_connection(self) -> None:
@@ -346,53 +323,6 @@ class MainWindow(QMainWindow):
     def _show_state(self) -> None:
         self.status.apply_state(self.view_model.connection, self.view_model.activity)
 
-    def _on_error(self, event: se.ErrorOccurred) -> None:
-        action: tuple[str, Callable[[], object]] | None = None
-        if event.code == "auth_failed":
-            action = ("Enter API key…", partial(self.open_settings, True))
-        elif event.fatal:
-            action = ("Retry" if event.code == "connection_lost" else "Connect", self.toggle_connection)
-        level: Level = "error" if event.fatal or event.code in ("auth_failed", "quota") else "warning"
-        self.banner.show_message(event.message, event.hint, level, action)
-
-    def _on_device_problem(self, event: se.AudioDeviceProblem) -> None:
-        if event.cleared:
-            # the warning it ends gives way to the news; any other warning or error stays
-            if self.banner.isVisible() and self.banner.message == self._audio_warning:
-                self.banner.dismiss()
-            self.banner.show_message(event.message, "", "info")
-            return
-        self._audio_warning = event.message
-        if event.cause == "silence":
-            hint = "Unmute it or allow voicedesk to use it, or choose another microphone in Settings."
-        elif event.recovered:
-            hint = "The conversation goes on."
-        else:
-            hint = "The conversation goes on. Check the device, or choose another one in Settings."
-        self.banner.show_message(event.message, hint, "warning", ("Settings…", self.open_settings))
-
-    def _on_renewed(self, event: se.SessionRenewed) -> None:
-        self.status.apply_event(event)
-        why = {
-            "expired": "the service's time limit",
-            "timeout": "the session time limit",
-            "reconnected": "a dropped connection",
-        }
-        self.banner.show_message(
-            f"The session was renewed after {why.get(event.reason, event.reason)}; "
-            f"{event.carried_items} items of the conversation were carried over.",
-            "",
-            "info",
-        )
-
-    def _on_interrupted(self, event: se.AudioInterrupted) -> None:
-        who = "You interrupted" if event.reason == "user" else "You talked over"
-        self.statusBar().showMessage(f"{who} the assistant after {event.audio_end_ms / 1000:.1f} s.", 4000)
-
-    def _on_session_ended(self, reason: str) -> None:
-        if reason == "tool":
-            self.banner.show_message("The assistant ended the conversation.", "Press Connect to start again.", "info")
-
     # ------------------------------------------------------------------ settings
 
     def open_settings(self, focus_key: bool = False) -> SettingsDialog:
@@ -440,7 +370,7 @@ class MainWindow(QMainWindow):
                 self.banner.show_message(f"Settings not saved: {exc}.", "They apply to this run only.", "warning")
         if rebuilt:
             self.clear_views()
-            self._show_notices()
+            self.notices.show_setup(self.runtime)
             self.banner.show_message(f"Settings applied: now using {self.runtime.endpoint_reason}.", "", "info")
         else:
             self.status.model = self.runtime.settings.session.model

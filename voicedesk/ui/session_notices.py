@@ -1,0 +1,119 @@
+"""What the window tells the person about the session in its banners and status bar: how the session was set
+up (the local server, no sound), errors with the action that fixes them, device problems and their end,
+renewals, interruptions, a session the assistant ended."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from PySide6.QtWidgets import QStatusBar
+
+from voicedesk.app import AppRuntime
+from voicedesk.session import events as se
+from voicedesk.ui.banner import Banner, Level
+from voicedesk.ui.status_panel import StatusPanel
+from voicedesk.ui.view_model import SessionViewModel
+
+
+class SessionNotices:
+    def __init__(
+        self,
+        *,
+        banner: Banner,
+        local_notice: Banner,
+        audio_notice: Banner,
+        status: StatusPanel,
+        status_bar: QStatusBar,
+        open_settings: Callable[..., object],
+        reconnect: Callable[[], object],
+    ) -> None:
+        self.banner = banner
+        self.local_notice = local_notice
+        self.audio_notice = audio_notice
+        self.status = status
+        self._status_bar = status_bar
+        self._open_settings = open_settings
+        self._reconnect = reconnect
+        self._audio_warning: str | None = None  # the banner's audio warning, until cleared
+
+    def follow(self, vm: SessionViewModel) -> None:
+        vm.error_reported.connect(self.on_error)
+        vm.device_problem_reported.connect(self.on_device_problem)
+        vm.session_renewed.connect(self.on_renewed)
+        vm.audio_interrupted.connect(self.on_interrupted)
+        vm.session_ended.connect(self.on_session_ended)
+
+    def show_setup(self, rt: AppRuntime) -> None:
+        """What the session was set up with: the local server instead of a model, no sound."""
+        self.status.local = rt.using_local_server
+        self.status.model = rt.settings.session.model
+        self.status.clear()
+        if rt.using_local_server:
+            if rt.settings.endpoint == "local":
+                text = "Using the embedded local server (an offline demo model), as chosen in Settings."
+                action = ("Settings…", self._open_settings)
+            else:
+                text = "No API key is set: voicedesk is talking to its embedded local server, an offline demo model."
+                action = ("Enter API key…", partial(self._open_settings, True))
+            hint = "It understands simple requests (arithmetic, the time, “talk for 20 seconds”)."
+            self.local_notice.show_message(text, hint, "notice", action)
+        else:
+            self.local_notice.hide()
+        reason = rt.audio.fallback_reason if rt.audio is not None else None
+        if reason:
+            self.audio_notice.show_message(
+                f"No sound: {reason}.",
+                "You can still type; answers appear as text. Connect a device and restart, or pick one in Settings.",
+                "warning",
+                ("Settings…", self._open_settings),
+            )
+        else:
+            self.audio_notice.hide()
+
+    def on_error(self, event: se.ErrorOccurred) -> None:
+        action: tuple[str, Callable[[], object]] | None = None
+        if event.code == "auth_failed":
+            action = ("Enter API key…", partial(self._open_settings, True))
+        elif event.fatal:
+            action = ("Retry" if event.code == "connection_lost" else "Connect", self._reconnect)
+        level: Level = "error" if event.fatal or event.code in ("auth_failed", "quota") else "warning"
+        self.banner.show_message(event.message, event.hint, level, action)
+
+    def on_device_problem(self, event: se.AudioDeviceProblem) -> None:
+        if event.cleared:
+            # the warning it ends gives way to the news; any other warning or error stays
+            if self.banner.isVisible() and self.banner.message == self._audio_warning:
+                self.banner.dismiss()
+            self.banner.show_message(event.message, "", "info")
+            return
+        self._audio_warning = event.message
+        if event.cause == "silence":
+            hint = "Unmute it or allow voicedesk to use it, or choose another microphone in Settings."
+        elif event.recovered:
+            hint = "The conversation goes on."
+        else:
+            hint = "The conversation goes on. Check the device, or choose another one in Settings."
+        self.banner.show_message(event.message, hint, "warning", ("Settings…", self._open_settings))
+
+    def on_renewed(self, event: se.SessionRenewed) -> None:
+        self.status.apply_event(event)
+        why = {
+            "expired": "the service's time limit",
+            "timeout": "the session time limit",
+            "reconnected": "a dropped connection",
+        }
+        self.banner.show_message(
+            f"The session was renewed after {why.get(event.reason, event.reason)}; "
+            f"{event.carried_items} items of the conversation were carried over.",
+            "",
+            "info",
+        )
+
+    def on_interrupted(self, event: se.AudioInterrupted) -> None:
+        who = "You interrupted" if event.reason == "user" else "You talked over"
+        self._status_bar.showMessage(f"{who} the assistant after {event.audio_end_ms / 1000:.1f} s.", 4000)
+
+    def on_session_ended(self, reason: str) -> None:
+        if reason == "tool":
+            self.banner.show_message("The assistant ended the conversation.", "Press Connect to start again.", "info")
