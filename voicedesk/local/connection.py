@@ -1,4 +1,5 @@
-"""One client connection: the receive loop, client event handlers, and everything a session owns.
+"""One client connection: the receive loop, client event handlers, and everything a session owns. The handlers
+that edit conversation items live in item_events, the transcripts waiting to go out in pending_transcripts.
 
 Client events are handled one at a time in arrival order, like the service. Responses stream in their own
 task so the receive loop keeps taking audio, cancels and truncations while an answer plays. A malformed or
@@ -22,21 +23,18 @@ from websockets.exceptions import ConnectionClosed
 from voicedesk.audio.base import SAMPLE_RATE
 from voicedesk.local import errors
 from voicedesk.local.codec import decode_b64, to_pcm24
-from voicedesk.local.conversation import StoredItem, parse_client_item
+from voicedesk.local.conversation import StoredItem
 from voicedesk.local.errors import ClientError
 from voicedesk.local.faults import FaultState
 from voicedesk.local.input_audio import InputAudio, TurnStarted
+from voicedesk.local.item_events import ItemEvents
 from voicedesk.local.link import receive, refuse_by_fault
+from voicedesk.local.pending_transcripts import TRANSCRIPT_FALLBACK_S, PendingTranscripts
 from voicedesk.local.response_params import parse_request
 from voicedesk.local.responses import ResponseStream
 from voicedesk.local.session_config import SessionConfig, updated
 from voicedesk.local.session_state import SessionRecord
-from voicedesk.local.transcription import (
-    PendingTranscript,
-    rate_limits_report,
-    transcript_deltas,
-    transcription_usage,
-)
+from voicedesk.local.transcription import rate_limits_report
 from voicedesk.local.wire import Dialect, IdMaker, JsonDict, dumps
 
 log = logging.getLogger(__name__)
@@ -46,7 +44,6 @@ CLIENT_EVENTS = (
     "conversation.item.create", "conversation.item.truncate", "conversation.item.delete",
     "conversation.item.retrieve", "response.create", "response.cancel",
 )  # fmt: skip
-_TRANSCRIPT_FALLBACK_S = 1.0  # late transcripts go out after this long even if no response starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +76,8 @@ class Connection:
         self.audio.configure(self.config.vad_settings())
         self.active: ResponseStream | None = None
         self.out_of_band: set[ResponseStream] = set()
-        self._pending: list[PendingTranscript] = []
+        self.transcripts = PendingTranscripts(self.emit, self.conversation)
+        self.items = ItemEvents(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_input_tokens = 0
         self._requests = 0
@@ -89,10 +87,10 @@ class Connection:
             "input_audio_buffer.append": self._append,
             "input_audio_buffer.commit": self._commit,
             "input_audio_buffer.clear": self._clear,
-            "conversation.item.create": self._item_create,
-            "conversation.item.truncate": self._item_truncate,
-            "conversation.item.delete": self._item_delete,
-            "conversation.item.retrieve": self._item_retrieve,
+            "conversation.item.create": self.items.create,
+            "conversation.item.truncate": self.items.truncate,
+            "conversation.item.delete": self.items.delete,
+            "conversation.item.retrieve": self.items.retrieve,
             "response.create": self._response_create,
             "response.cancel": self._response_cancel,
         }
@@ -177,23 +175,7 @@ class Connection:
         await self.emit("rate_limits.updated", rate_limits=rate_limits_report(self._requests, self._tokens))
 
     async def flush_transcripts(self) -> None:
-        pending, self._pending = self._pending, []
-        model = str((self.config.transcription or {}).get("model", ""))
-        for p in pending:
-            for delta in transcript_deltas(p.text, model):
-                await self.emit(
-                    "conversation.item.input_audio_transcription.delta", item_id=p.item_id, content_index=0, delta=delta
-                )
-            await self.emit(
-                "conversation.item.input_audio_transcription.completed",
-                item_id=p.item_id,
-                content_index=0,
-                transcript=p.text,
-                usage=transcription_usage(p, model),
-            )
-            stored = self.conversation.get(p.item_id)
-            if stored is not None:
-                stored.item["content"][0]["transcript"] = p.text
+        await self.transcripts.flush(str((self.config.transcription or {}).get("model", "")))
 
     # --- receiving ---
 
@@ -283,7 +265,7 @@ class Connection:
                     "input_audio_buffer.speech_started", audio_start_ms=turn.audio_start_ms, item_id=turn.item_id
                 )
                 if self.active is not None and self.config.turn_flag("interrupt_response"):
-                    await self._cancel(self.active, "turn_detected")
+                    await self.cancel_response(self.active, "turn_detected")
                 continue
             await self.emit("input_audio_buffer.speech_stopped", audio_end_ms=turn.audio_end_ms, item_id=turn.item_id)
             await self._commit_audio(turn.item_id, turn.audio)
@@ -315,70 +297,17 @@ class Connection:
         await self.emit("conversation.item.added", previous_item_id=previous, item=item)
         await self.emit("conversation.item.done", previous_item_id=previous, item=item)
         if self.config.transcription is not None:
-            self._pending.append(PendingTranscript(item_id, heard, pcm.size / SAMPLE_RATE))
+            self.transcripts.add(item_id, heard, pcm.size / SAMPLE_RATE)
             self._spawn(self._flush_later())
 
     async def _flush_later(self) -> None:
-        await asyncio.sleep(_TRANSCRIPT_FALLBACK_S)
+        await asyncio.sleep(TRANSCRIPT_FALLBACK_S)
         with contextlib.suppress(ConnectionClosed):
             await self.flush_transcripts()
 
     async def _clear(self, event: JsonDict) -> None:
         self.audio.clear()
         await self.emit("input_audio_buffer.cleared")
-
-    # --- conversation items ---
-
-    async def _item_create(self, event: JsonDict) -> None:
-        if "item" not in event:
-            raise errors.missing_parameter("item")
-        after = event.get("previous_item_id")
-        explicit = after is not None
-        if explicit and after != "root" and (not isinstance(after, str) or self.conversation.get(after) is None):
-            raise errors.item_not_found(str(after), action="create", param="previous_item_id")
-        stored = parse_client_item(
-            event["item"],
-            dialect=self.dialect,
-            ids=self.ids,
-            conversation=self.conversation,
-            input_format=self.config.input_format,
-        )
-        previous = self.conversation.insert(stored, None if after == "root" else after, explicit=explicit)
-        await self.emit("conversation.item.added", previous_item_id=previous, item=stored.item)
-        await self.emit("conversation.item.done", previous_item_id=previous, item=stored.item)
-
-    async def _item_delete(self, event: JsonDict) -> None:
-        item_id = event.get("item_id")
-        if not isinstance(item_id, str):
-            raise errors.missing_parameter("item_id")
-        if self.conversation.get(item_id) is None:
-            raise errors.item_not_found(item_id, action="delete")
-        self.conversation.delete(item_id)
-        await self.emit("conversation.item.deleted", item_id=item_id)
-
-    async def _item_retrieve(self, event: JsonDict) -> None:
-        item_id = event.get("item_id")
-        if not isinstance(item_id, str):
-            raise errors.missing_parameter("item_id")
-        stored = self.conversation.get(item_id)
-        if stored is None:
-            raise errors.item_not_found(item_id, action="retrieve")
-        item = self.conversation.with_audio(stored, self.config.input_format, self.config.output_format)
-        await self.emit("conversation.item.retrieved", item=item)
-
-    async def _item_truncate(self, event: JsonDict) -> None:
-        item_id = event.get("item_id")
-        if self.active is not None and isinstance(item_id, str) and item_id in self.active.item_ids:
-            # Truncating audio that is still streaming: stop the stream first, as a cancel would.
-            await self._cancel(self.active, "client_cancelled")
-        truncation = self.conversation.truncate(event)
-        self.record.truncations.append(truncation)
-        await self.emit(
-            "conversation.item.truncated",
-            item_id=truncation.item_id,
-            content_index=event["content_index"],
-            audio_end_ms=truncation.audio_end_ms,
-        )
 
     # --- responses ---
 
@@ -436,9 +365,9 @@ class Connection:
         )
         if target is None:
             raise errors.cancel_not_active()
-        await self._cancel(target, "client_cancelled")
+        await self.cancel_response(target, "client_cancelled")
 
-    async def _cancel(self, stream: ResponseStream, reason: str) -> None:
+    async def cancel_response(self, stream: ResponseStream, reason: str) -> None:
         stream.cancel(reason)
         if stream.task is not None:
             # Wait for response.done so whatever the client sends next is handled after it.

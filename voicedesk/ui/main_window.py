@@ -5,7 +5,6 @@ each other and never read the controller. One display clock drives everything re
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import logging
@@ -14,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -34,6 +33,7 @@ from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
+from voicedesk.ui.layout_memory import LayoutMemory
 from voicedesk.ui.qtasync import async_slot
 from voicedesk.ui.session_notices import SessionNotices
 from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
@@ -61,7 +61,6 @@ class MainWindow(QMainWindow):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self._closed = False
-        self._saved_splitter: list[int] | None = None
         self._keys_installed = False
         self.settings_dialog: SettingsDialog | None = None
 
@@ -110,7 +109,8 @@ class MainWindow(QMainWindow):
         self.resize(1100, 760)
         self.splitter.setSizes([640, 440])
         self.splitter.setChildrenCollapsible(False)
-        self.restore_ui_state(runtime.settings.ui)
+        self.layout_memory = LayoutMemory(self, self.splitter, self.side_tabs, self.inspector)
+        self.layout_memory.restore(runtime.settings.ui)
 
     # ------------------------------------------------------------------ construction
 
@@ -200,8 +200,7 @@ class MainWindow(QMainWindow):
 
     async def start(self, connect: bool = False) -> None:
         """Prepare the session (local server, audio, controller) and connect if asked."""
-        if self._saved_splitter is not None:
-            self.splitter.setSizes(self._saved_splitter)
+        self.layout_memory.reapply_splitter()
         await self.runtime.prepare()
         self.notices.show_setup(self.runtime)
         self.conversation.set_input_enabled(True)
@@ -275,7 +274,7 @@ class MainWindow(QMainWindow):
         if self.persist:
             with contextlib.suppress(OSError):
                 saved = load_settings()
-                saved.ui = self.ui_state()
+                saved.ui = self.layout_memory.snapshot()
                 save_settings(saved)
         self._closed = True
         self.close()
@@ -365,7 +364,7 @@ class MainWindow(QMainWindow):
             rebuilt = True
         if self.persist:
             try:
-                save_settings(dataclasses.replace(self.runtime.settings, ui=self.ui_state()))
+                save_settings(dataclasses.replace(self.runtime.settings, ui=self.layout_memory.snapshot()))
             except OSError as exc:
                 self.banner.show_message(f"Settings not saved: {exc}.", "They apply to this run only.", "warning")
         if rebuilt:
@@ -387,31 +386,3 @@ class MainWindow(QMainWindow):
 
     def export_all_to(self, directory: Path) -> list[Path]:
         return self.exports.export_all_to(directory)
-
-    # ------------------------------------------------------------------ layout persistence
-
-    def ui_state(self) -> dict[str, Any]:
-        return {
-            "geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii"),
-            "splitter": self.splitter.sizes(),
-            "side_tab": self.side_tabs.currentIndex(),
-            "event_filter": self.inspector.filter_box.text(),
-            "hide_audio_events": self.inspector.hide_audio_box.isChecked(),
-        }
-
-    def restore_ui_state(self, state: dict[str, Any]) -> None:
-        try:
-            if isinstance(state.get("geometry"), str):
-                self.restoreGeometry(QByteArray(base64.b64decode(state["geometry"])))
-            sizes = state.get("splitter")
-            if isinstance(sizes, list) and len(sizes) == 2 and all(isinstance(s, int) and s >= 0 for s in sizes):
-                self.splitter.setSizes(sizes)
-                self._saved_splitter = sizes  # again once shown: showing rescales the panes
-            if isinstance(state.get("side_tab"), int):
-                self.side_tabs.setCurrentIndex(state["side_tab"])
-            if isinstance(state.get("event_filter"), str):
-                self.inspector.filter_box.setText(state["event_filter"])
-            if isinstance(state.get("hide_audio_events"), bool):
-                self.inspector.hide_audio_box.setChecked(state["hide_audio_events"])
-        except (ValueError, TypeError):
-            log.info("ignored a damaged window layout")
