@@ -143,3 +143,19 @@ async def test_a_turn_never_answered_is_not_exit_0(tmp_path: Path) -> None:
         assert len(server.sessions) == 4  # asked again twice, then given up: no hammering
     assert code == 4, stdout + stderr
     assert "given up" in stderr and "assistant:" not in stdout
+
+
+async def test_a_server_that_dies_mid_answer_ends_ask_soon_after_the_retries(tmp_path: Path) -> None:
+    server = LocalRealtimeServer(LocalServerOptions(audio_pace=1.0))
+    await server.start()
+    url = server.url
+    ask = asyncio.create_task(
+        run_ask("--text", "talk for 60 seconds", "--out-dir", str(tmp_path / "out"), "--url", url)
+    )
+    await asyncio.sleep(1.5)  # the answer is streaming
+    await server.stop()  # gone, and it will not come back
+    started = asyncio.get_running_loop().time()
+    code, stdout, stderr = await ask
+    assert code == 4, stdout + stderr
+    assert asyncio.get_running_loop().time() - started < 30, "not the 300 s answer time-out"
+    assert "could not be restored" in stderr

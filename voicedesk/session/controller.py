@@ -196,8 +196,16 @@ class SessionController:
         await self._ended.wait()
 
     async def wait_idle(self, timeout_s: float | None = None) -> bool:
-        """Until no response is active or requested, no tool runs and playback has drained."""
-        return await self._status.wait_idle(timeout_s)
+        """Until no response is active or requested, no tool runs and playback has drained; or until the
+        session is over (nothing more will come: a turn it left unanswered stays so). False on the time-out."""
+        idle = asyncio.ensure_future(self._status.wait_idle(timeout_s))
+        ended = asyncio.ensure_future(self._ended.wait())
+        try:
+            done, _ = await asyncio.wait((idle, ended), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (idle, ended):
+                waiter.cancel()
+        return ended in done or idle.result()
 
     def _session_over(self) -> None:
         """Nothing more will happen in this session: release whoever waits for it."""
