@@ -165,3 +165,15 @@ async def test_a_tool_call_cut_by_a_1011_close_is_answered_in_the_new_session(ma
         i for i, e in enumerate(second.client_events) if (e.get("item") or {}).get("type") == "function_call_output"
     )
     assert types.index("response.create") > output_at
+
+
+async def test_an_answer_stopped_by_the_token_limit_says_so_with_the_item(make_harness: HarnessFactory) -> None:
+    settings = SessionSettings(turn_detection=TurnDetection(type="none"), max_output_tokens=20)
+    h = await make_harness(settings)
+    h.controller.send_text("talk for 20 seconds")
+    notice = await h.wait_for(se.ErrorOccurred, lambda e: e.code == "response_incomplete", within=10)
+    assert "token limit" in notice.message and not notice.fatal
+    assert await h.controller.wait_idle(10)
+    answer = h.controller.history()[-1]
+    assert answer.role == "assistant" and answer.cut_off is not None and "token limit" in answer.cut_off
+    assert "token limit" in answer.to_record()["cut_off"]

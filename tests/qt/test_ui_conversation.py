@@ -140,3 +140,10 @@ def test_interrupting_mid_answer_silences_it_and_marks_the_cut(
 
 class se_zero:
     audio_end_ms = 0
+
+
+def test_an_answer_cut_off_by_the_token_limit_says_why_in_the_conversation(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app(ptt_settings(max_output_tokens=20))
+    app.window.send_text("talk for 20 seconds")
+    qtbot.waitUntil(lambda: "token limit" in app.window.conversation.plain_text(), timeout=WAIT_MS)
+    assert "token limit" in app.window.banner.message

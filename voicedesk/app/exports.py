@@ -42,6 +42,8 @@ def conversation_markdown(items: Sequence[Item], *, title: str = "voicedesk conv
                 lines += ["", heard + " ✂", ""]
             else:
                 text = item.display_text or ("(audio, no transcript)" if item.has_audio else "")
+                if item.cut_off is not None:
+                    text += f" _({item.cut_off})_"
                 lines += [f"**{_speaker(item)}** {stamp}", "", text, ""]
         elif item.type == "function_call":
             result = outputs.get(item.call_id)

@@ -42,6 +42,15 @@ class Answers:
             parts.wire.send(RequestResponse())
         self._update_activity()
 
+    def send_deferred(self) -> None:
+        """The deferred answer, now that the response before it is done (the state is ``create_sent``); held
+        like any other request while no requests are left."""
+        if self._gate.wait_s() > 0:
+            self._parts.responses.create_refused()  # not sent after all: back to idle until the gate opens
+            self._request_when_gate_opens()
+        else:
+            self._parts.wire.send(RequestResponse())
+
     def _request_when_gate_opens(self) -> None:
         """No requests left until the limit resets: ask then, not now into a certain refusal."""
         responses = self._parts.responses

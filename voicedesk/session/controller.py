@@ -124,7 +124,9 @@ class SessionController:
             spawn=self._spawn,
             timeout_s=session_timeout_s,
         )
-        self._watchdog = ResponseWatchdog(parts, self._tool_runner, timeout_s=response_timeout_s)
+        self._watchdog = ResponseWatchdog(
+            parts, self._tool_runner, send_deferred=lambda: self._answers.send_deferred(), timeout_s=response_timeout_s
+        )
         self._router = ServerEventRouter(
             parts,
             self._answers,

@@ -41,6 +41,8 @@ class Item:
     arguments: str = ""
     output: str | None = None
     created_at: float = 0.0
+    cut_off: str | None = None
+    """Why an answer stopped short (e.g. "cut off: it reached the token limit"), None when it did not."""
 
     @property
     def display_text(self) -> str:
@@ -73,6 +75,8 @@ class Item:
             if self.truncated_ms is not None:
                 record["truncated_ms"] = self.truncated_ms
                 record["heard_transcript"] = self.heard_text
+            if self.cut_off is not None:
+                record["cut_off"] = self.cut_off
         elif self.type == "function_call":
             record |= {"name": self.name, "call_id": self.call_id, "arguments": self.arguments}
         elif self.type == "function_call_output":
@@ -96,6 +100,7 @@ class _ItemState:
     call_id: str | None = None
     arguments: str = ""
     output: str | None = None
+    cut_off: str | None = None
     created_at: float = field(default_factory=time.time)
     server_done: bool = False
     transcript_settled: bool = True
@@ -121,6 +126,7 @@ class _ItemState:
             arguments=self.arguments,
             output=self.output,
             created_at=self.created_at,
+            cut_off=self.cut_off,
         )
 
 
@@ -292,6 +298,14 @@ class Conversation:
         state = self._items.get(item_id)
         if state is not None:
             state.arguments = state.arguments + arguments if append else arguments
+
+    def mark_cut_off(self, item_id: str, why: str) -> bool:
+        """An answer the service stopped short (``incomplete``): say why with the item."""
+        state = self._items.get(item_id)
+        if state is None:
+            return False
+        state.cut_off = why
+        return True
 
     def truncate(self, item_id: str, audio_end_ms: int) -> Item | None:
         state = self._items.get(item_id)

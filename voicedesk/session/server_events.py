@@ -16,7 +16,6 @@ from voicedesk.realtime.session_config import SessionSettings
 from voicedesk.session import events as se
 from voicedesk.session.answers import Answers
 from voicedesk.session.inspector import elide_audio
-from voicedesk.session.intents import RequestResponse
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.rate_limits import (
     RATE_LIMIT_CODE,
@@ -214,21 +213,26 @@ class ServerEventRouter:
         self._conversation.settle_waiting_transcripts()
         self._tools.response_done(event.response_id)
         if send_deferred_create:
-            self._sender.send(RequestResponse())
+            self._answers.send_deferred()
         self._update_activity()
 
     def _on_response_outcome(self, event: ev.ResponseDone) -> None:
-        if event.status == "completed":
+        if event.status in ("completed", "incomplete"):  # an answer, even one stopped short
             self._rate_limits.answered()
             self._turn_answered()
-        elif event.status == "failed":
+        if event.status == "failed":
             error = failed_response_error(event.response)
             if error is None:
                 self._emit(se.ErrorOccurred("The model could not finish its answer.", "response_failed"))
             elif not (is_transient(error) and self._rate_limits.retry(error)):
                 self._emit(describe_server_error(error))
         elif event.status == "incomplete":
-            self._emit(incomplete_notice(event.response))
+            why = why_incomplete(event.response)
+            output = event.response.get("output")
+            ids = [o.get("id") for o in output if isinstance(o, dict)] if isinstance(output, list) else []
+            if any([self._conversation.mark_cut_off(i, why) for i in ids if isinstance(i, str)]):
+                self._emit(se.HistoryUpdated(self._conversation.items()))
+            self._emit(se.ErrorOccurred(f"The answer was {why}.", "response_incomplete"))
 
     def _on_server_error(self, error: ev.ServerError) -> None:
         if self._note_error(error):
@@ -255,9 +259,8 @@ _INCOMPLETE_REASONS = {
 }
 
 
-def incomplete_notice(response: ev.JsonDict) -> se.ErrorOccurred:
+def why_incomplete(response: ev.JsonDict) -> str:
     """Why an answer is ``incomplete`` (``status_details.reason``), in words."""
     details = response.get("status_details")
     reason = details.get("reason") if isinstance(details, dict) else None
-    why = _INCOMPLETE_REASONS.get(str(reason), f"incomplete ({reason or 'no reason given'})")
-    return se.ErrorOccurred(f"The answer was {why}.", "response_incomplete")
+    return _INCOMPLETE_REASONS.get(str(reason), f"incomplete ({reason or 'no reason given'})")

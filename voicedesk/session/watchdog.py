@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from voicedesk.session import events as se
-from voicedesk.session.intents import CancelResponse, RequestResponse
+from voicedesk.session.intents import CancelResponse
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.tool_calls import ToolCallRunner
 
@@ -22,11 +22,13 @@ class ResponseWatchdog:
         parts: SessionParts,
         tool_runner: ToolCallRunner,
         *,
+        send_deferred: Callable[[], None],
         timeout_s: float = DEFAULT_TIMEOUT_S,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self._parts = parts
         self._tools = tool_runner
+        self._send_deferred = send_deferred
         self._timeout_s = timeout_s
         self._now = now
         self._last_heard = now()
@@ -53,7 +55,7 @@ class ResponseWatchdog:
         if response_id is not None:
             self._tools.response_done(response_id)
         if send_deferred:
-            parts.wire.send(RequestResponse())
+            self._send_deferred()
         parts.emit(
             se.ErrorOccurred(
                 f"The answer stopped arriving ({self._timeout_s:.0f} s without a word from the server); "

@@ -287,6 +287,8 @@ class ConversationView(QWidget):
             body = f"<span style='{muted}'>(speech; the transcript follows)</span>"
         else:
             body = f"<span style='{muted}'>…</span>"
+        if item.cut_off is not None:
+            body += f" <span style='color:{c['cut']}'>— {_escape(item.cut_off)}</span>"
         return f"{head}<br>{body}"
 
     # ------------------------------------------------------------------ for tests and exports
