@@ -228,8 +228,15 @@ class Connection:
             raise errors.unknown_event_type(kind, CLIENT_EVENTS)
         await handler(event)
 
-    def _rate_limited(self) -> ClientError:
-        return errors.rate_limited(self.config.model, self.faults.faults.rate_limit_retry_after_s)
+    def _rate_limit_fault(self, request: Any) -> ClientError | None:
+        """An armed rate limit, in the fault's style: the error that refuses the response, or None when there is
+        none or when the response itself will fail (``request.rate_limited``)."""
+        if not self.faults.take_rate_limit():
+            return None
+        if self.faults.faults.rate_limit_style == "error":
+            return errors.rate_limited(self.config.model, self.faults.faults.rate_limit_retry_after_s)
+        request.rate_limited = True
+        return None
 
     async def _error(self, exc: ClientError, client_event_id: str | None) -> None:
         await self.emit("error", error=exc.payload(client_event_id))
@@ -272,11 +279,9 @@ class Connection:
             if self.config.turn_flag("create_response") and self.active is None:
                 request = parse_request(None, self.config, conversation=self.conversation,
                                         dialect=self.dialect, ids=self.ids)  # fmt: skip
-                if self.faults.take_rate_limit():  # the service's own response, refused in either form
-                    if self.faults.faults.rate_limit_style == "error":
-                        await self._error(self._rate_limited(), None)
-                        continue
-                    request.rate_limited = True
+                if (refusal := self._rate_limit_fault(request)) is not None:  # the service's own response
+                    await self._error(refusal, None)
+                    continue
                 self._start_response(request)
 
     async def _commit(self, event: JsonDict) -> None:
@@ -323,10 +328,8 @@ class Connection:
                 await self._error(errors.internal_error(), event.get("event_id"))
                 await self.ws.close(1011, "server error")
             return
-        if self.faults.take_rate_limit():
-            if self.faults.faults.rate_limit_style == "error":
-                raise self._rate_limited()
-            request.rate_limited = True
+        if (refusal := self._rate_limit_fault(request)) is not None:
+            raise refusal
         if (code := self.faults.faults.close_every_response) is not None:
             self.record.close_reason = f"closed mid-answer ({code}) by fault injection"
             with contextlib.suppress(ConnectionClosed):
