@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes.util
 import dataclasses
 import logging
+import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from voicedesk import __version__
@@ -45,18 +48,37 @@ def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     audio.add_argument("--echo", choices=("aec", "half-duplex", "off"), help="echo handling (default aec)")
 
 
+def _add_window_options(parser: argparse.ArgumentParser) -> None:
+    _add_endpoint_options(parser)
+    window = parser.add_argument_group("window")
+    window.add_argument("--connect", action="store_true", help="connect at start")
+    window.add_argument("--smoke", action="store_true", help="open, run one turn on the local server, exit 0")
+
+
+def _verbose_option(*, default: object) -> _Parser:
+    """-v works before or after the command; a command's own default must not undo one given before it."""
+    parent = _Parser(add_help=False)
+    parent.add_argument("-v", "--verbose", action="store_true", default=default, help="log details to stderr")
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="voicedesk", description="A desktop voice assistant for realtime speech models.")
+    parser = _Parser(
+        prog="voicedesk",
+        usage="voicedesk [window options] | voicedesk {gui,ask,devices,serve} [options]",
+        description="A desktop voice assistant for realtime speech models. With no command it opens the window; "
+        "`voicedesk COMMAND --help` tells more about a command.",
+        parents=[_verbose_option(default=False)],
+    )
     parser.add_argument("--version", action="version", version=f"voicedesk {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _add_window_options(parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, title="commands", metavar="COMMAND")
+    command_options = [_verbose_option(default=argparse.SUPPRESS)]
 
-    gui = sub.add_parser("gui", help="open the window (the default)")
-    _add_endpoint_options(gui)
-    gui.add_argument("--connect", action="store_true", help="connect at start")
-    gui.add_argument("--smoke", action="store_true", help="open, run one turn on the local server, exit 0")
+    gui = sub.add_parser("gui", help="open the window (the default)", parents=command_options)
+    _add_window_options(gui)
 
-    ask = sub.add_parser("ask", help="talk to the model from files, headless")
+    ask = sub.add_parser("ask", help="talk to the model from files, headless", parents=command_options)
     ask.add_argument("inputs", nargs="*", metavar="INPUT.wav", help="user turns as WAV files (any rate/channels)")
     ask.add_argument("--text", action="append", default=[], metavar="MESSAGE", help="a typed user turn")
     ask.add_argument("--out-dir", required=True, type=Path, help="where to write assistant.wav and the logs")
@@ -64,20 +86,37 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--instructions", help="system instructions for the model")
     ask.add_argument("--turn-detection", choices=TURN_DETECTION_TYPES, help="default server_vad")
     ask.add_argument("--transcribe", metavar="MODEL", help="input transcription model ('none' to disable)")
-    ask.add_argument("--tools", help="comma-separated: calculator,get_time,stop_conversation ('' for none)")
+    ask.add_argument("--tools", help=f"comma-separated: {','.join(_builtin_tool_names())} ('' for none)")
     ask.add_argument("--fast", action="store_true", help="stream files as fast as the socket takes them")
-    ask.add_argument("--interrupt-after", type=float, metavar="SECONDS", help="interrupt each answer after S s")
-    ask.add_argument("--timeout", type=float, default=300.0, help="give up on an answer after this many seconds")
+    ask.add_argument("--interrupt-after", type=_seconds, metavar="SECONDS", help="interrupt each answer after S s")
+    ask.add_argument("--timeout", type=_seconds, default=300.0, help="give up on an answer after this many seconds")
     ask.add_argument("--mic", action="store_true", help="talk live with the microphone and speaker")
 
-    sub.add_parser("devices", help="list audio devices")
+    sub.add_parser("devices", help="list audio devices", parents=command_options)
 
-    serve = sub.add_parser("serve", help="run the embedded local realtime server")
+    serve = sub.add_parser("serve", help="run the embedded local realtime server", parents=command_options)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--pace", type=float, default=1.0, help="answer audio speed vs real time (inf: unpaced)")
     serve.add_argument("--api-key", help="require this key from clients")
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A time span from the command line: a finite number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above zero")
+    return value
+
+
+def _builtin_tool_names() -> list[str]:
+    from voicedesk.tools.builtins import default_registry
+
+    return default_registry().names()
 
 
 def settings_from_args(args: argparse.Namespace, base: AppSettings) -> AppSettings:
@@ -114,6 +153,12 @@ def settings_from_args(args: argparse.Namespace, base: AppSettings) -> AppSettin
     tools = getattr(args, "tools", None)
     if tools is not None:
         settings.tools = [t.strip() for t in tools.split(",") if t.strip()]
+        unknown = [name for name in settings.tools if name not in _builtin_tool_names()]
+        if unknown:
+            raise ConfigError(
+                f"--tools: no tool named {', '.join(map(repr, unknown))} "
+                f"(the tools are {', '.join(_builtin_tool_names())})"
+            )
     for option in ("input_device", "output_device", "echo"):
         value = getattr(args, option, None)
         if value is not None:
@@ -215,7 +260,52 @@ def _run_devices() -> int:
     return 0
 
 
+def display_problem(environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the window could not open here, said before Qt aborts with its own words; None when it can."""
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux"):
+        return None
+    platform = env.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform not in ("", "xcb", "wayland", "wayland-egl"):
+        return None  # offscreen, vnc, eglfs...: the person chose a platform that needs no display
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        return (
+            "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): start it from a "
+            "desktop session or under xvfb-run, or use `voicedesk ask` headless"
+        )
+    uses_x11 = platform == "xcb" or (platform == "" and not env.get("WAYLAND_DISPLAY"))
+    if not uses_x11:
+        return None
+    if not getattr(sys, "frozen", False) and ctypes.util.find_library("xcb-cursor") is None:
+        return "the window needs the X11 library libxcb-cursor (Debian/Ubuntu: sudo apt install libxcb-cursor0)"
+    if not _x11_display_answers(env["DISPLAY"]):
+        return f"cannot connect to the X display {env['DISPLAY']!r} (DISPLAY): is the X server running?"
+    return None
+
+
+def _x11_display_answers(display: str) -> bool:
+    """Connect to the X server the way Qt will; True when it answers or when libxcb cannot be asked."""
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return True
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)
+    try:
+        return bool(connection) and xcb.xcb_connection_has_error(connection) == 0
+    finally:
+        if connection:
+            xcb.xcb_disconnect(connection)
+
+
 def _run_gui(args: argparse.Namespace) -> int:
+    problem = display_problem()
+    if problem is not None:
+        print(f"voicedesk: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         from voicedesk.ui.app import run_app  # type: ignore[import-not-found, unused-ignore]
     except ImportError as exc:
@@ -240,21 +330,21 @@ def _subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.A
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version", "-v", "--verbose")):
-        argv = ["gui", *argv]
-    if argv[0] == "ask":
+    verbose = False
+    while argv and argv[0] in ("-v", "--verbose"):
+        verbose = True
+        argv.pop(0)
+    if argv and argv[0] == "ask":
         # WAV files and --text may be intermixed: the ask parser reads them that way.
-        ask_parser = _subcommand_parser(parser, "ask")
-        args = ask_parser.parse_intermixed_args(argv[1:])
-        args.command, args.verbose = "ask", False
+        args = _subcommand_parser(parser, "ask").parse_intermixed_args(argv[1:])
+        args.command = "ask"
     else:
         args = parser.parse_args(argv)
+    args.verbose = verbose or getattr(args, "verbose", False)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     if args.command in (None, "gui"):
-        if args.command is None:
-            args = parser.parse_args(["gui", *argv])
         return _run_gui(args)
     if args.command == "ask":
         return _run_ask(argv, args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import wave
 from pathlib import Path
@@ -169,6 +170,11 @@ def test_odd_sized_chunk_padding_is_respected(tmp_path: Path) -> None:
         (riff(fmt_chunk(3, 1, 8000, 16), b"\x00" * 100), "uses 16-bit samples"),
         (riff(fmt_chunk(1, 0, 8000, 16), b"\x00" * 100), "is damaged: 0 channels"),
         (riff(b"\x01\x00\x01\x00", b"\x00" * 100), "format header is too short"),
+        # Rates no recording has: resampling 1 Hz to 24 kHz would need 24000x the memory.
+        (riff(fmt_chunk(1, 1, 1, 16), b"\x00" * 100), "says its sample rate is 1 Hz"),
+        (riff(fmt_chunk(1, 1, 999, 16), b"\x00" * 100), "says its sample rate is 999 Hz"),
+        (riff(fmt_chunk(1, 1, 10_000_000, 16), b"\x00" * 100), "says its sample rate is 10000000 Hz"),
+        (riff(fmt_chunk(1, 1, 1000, 8), b"\x80" * (3600 * 1000 + 1000)), "holds 60 minutes of audio"),
     ],
 )
 def test_unusable_files_raise_one_clear_line(tmp_path: Path, content: bytes, message: str) -> None:
@@ -198,6 +204,21 @@ def test_truncated_data_is_reported_with_durations(tmp_path: Path) -> None:
         AudioFileError, match=r"cut\.wav is truncated: it should hold 0\.50 s of audio but only 0\.2\d s"
     ):
         read_wav(path)
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
+    """/dev/zero would be read until memory runs out, and a FIFO would wait for a writer forever."""
+    if kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "fifo":
+        path = tmp_path / "pipe.wav"
+        os.mkfifo(path)
+    else:
+        path = tmp_path
+    with pytest.raises((AudioFileError, IsADirectoryError)) as caught:
+        read_wav(path)
+    assert "\n" not in str(caught.value)
 
 
 def test_missing_file_is_an_os_error(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ being recorded can be opened at any moment and survives the process dying.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,14 @@ _KNOWN_ENCODINGS = {
 }
 
 
+MIN_RATE, MAX_RATE = 1000, 768_000
+"""Sample rates a WAV may have: below and above these it is not sound a person can have recorded."""
+MAX_FILE_BYTES = 2**32 + 2**16
+"""RIFF sizes are 32-bit: a larger file cannot be a WAV (the slack allows a header past 4 GiB of data)."""
+MAX_SECONDS = 60 * 60
+"""One turn at most as long as a whole realtime session."""
+
+
 class AudioFileError(Exception):
     """A file that cannot be used as audio; the message is one line meant for a person."""
 
@@ -56,8 +65,20 @@ def read_wav(path: str | os.PathLike[str]) -> Pcm16:
     unsupported encoding) and OSError when the file cannot be read at all (missing, no permission).
     """
     name = os.fspath(path)
-    data = Path(path).read_bytes()
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any non-file.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb", buffering=0) as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise AudioFileError(f"{name} is not a regular file (a device, a pipe or a folder cannot be a WAV)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise AudioFileError(f"{name} is {info.st_size / 2**30:.1f} GB: a WAV file holds at most 4 GB")
+        data = file.read(info.st_size)
     fmt, payload = parse_wav(data, name)
+    seconds = len(payload) / (fmt.rate * fmt.channels * fmt.sample_bytes)
+    if seconds > MAX_SECONDS:
+        raise AudioFileError(
+            f"{name} holds {seconds / 60:.0f} minutes of audio; one turn may be at most {MAX_SECONDS // 60} minutes"
+        )
     return _to_pcm16(_decode(payload, fmt), fmt.rate)
 
 
@@ -113,6 +134,10 @@ def _parse_fmt(body: bytes, name: str) -> WavFormat:
         (encoding,) = struct.unpack_from("<H", body, 24)
     if channels < 1 or rate < 1:
         raise AudioFileError(f"{name} is damaged: {channels} channels at {rate} Hz")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioFileError(
+            f"{name} says its sample rate is {rate} Hz; voicedesk reads {MIN_RATE}-{MAX_RATE} Hz audio"
+        )
     # The frame size decides the container; "bits" may be fewer valid bits (e.g. 20 in 24).
     sample_bytes = block_align // channels if block_align and block_align % channels == 0 else (bits + 7) // 8
     supported = {_PCM: (1, 2, 3, 4), _FLOAT: (4, 8), _ALAW: (1,), _ULAW: (1,)}

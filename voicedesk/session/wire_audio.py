@@ -29,16 +29,17 @@ class AudioCodec:
     def __init__(self, input_format: AudioFormat, output_format: AudioFormat) -> None:
         self.input_format = input_format
         self.output_format = output_format
-        self._down = g711.Resampler8k("to_8k")
-        self._up = g711.Resampler8k("from_8k")
+        # Made on first G.711 use: most sessions are pcm16 and never need one (and a native resampler
+        # still alive at interpreter exit is reported as a leak).
+        self._down: g711.Resampler8k | None = None
+        self._up: g711.Resampler8k | None = None
 
     def set_formats(self, input_format: AudioFormat, output_format: AudioFormat) -> None:
         """New session formats; the resamplers start afresh only when a format changed."""
         if (input_format, output_format) != (self.input_format, self.output_format):
             self.input_format = input_format
             self.output_format = output_format
-            self._down = g711.Resampler8k("to_8k")
-            self._up = g711.Resampler8k("from_8k")
+            self._down = self._up = None
 
     def encode_input(self, pcm: Pcm16) -> str:
         """Microphone block -> base64 payload of ``input_audio_buffer.append``."""
@@ -46,6 +47,8 @@ class AudioCodec:
             data = pcm.astype("<i2", copy=False).tobytes()
         else:
             law: Literal["ulaw", "alaw"] = "ulaw" if self.input_format == "g711_ulaw" else "alaw"
+            if self._down is None:
+                self._down = g711.Resampler8k("to_8k")
             data = g711.encode(self._down.process(pcm), law)
         return base64.b64encode(data).decode("ascii")
 
@@ -62,4 +65,6 @@ class AudioCodec:
             pcm = np.frombuffer(data, _PCM16_LE)  # dtype given positionally: numpy parses keywords slowly
             return pcm if _NATIVE_IS_LE else pcm.astype(np.int16)
         law: Literal["ulaw", "alaw"] = "ulaw" if self.output_format == "g711_ulaw" else "alaw"
+        if self._up is None:
+            self._up = g711.Resampler8k("from_8k")
         return self._up.process(g711.decode(data, law))
