@@ -410,6 +410,51 @@ def xcorr_peak(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> tuple[
     return lag, num / den
 
 
+def _normalised_peak(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> tuple[int, float]:
+    """Lag of ``b`` fully inside ``a`` where the normalised correlation is highest, and that correlation."""
+    n = 1 << int(np.ceil(np.log2(a.size + b.size)))
+    c = np.fft.irfft(np.fft.rfft(a, n) * np.conj(np.fft.rfft(b, n)), n)[: a.size - b.size + 1]
+    sq = np.concatenate(([0.0], np.cumsum(a.astype(np.float64) ** 2)))
+    energy = sq[b.size :] - sq[: a.size - b.size + 1]
+    b_energy = float(np.dot(b, b))
+    norm = np.where(energy > 1e-3 * b_energy, c / np.sqrt(np.maximum(energy, 1e-20) * b_energy), 0.0)
+    lag = int(np.argmax(norm))
+    return lag, float(norm[lag])
+
+
+def match_in_order(
+    recording: npt.NDArray[np.float32],
+    reference: npt.NDArray[np.float32],
+    rate: int,
+    start: int,
+    segment_s: float = 0.1,
+) -> tuple[list[float], int]:
+    """How well each sounding ``segment_s`` piece of ``reference`` matches the recording, found in order.
+
+    On a loaded machine the device chain can underrun and insert silence between pieces, which a
+    single whole-signal correlation would count as damage; each piece is looked for from where the
+    previous one ended, at most a second later. Returns the correlations and the gaps found (samples).
+    """
+    seg = int(rate * segment_s)
+    cursor = start
+    gaps = 0
+    correlations: list[float] = []
+    for i in range(0, reference.size - seg + 1, seg):
+        piece = reference[i : i + seg]
+        if float(np.sqrt(np.mean(piece.astype(np.float64) ** 2))) < 0.003:
+            cursor += seg
+            continue
+        window = recording[cursor : cursor + seg + rate]
+        if window.size < seg:
+            correlations.append(0.0)
+            break
+        offset, corr = _normalised_peak(window, piece)
+        gaps += offset
+        correlations.append(corr)
+        cursor += offset + seg
+    return correlations, gaps
+
+
 def envelope(x: npt.NDArray[np.float32], rate: int, window_s: float = 0.005) -> npt.NDArray[np.float64]:
     """RMS per window (no overlap)."""
     w = max(1, int(rate * window_s))
