@@ -90,7 +90,7 @@ def _comb(n: Number, k: Number) -> int:
     smaller = min(chosen, total - chosen)
     # comb(n, j) >= (n/j)**j >= 2**j for j <= n/2: a lower bound on the result's bits, computed in floats.
     if smaller > MAX_INT_BITS:
-        raise _too_large(f"comb({_describe(total)}, {_describe(chosen)})", float(smaller), at_least=True)
+        raise _too_large(f"comb({_describe(total)}, {_describe(chosen)})", smaller, at_least=True)
     least_bits = smaller * (math.log2(total) - math.log2(smaller)) if smaller else 0.0
     if least_bits > MAX_INT_BITS:
         raise _too_large(f"comb({_describe(total)}, {_describe(chosen)})", least_bits, at_least=True)
@@ -249,7 +249,7 @@ def _power(base: Number, exponent: Number) -> Number:
         # |base| ** e has more than e * (bits(base) - 1) bits: refuse before computing what cannot fit.
         least_bits = exponent * (abs(base).bit_length() - 1) + 1
         if least_bits > MAX_INT_BITS:
-            raise _too_large(f"{_describe(base)} ** {_describe(exponent)}", float(least_bits), at_least=True)
+            raise _too_large(f"{_describe(base)} ** {_describe(exponent)}", least_bits, at_least=True)
         return int(base**exponent)  # at most 2 * MAX_INT_BITS bits; _bounded checks the exact size
     fbase, fexponent = float(base), float(exponent)
     if fbase == 0.0 and fexponent < 0:
@@ -263,7 +263,7 @@ def _multiply(left: Number, right: Number) -> Number:
     if isinstance(left, int) and isinstance(right, int) and left and right:
         least_bits = left.bit_length() + right.bit_length() - 1
         if least_bits > MAX_INT_BITS:
-            raise _too_large(f"{_describe(left)} * {_describe(right)}", float(least_bits), at_least=True)
+            raise _too_large(f"{_describe(left)} * {_describe(right)}", least_bits, at_least=True)
     return left * right
 
 
@@ -284,8 +284,8 @@ def _describe(value: Number) -> str:
     return repr(value)
 
 
-def _too_large(what: str, bits: float, at_least: bool = False) -> CalculationError:
-    if math.isfinite(bits) and bits < 1e18:
+def _too_large(what: str, bits: float | int, at_least: bool = False) -> CalculationError:
+    if bits < 1e18:  # int/float comparison is exact and never converts a huge int
         digits = f"{'at least ' if at_least else ''}about {int(bits * math.log10(2)) + 1:,} digits"
     else:
         digits = "an astronomical number of digits"
@@ -301,7 +301,7 @@ def _unsupported(symbol: str) -> CalculationError:
 
 def _bounded(value: Number) -> Number:
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        raise _too_large("this step", float(value.bit_length()))
+        raise _too_large("this step", value.bit_length())
     if isinstance(value, float) and not math.isfinite(value):
         raise OverflowError
     return value
