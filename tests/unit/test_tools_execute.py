@@ -150,6 +150,19 @@ async def test_invalid_json(registry: ToolRegistry) -> None:
     assert "not valid JSON" in message
 
 
+async def test_deeply_nested_arguments_are_refused_not_raised(registry: ToolRegistry) -> None:
+    # json.loads raises RecursionError on deep nesting; it used to escape execute and kill the call's task.
+    nested = '{"text": ' + "[" * 20_000 + "]" * 20_000 + "}"
+    assert "nested too deeply" in error_of(await registry.execute("echo", nested))
+
+
+async def test_oversized_arguments_are_refused_before_parsing(registry: ToolRegistry) -> None:
+    huge = json.dumps({"text": "x" * 10_000_000})  # parsing this on the event loop would stall it
+    assert "the limit is 65,536" in error_of(await registry.execute("echo", huge))
+    fine = json.dumps({"text": "x" * 60_000})
+    assert (await registry.execute("echo", fine)).output == "x" * 60_000
+
+
 async def test_arguments_must_be_an_object(registry: ToolRegistry) -> None:
     message = error_of(await registry.execute("add", "[1, 2]"))
     assert "the arguments must be an object, got an array" in message

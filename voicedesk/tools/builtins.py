@@ -16,7 +16,8 @@ def calculator(expression: str) -> Number:
 
     Args:
         expression: The arithmetic, e.g. "12 * (3 + 4) / 2" or "sqrt(2) ^ 2". Numbers, + - * / // % **
-            (or ^), parentheses, and sqrt, sin, cos, tan (radians), log, exp, abs, round, pi, e.
+            (or ^), parentheses, and sqrt, sin, cos, tan (radians), log, exp, abs, round, factorial (or n!),
+            comb(n, k), pi, e. Integers are exact up to 1233 digits.
     """
     try:
         return evaluate(expression)

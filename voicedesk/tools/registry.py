@@ -36,6 +36,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what the Realtime API accepts as a function name
 
+# Arguments are parsed on the event loop, in one C call that holds the GIL: this bounds it to about a
+# millisecond, and is far more than a spoken request's arguments (a response is a few thousand tokens).
+MAX_ARGUMENTS_CHARS = 65_536
+
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
@@ -198,6 +202,11 @@ def _is_async(func: Callable[..., Any]) -> bool:
 
 
 def _arguments(tool: Tool, arguments_json: str) -> dict[str, Any]:
+    if len(arguments_json) > MAX_ARGUMENTS_CHARS:
+        raise _Refused(
+            f"The arguments for '{tool.name}' are {len(arguments_json):,} characters long; the limit is "
+            f"{MAX_ARGUMENTS_CHARS:,}. Send shorter arguments."
+        )
     text = arguments_json.strip()
     try:
         # Models send "" for a call without arguments now and then.
@@ -207,6 +216,8 @@ def _arguments(tool: Tool, arguments_json: str) -> dict[str, Any]:
             f"The arguments for '{tool.name}' are not valid JSON ({exc.msg} at line {exc.lineno} "
             f"column {exc.colno}). Send a JSON object."
         ) from exc
+    except RecursionError as exc:
+        raise _Refused(f"The arguments for '{tool.name}' are nested too deeply. Send a flat JSON object.") from exc
     problems = validate(arguments, tool.parameters)
     if problems:
         raise _Refused(f"Invalid arguments for '{tool.name}': {'; '.join(problems)}.")
