@@ -140,7 +140,7 @@ async def test_connections_over_the_limit_get_503_and_the_open_ones_carry_on() -
         await third.close()
 
 
-async def test_handshakes_in_flight_at_once_cannot_pass_the_limit_together() -> None:
+async def test_twelve_handshakes_at_once_let_exactly_the_limit_in() -> None:
     async with local_server(max_connections=3) as server:
         results = await asyncio.gather(*(_try_connect(server) for _ in range(12)))
         opened = [r for r in results if not isinstance(r, int)]
