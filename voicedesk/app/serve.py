@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import logging
 import os
 import signal
 import sys
@@ -93,6 +94,7 @@ def build_parser(prog: str = "voicedesk serve") -> argparse.ArgumentParser:
         "--transcript", action="append", default=[], help="what the next audio turn 'says' (repeatable)"
     )
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate compression")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     return parser
 
 
@@ -147,6 +149,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "voicedesk serve") -> in
         parser.error(f"--api-key would show the key to every user in the process list; {_KEY_HOW}")
     if not args.pace > 0:
         parser.error("--pace must be positive")
+    if args.verbose:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger().setLevel(logging.INFO)  # `voicedesk serve -v`: the command line set WARNING already
     key = _read_key(parser, args.api_key_file)
     exposed = not is_loopback(args.host)
     if exposed and key is None:
