@@ -94,11 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio devices", parents=command_options)
 
-    serve = sub.add_parser("serve", help="run the embedded local realtime server", parents=command_options)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--pace", type=float, default=1.0, help="answer audio speed vs real time (inf: unpaced)")
-    serve.add_argument("--api-key", help="require this key from clients")
+    # serve's options live in voicedesk.app.serve, one definition for both ways to start it; that module is too
+    # slow to import here, so this parser takes everything after "serve" as is ("\0": no option prefix).
+    serve = sub.add_parser(
+        "serve", help="run the embedded local realtime server (serve --help)", add_help=False, prefix_chars="\0"
+    )
+    serve.add_argument("serve_args", nargs="*")
     return parser
 
 
@@ -241,10 +242,7 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
 def _run_serve(args: argparse.Namespace) -> int:
     from voicedesk.app.serve import main as serve_main
 
-    argv = ["--host", args.host, "--port", str(args.port), "--pace", str(args.pace)]
-    if args.api_key:
-        argv += ["--api-key", args.api_key]
-    return serve_main(argv)
+    return serve_main(args.serve_args, prog="voicedesk serve")
 
 
 def _run_devices() -> int:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +44,10 @@ class RuntimeOptions:
     """How a front end wants its session assembled (the settings say what to talk to)."""
 
     audio_factory: AudioFactory = device_audio
-    local_options: LocalServerOptions = field(default_factory=lambda: LocalServerOptions(record_audio=False))
+    local_options: LocalServerOptions = field(
+        default_factory=lambda: LocalServerOptions(record_audio=False, keep_sessions=False)
+    )
+    """The embedded server's; it always gets a key of its own (a random one unless these name one)."""
     backoff: Backoff | None = None
     recordings_dir: Path | None = None
     """Where you.wav and assistant.wav go; default: a new folder under the data dir's recordings/."""
@@ -54,6 +59,12 @@ class RuntimeOptions:
     strict_endpoint: bool = False
     """Raise ConfigError/EndpointError for unusable endpoint settings (``ask``) instead of reporting them and
     using the local server (the window, where the person can then open Settings)."""
+
+
+def _with_own_key(options: LocalServerOptions) -> LocalServerOptions:
+    """A key made for this start and known only to this process, so no other program or page can drive the
+    server the session talks to."""
+    return dataclasses.replace(options, api_key=options.api_key or secrets.token_urlsafe(32))
 
 
 def _endpoint_key(endpoint: Endpoint | None) -> tuple[Any, ...] | None:
@@ -149,9 +160,9 @@ class AppRuntime:
             self.emit(se.ErrorOccurred(f"Cannot use the configured endpoint: {exc}", "config", hint="Open Settings."))
         if endpoint is None:
             if self.server is None:
-                self.server = LocalRealtimeServer(self.options.local_options)
+                self.server = LocalRealtimeServer(_with_own_key(self.options.local_options))
                 await self.server.start()
-            endpoint = custom_endpoint(self.server.url, protocol=None, kind="local")
+            endpoint = custom_endpoint(self.server.url, self.server.options.api_key, protocol=None, kind="local")
         elif self.server is not None:
             await self.server.stop()
             self.server = None

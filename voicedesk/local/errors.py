@@ -269,3 +269,20 @@ def http_missing_key() -> JsonDict:
 
 def http_error(message: str, code: str, type_: str = INVALID_REQUEST) -> JsonDict:
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+def http_origin_refused(origin: str) -> JsonDict:
+    """The body of the 403 a web page's handshake gets: pages must not drive a local server."""
+    return http_error(
+        f"Connections from web pages are refused (Origin: {origin[:200]}). A program connects without an Origin "
+        "header; to let this page in, start the server with --allow-origin ORIGIN.",
+        "origin_not_allowed",
+    )
+
+
+def http_too_many_connections(limit: int) -> JsonDict:
+    return http_error(
+        f"Too many connections: this server takes {limit} at once. Close one and try again.",
+        "too_many_connections",
+        type_="server_error",
+    )

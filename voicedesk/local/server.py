@@ -2,7 +2,9 @@
 
 It speaks the OpenAI Realtime protocol (GA naming by default, beta naming on the Azure preview path or with
 ``OpenAI-Beta: realtime=v1``) closely enough to be both the offline default backend and the test double
-for the client. Usage::
+for the client. The handshake refuses what a person did not ask for before any per-connection state exists:
+a web page (a browser ``Origin`` not explicitly allowed: 403), a wrong or missing key (401), and
+connections over the limit (503). Usage::
 
     async with LocalRealtimeServer(LocalServerOptions()) as server:
         connect_to(server.url)  # ws://127.0.0.1:PORT/v1/realtime?model=gpt-realtime
@@ -13,6 +15,7 @@ for the client. Usage::
 from __future__ import annotations
 
 import json
+import secrets
 from collections import deque
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -21,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from voicedesk.local import errors
 from voicedesk.local.connection import Connection, ServerContext
@@ -29,6 +33,9 @@ from voicedesk.local.session_state import SessionRecord
 from voicedesk.local.wire import JsonDict
 
 DEFAULT_PORT = 8765
+DEFAULT_AUDIO_PACE = 4.0
+"""Answer audio speed against real time, for ``voicedesk serve`` and the app's own server alike."""
+DEFAULT_MAX_CONNECTIONS = 8
 _MAX_MESSAGE = 32 * 2**20  # the service takes 15 MiB audio appends; base64 and JSON make them larger
 
 
@@ -36,9 +43,17 @@ _MAX_MESSAGE = 32 * 2**20  # the service takes 15 MiB audio appends; base64 and 
 class LocalServerOptions:
     api_key: str | None = None
     """When set, the handshake needs ``Authorization: Bearer KEY`` or ``api-key: KEY`` (else HTTP 401)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins (``https://host:port``, exactly as the browser sends them) that may connect; a handshake
+    with any other ``Origin`` header gets HTTP 403. Programs send no ``Origin``, pages always do."""
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    """Open connections at once; one more gets HTTP 503 and the others carry on."""
+    keep_sessions: bool = True
+    """Keep each closed connection's record in ``sessions`` for a test to inspect. Off, ``sessions`` holds
+    only the open connections, so nothing a client sent outlives its connection (the app and ``serve``)."""
     session_max_s: float = 3600.0
     """After this, the session gets error ``session_expired`` and the socket closes (1001)."""
-    audio_pace: float = 4.0
+    audio_pace: float = DEFAULT_AUDIO_PACE
     """Answer audio streams at this multiple of real time; ``math.inf`` = as fast as the socket takes it."""
     transcripts: list[str] = field(default_factory=list)
     """What successive committed audio turns "say" (shared by all connections of this server)."""
@@ -86,12 +101,19 @@ def _provided_key(request: Request) -> str | None:
     return values[0] if values else None
 
 
+def _same_key(provided: str, expected: str) -> bool:
+    return secrets.compare_digest(provided.encode(), expected.encode())  # no timing hint of how much matched
+
+
 class LocalRealtimeServer:
     def __init__(self, options: LocalServerOptions | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.options = options or LocalServerOptions()
         self.host = host
         self.port = port
         self.sessions: list[SessionRecord] = []
+        self._admitted: set[ServerConnection] = set()
+        """Connections past the handshake checks: a slot is taken before the response goes out, so two
+        handshakes in flight cannot both take the last one."""
         self._faults = FaultState(self.options.faults)
         self._transcripts = deque(self.options.transcripts)
         self._server: Server | None = None
@@ -150,6 +172,9 @@ class LocalRealtimeServer:
                 "The server is overloaded or not ready yet.", "server_overloaded", type_="server_error"
             )
             return _json_response(connection, 503, body)
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in self.options.allowed_origins:
+            return _json_response(connection, 403, errors.http_origin_refused(origin))
         route = _route(request)
         if route is None:
             path = urlsplit(request.path).path
@@ -161,8 +186,13 @@ class LocalRealtimeServer:
             provided = _provided_key(request)
             if not provided:
                 return _json_response(connection, 401, errors.http_missing_key())
-            if provided != self.options.api_key:
+            if not _same_key(provided, self.options.api_key):
                 return _json_response(connection, 401, errors.http_invalid_key(provided))
+        # a handshake that failed after taking its slot never reaches _handle: its slot frees once it closed
+        self._admitted = {c for c in self._admitted if c.state is not State.CLOSED}
+        if len(self._admitted) >= self.options.max_connections:
+            return _json_response(connection, 503, errors.http_too_many_connections(self.options.max_connections))
+        self._admitted.add(connection)
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
@@ -171,7 +201,12 @@ class LocalRealtimeServer:
         assert route is not None  # _process_request refused every other path
         connection = Connection(ws, self._context, path=ws.request.path, beta=route.beta, model=route.model)
         self.sessions.append(connection.record)
-        await connection.run()
+        try:
+            await connection.run()
+        finally:
+            self._admitted.discard(ws)
+            if not self.options.keep_sessions:
+                self.sessions.remove(connection.record)
 
 
 def _json_response(connection: ServerConnection, status: int, body: JsonDict) -> Response:

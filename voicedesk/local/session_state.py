@@ -1,7 +1,8 @@
 """What a test can inspect about one connection: ``server.sessions[i]``.
 
-The record is live while the connection runs (the connection appends to it) and stays readable after it
-closes, so a test can assert on what the client sent and what the server decided.
+The record is live while the connection runs (the connection appends to it) and, with ``keep_sessions`` (the
+test double's default), stays readable after it closes, so a test can assert on what the client sent and what
+the server decided. The app and ``voicedesk serve`` turn that off: a closed connection's record is dropped.
 """
 
 from __future__ import annotations
