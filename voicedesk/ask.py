@@ -60,7 +60,9 @@ class AskOptions:
     interrupt_after_s: float | None = None
     answer_timeout_s: float = 300.0
     quiet: bool = False
-    local_options: LocalServerOptions = field(default_factory=lambda: LocalServerOptions(record_audio=False))
+    local_options: LocalServerOptions = field(
+        default_factory=lambda: LocalServerOptions(record_audio=False, keep_sessions=False)
+    )
     mic: bool = False
     """Live: the real microphone and speaker (the audio engine) until Ctrl-C or a goodbye."""
 
