@@ -19,6 +19,7 @@ from pathlib import Path
 
 from voicedesk import __version__
 from voicedesk.config import AppSettings, ConfigError, load_settings
+from voicedesk.history_cli import add_history_parser, run_history
 from voicedesk.realtime.endpoint import EndpointError
 from voicedesk.realtime.session_config import TURN_DETECTION_TYPES, SettingsError, TurnDetection
 
@@ -65,7 +66,7 @@ def _verbose_option(*, default: object) -> _Parser:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="voicedesk",
-        usage="voicedesk [window options] | voicedesk {gui,ask,devices,serve} [options]",
+        usage="voicedesk [window options] | voicedesk {gui,ask,devices,history,serve} [options]",
         description="A desktop voice assistant for realtime speech models. With no command it opens the window; "
         "`voicedesk COMMAND --help` tells more about a command.",
         parents=[_verbose_option(default=False)],
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mic", action="store_true", help="talk live with the microphone and speaker")
 
     sub.add_parser("devices", help="list audio devices", parents=command_options)
+    add_history_parser(sub, command_options)
 
     # serve's options live in voicedesk.app.serve, one definition for both ways to start it; that module is too
     # slow to import here, so this parser takes everything after "serve" as is ("\0": no option prefix).
@@ -348,4 +350,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_ask(argv, args)
     if args.command == "devices":
         return _run_devices()
+    if args.command == "history":
+        return run_history(args)
     return _run_serve(args)

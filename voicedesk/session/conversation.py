@@ -85,6 +85,32 @@ class Item:
         return record
 
 
+def item_from_record(record: dict[str, Any]) -> Item | None:
+    """An item back from its record (a journal line, the history), or None when the record is not one."""
+    item_type, role = record.get("type"), record.get("role")
+    if item_type not in ("message", "function_call", "function_call_output") or not isinstance(record.get("id"), str):
+        return None
+    truncated = record.get("truncated_ms")
+    output = record.get("output")
+    return Item(
+        id=record["id"],
+        type=item_type,
+        role=role if role in ("user", "assistant", "system") else None,
+        status=str(record.get("status") or "completed"),
+        text=str(record.get("text") or ""),
+        transcript=str(record.get("transcript") or ""),
+        has_audio=bool(record.get("has_audio")),
+        audio_ms=int(record.get("audio_ms") or 0),
+        truncated_ms=int(truncated) if isinstance(truncated, int | float) else None,
+        name=record.get("name") if isinstance(record.get("name"), str) else None,
+        call_id=record.get("call_id") if isinstance(record.get("call_id"), str) else None,
+        arguments=str(record.get("arguments") or ""),
+        output=output if isinstance(output, str) else None,
+        created_at=float(record.get("created_at") or 0.0),
+        cut_off=record.get("cut_off") if isinstance(record.get("cut_off"), str) else None,
+    )
+
+
 @dataclass(slots=True)
 class _ItemState:
     id: str
@@ -173,6 +199,27 @@ class Conversation:
     def on_finished(self, listener: FinishedListener) -> None:
         """Call ``listener`` once for each item when it is complete (transcript included)."""
         self._finished_listeners.append(listener)
+
+    def restore(self, items: list[Item]) -> None:
+        """Finished items of an earlier conversation (a resume): carried into the next server session as a
+        renewal carries its own, and not announced as finished again (they are stored already)."""
+        for item in items:
+            if item.id in self._items:
+                continue
+            state = _ItemState(item.id, item.type, item.role, status=item.status, created_at=item.created_at)
+            state.text_parts = {0: item.text} if item.text else {}
+            state.transcript_parts = {0: item.transcript} if item.transcript else {}
+            state.has_audio, state.audio_samples = item.has_audio, ms_to_samples(item.audio_ms)
+            state.truncated_ms, state.cut_off = item.truncated_ms, item.cut_off
+            state.name, state.call_id, state.arguments, state.output = (
+                item.name,
+                item.call_id,
+                item.arguments,
+                item.output,
+            )
+            state.server_done = state.finished = True
+            self._items[item.id] = state
+            self._order.append(item.id)
 
     # ------------------------------------------------------------------ server-driven changes
 
