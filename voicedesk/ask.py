@@ -30,11 +30,13 @@ from voicedesk.app import (
     RuntimeOptions,
     open_devices,
 )
+from voicedesk.app.history import history_path
 from voicedesk.audio.base import Pcm16
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
 from voicedesk.audio.wavfile import AudioFileError, read_wav
-from voicedesk.config import AppSettings
+from voicedesk.config import AppSettings, data_dir
+from voicedesk.history import HistoryError, HistoryStore
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.session.journal import JsonlWriter
@@ -65,10 +67,23 @@ class AskOptions:
     )
     mic: bool = False
     """Live: the real microphone and speaker (the audio engine) until Ctrl-C or a goodbye."""
+    history: bool = True
+    """Store the conversation in the history."""
+    resume: str | None = None
+    """Go on with this stored conversation (an id, a unique prefix, or "last")."""
 
 
 class UsageError(Exception):
     pass
+
+
+def check_resume(reference: str) -> str:
+    """The stored conversation ``--resume`` names, checked before anything starts (UsageError if none)."""
+    try:
+        with HistoryStore(history_path(data_dir())) as store:
+            return store.resolve(reference)
+    except HistoryError as exc:
+        raise UsageError(f"--resume: {exc}") from None
 
 
 def load_turns(turns: Sequence[tuple[str, str]]) -> list[Turn]:
@@ -169,11 +184,15 @@ async def run_ask(options: AskOptions) -> int:
             recordings_dir=options.out_dir,
             events_jsonl=options.out_dir / "events.jsonl",
             strict_endpoint=True,
+            history="ask" if options.history else None,
         ),
     )
     narrator = _Narrator(options.out_dir, *((None, None) if options.quiet else (sys.stdout, sys.stderr)))
     runtime.subscribe(narrator.on_event)
     try:
+        if options.resume is not None:
+            carried = runtime.resume(options.resume)
+            narrator.notify(f"(going on with a stored conversation: {carried} items carried over)")
         await runtime.prepare()
         controller = runtime.controller
         assert controller is not None

@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--interrupt-after", type=_seconds, metavar="SECONDS", help="interrupt each answer after S s")
     ask.add_argument("--timeout", type=_seconds, default=300.0, help="give up on an answer after this many seconds")
     ask.add_argument("--mic", action="store_true", help="talk live with the microphone and speaker")
+    ask.add_argument("--resume", metavar="ID", help="go on with a stored conversation (an id, a prefix, or 'last')")
+    ask.add_argument("--no-history", action="store_true", help="do not store this conversation in the history")
 
     sub.add_parser("devices", help="list audio devices", parents=command_options)
     add_history_parser(sub, command_options)
@@ -204,7 +206,7 @@ def _require_devices() -> None:
 
 
 def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
-    from voicedesk.ask import AskOptions, UsageError, load_turns, run_ask
+    from voicedesk.ask import AskOptions, UsageError, check_resume, load_turns, run_ask
 
     try:
         settings = settings_from_args(args, load_settings())
@@ -217,6 +219,10 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
             turns = []
         else:
             turns = load_turns(_ordered_turns(argv, args))
+        if args.resume is not None:
+            if args.no_history:
+                raise UsageError("--resume continues a stored conversation: it cannot go with --no-history")
+            check_resume(args.resume)
     except (ConfigError, SettingsError, EndpointError, UsageError) as exc:
         print(f"voicedesk: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -228,6 +234,8 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
         interrupt_after_s=args.interrupt_after,
         answer_timeout_s=args.timeout,
         mic=args.mic,
+        history=not args.no_history,
+        resume=args.resume,
     )
     try:
         return asyncio.run(run_ask(options))

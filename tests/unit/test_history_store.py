@@ -6,6 +6,7 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,9 @@ def _message(item_id: str, role: str, words: str, **extra: Any) -> dict[str, Any
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> HistoryStore:
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
     with HistoryStore(tmp_path / "data" / "history.sqlite3") as opened:
-        yield opened  # type: ignore[misc]
+        yield opened
 
 
 def test_the_file_and_its_folder_are_private_from_the_start(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ loses what is queued, which is at most the item in flight.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import queue
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_Job = Callable[[HistoryStore], None]
+_Job = Callable[[HistoryStore], object]
 
 
 def history_path(data_dir: Path) -> Path:
@@ -39,7 +38,10 @@ def import_journals(store: HistoryStore, journal_dir: Path) -> int:
     if not journal_dir.is_dir():
         return 0
     imported = 0
+    mine = f"-{os.getpid()}.jsonl"  # this process's journals hold what it is storing right now
     for path in sorted(journal_dir.glob("*.jsonl")):
+        if path.name.endswith(mine):
+            continue
         try:
             records = read_journal(path)
             started = path.stat().st_mtime
@@ -96,70 +98,78 @@ class HistoryWriter:
                     log.exception("history write failed")
 
 
-class HistoryRecorder:
-    """Stores one controller's conversations: one stored conversation per connect that said anything."""
+class SessionHistory:
+    """Stores the conversations of the runtime's controllers: one stored conversation per controller (a
+    reconnect carries the conversation, so it continues), begun at its first finished item; a resumed
+    conversation goes on in its stored one."""
 
-    def __init__(
-        self,
-        writer: HistoryWriter,
-        *,
-        source: str,
-        endpoint_kind: str | None = None,
-        profile: str | None = None,
-    ) -> None:
-        self._writer = writer
+    def __init__(self, path: Path, *, source: str, journal_dir: Path | None = None) -> None:
+        self.writer = HistoryWriter(path)
         self._source = source
-        self.endpoint_kind = endpoint_kind
-        self.profile = profile
-        self.resumed_from: str | None = None
+        self.profile: str | None = None
         self.conversation_id: str | None = None
         self._controller: SessionController | None = None
-        self._tokens = [0, 0]
+        self._endpoint_kind: str | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._marked_journal: str | None = None
+        if journal_dir is not None:
+            self.writer.submit(lambda store: log.info("%d journals imported", import_journals(store, journal_dir)))
 
-    def attach(self, controller: SessionController) -> Callable[[], None]:
-        """Follow ``controller``: its finished items, its usage, its journal. Returns the detach function."""
-        self._controller = controller
-        controller.conversation.on_finished(self.record)
+    @property
+    def problem(self) -> str | None:
+        return self.writer.problem
 
-        def on_event(event: se.SessionEvent) -> None:
-            if isinstance(event, se.UsageReported):
-                self._tokens[0] += event.input_tokens
-                self._tokens[1] += event.output_tokens
+    def attach(self, controller: SessionController, endpoint_kind: str) -> None:
+        """A new controller: a new conversation (stored once something is said)."""
+        self.detach()
+        self._controller, self._endpoint_kind, self.conversation_id = controller, endpoint_kind, None
 
-        return controller.subscribe(on_event)
+        def finished(item: Item) -> None:
+            if self._controller is controller:
+                self._record(item)
 
-    def record(self, item: Item) -> None:
+        def usage(event: se.SessionEvent) -> None:
+            if isinstance(event, se.UsageReported) and self._controller is controller and self.conversation_id:
+                conversation_id, used_in, used_out = self.conversation_id, event.input_tokens, event.output_tokens
+                self.writer.submit(
+                    lambda store: store.finish(conversation_id, input_tokens=used_in, output_tokens=used_out)
+                )
+
+        controller.conversation.on_finished(finished)
+        self._unsubscribe = controller.subscribe(usage)
+
+    def detach(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._unsubscribe = self._controller = None
+
+    def load(self, reference: str) -> tuple[str, list[Item]]:
+        """A stored conversation's id and items, to resume it (then set ``conversation_id`` to go on storing
+        into it). Reads on the caller's thread: a query of milliseconds. HistoryError if unknown."""
+        if self.writer.problem is not None:
+            raise HistoryError(self.writer.problem)
+        with HistoryStore(self.writer.path) as store:
+            return items_to_resume(store, reference)
+
+    def _record(self, item: Item) -> None:
         record = item.to_record()
         if self.conversation_id is None:
             self.conversation_id = conversation_id = uuid.uuid4().hex
-            profile, kind, source, resumed = self.profile, self.endpoint_kind, self._source, self.resumed_from
-            path = self._controller.journal_path if self._controller is not None else None
-            journal = path.name if path is not None else None
-
-            def start(store: HistoryStore) -> None:
-                store.begin(
-                    conversation_id=conversation_id,
-                    profile=profile,
-                    endpoint_kind=kind,
-                    source=source,
-                    resumed_from=resumed,
+            profile, kind, source = self.profile, self._endpoint_kind, self._source
+            self.writer.submit(
+                lambda store: store.begin(
+                    conversation_id=conversation_id, profile=profile, endpoint_kind=kind, source=source
                 )
-                if journal is not None:  # the same items are in the journal: never import them again
-                    store.mark_journal(journal, conversation_id)
-
-            self._writer.submit(start)
+            )
         conversation_id = self.conversation_id
-        self._writer.submit(lambda store: store.add_item(conversation_id, record))
+        path = self._controller.journal_path if self._controller is not None else None
+        if path is not None and path.name != self._marked_journal:
+            # Each connect writes a journal holding these same items: never import it later.
+            self._marked_journal = journal = path.name
+            self.writer.submit(lambda store: store.mark_journal(journal, conversation_id))
+        self.writer.submit(lambda store: store.add_item(conversation_id, record))
 
-    def finish(self) -> None:
-        """The session ended: the next item starts a new stored conversation."""
-        conversation_id, self.conversation_id = self.conversation_id, None
-        tokens, self._tokens = tuple(self._tokens), [0, 0]
-        if conversation_id is None:
-            return
-
-        def finish(store: HistoryStore) -> None:
-            with contextlib.suppress(HistoryError):
-                store.finish(conversation_id, input_tokens=tokens[0], output_tokens=tokens[1])
-
-        self._writer.submit(finish)
+    def close(self) -> None:
+        """Stop following the controller and write what is queued."""
+        self.detach()
+        self.writer.close()

@@ -23,9 +23,11 @@ from typing import Any
 from voicedesk.app import exports
 from voicedesk.app.audio import AudioBackend, AudioFactory, calibration_tone, device_audio
 from voicedesk.app.event_log import DEFAULT_LIMIT, EventLog
+from voicedesk.app.history import SessionHistory, history_path
 from voicedesk.app.recorder import ConversationRecorder
 from voicedesk.audio.base import AudioProblem
 from voicedesk.config import AppSettings, ConfigError, data_dir, resolve_endpoint
+from voicedesk.history import HistoryError
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.realtime.client import Backoff
 from voicedesk.realtime.endpoint import Endpoint, EndpointError, custom_endpoint
@@ -56,6 +58,8 @@ class RuntimeOptions:
     events_jsonl: Path | None = None
     """Also append every wire event to this file (``ask``'s events.jsonl)."""
     event_limit: int = DEFAULT_LIMIT
+    history: str | None = None
+    """Store conversations in the history under this source name ("window", "ask"); None: not stored."""
     strict_endpoint: bool = False
     """Raise ConfigError/EndpointError for unusable endpoint settings (``ask``) instead of reporting them and
     using the local server (the window, where the person can then open Settings)."""
@@ -87,6 +91,11 @@ class AppRuntime:
         self.event_log = EventLog(self.options.event_limit, self.options.events_jsonl)
         directory = self.options.recordings_dir or data_dir() / "recordings" / time.strftime("%Y%m%d-%H%M%S")
         self.recorder = ConversationRecorder(directory, on_failure=self._recording_failed)
+        self.stored: SessionHistory | None = None
+        if self.options.history is not None:
+            journals = data_dir() / "journal" if self.options.journal else None
+            self.stored = SessionHistory(history_path(data_dir()), source=self.options.history, journal_dir=journals)
+        self._resumed: tuple[str, list[Item]] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -190,6 +199,9 @@ class AppRuntime:
         controller.raw_events = True
         self._unsubscribe = controller.subscribe(self._on_controller_event)
         self.controller = controller
+        if self.stored is not None:
+            self.stored.attach(controller, endpoint.kind)
+            self._carry_resumed()
         self.emit(controller.state)  # views start from the new session's state (its turn mode, say)
 
     async def connect(self) -> None:
@@ -198,6 +210,27 @@ class AppRuntime:
             await self.prepare()
         assert self.controller is not None
         await self.controller.connect()
+
+    def resume(self, reference: str) -> int:
+        """Carry a stored conversation into the session (before ``connect``): its items are re-created in the
+        new server session as a renewal carries its own, and new items are stored with it. Returns how many
+        items; HistoryError when the history is off or has no such conversation."""
+        if self.stored is None:
+            raise HistoryError("the history is off")
+        self._resumed = self.stored.load(reference)
+        carried = len(self._resumed[1])
+        if self.controller is not None:
+            self._carry_resumed()
+        return carried
+
+    def _carry_resumed(self) -> None:
+        if self._resumed is None or self.controller is None or self.stored is None:
+            return
+        conversation_id, items = self._resumed
+        self._resumed = None
+        self.controller.conversation.restore(items)
+        self.stored.conversation_id = conversation_id
+        self.emit(se.HistoryUpdated(self.controller.history()))
 
     async def disconnect(self) -> None:
         if self.controller is not None:
@@ -271,6 +304,8 @@ class AppRuntime:
             self.server = None
         self.recorder.close()
         self.event_log.close()
+        if self.stored is not None:
+            self.stored.close()
 
     # ------------------------------------------------------------------ exports
 
