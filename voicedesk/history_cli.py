@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -12,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the command line imports this module at start-up: the store loads when a command runs
-    from voicedesk.history import ConversationSummary, HistoryStore, StoredConversation
-    from voicedesk.session.conversation import Item
+    from voicedesk.history import ConversationSummary, HistoryStore
 
 
 def add_history_parser(sub: argparse._SubParsersAction[Any], parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -68,6 +66,7 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def _run(store: HistoryStore, args: argparse.Namespace) -> int:
+    from voicedesk.app.history import export_text, write_private_text
     from voicedesk.history.store import HIGHLIGHT
 
     command = args.history_command
@@ -81,9 +80,9 @@ def _run(store: HistoryStore, args: argparse.Namespace) -> int:
     elif command == "show":
         stored = store.conversation(args.id)
         if args.json:
-            print(_json(stored), end="")
+            print(export_text(stored, "json"), end="")
         else:
-            print(_markdown(stored), end="")
+            print(export_text(stored, "md"), end="")
     elif command == "search":
         hits = store.search(" ".join(args.query), limit=args.limit)
         if args.json:
@@ -98,11 +97,11 @@ def _run(store: HistoryStore, args: argparse.Namespace) -> int:
                 print(f"{_line(hit.conversation)}\n    {hit.role or ''}: {' '.join(snippet.split())}")
     elif command == "export":
         stored = store.conversation(args.id)
-        text = _markdown(stored) if args.format == "md" else _json(stored)
+        text = export_text(stored, args.format)
         if args.output is None:
             print(text, end="")
         else:
-            _write_private(args.output, text)
+            write_private_text(args.output, text)
     elif command == "rename":
         store.rename(args.id, " ".join(args.title))
     elif command == "delete":
@@ -116,29 +115,3 @@ def _line(summary: ConversationSummary) -> str:
     duration = summary.duration_s
     length = f"{duration / 60:.0f} min" if duration is not None and duration >= 60 else f"{duration or 0:.0f} s"
     return f"{summary.id[:8]}  {started}  {length:>7}  {summary.item_count:>4} items  {summary.title}"
-
-
-def _items(stored: StoredConversation) -> list[Item]:
-    from voicedesk.session.conversation import item_from_record
-
-    return [item for item in (item_from_record(r) for r in stored.records) if item is not None]
-
-
-def _markdown(stored: StoredConversation) -> str:
-    from voicedesk.app.exports import conversation_markdown
-
-    return conversation_markdown(_items(stored), title=stored.summary.title)
-
-
-def _json(stored: StoredConversation) -> str:
-    from voicedesk.app.exports import conversation_json
-
-    payload = json.loads(conversation_json(_items(stored)))
-    payload["conversation"] = stored.summary.to_json()
-    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)

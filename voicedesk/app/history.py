@@ -7,6 +7,7 @@ loses what is queued, which is at most the item in flight.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -14,9 +15,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from voicedesk.history import HistoryError, HistoryStore, default_path
+from voicedesk.app import exports
+from voicedesk.history import HistoryError, HistoryStore, StoredConversation, default_path
 from voicedesk.session import events as se
 from voicedesk.session.conversation import Item, item_from_record
 from voicedesk.session.journal import read_journal
@@ -54,11 +56,31 @@ def import_journals(store: HistoryStore, journal_dir: Path) -> int:
     return imported
 
 
+def stored_items(stored: StoredConversation) -> list[Item]:
+    return [item for item in (item_from_record(r) for r in stored.records) if item is not None]
+
+
 def items_to_resume(store: HistoryStore, reference: str) -> tuple[str, list[Item]]:
     """A stored conversation's id and its items, to carry into a new session (HistoryError if unknown)."""
     stored = store.conversation(reference)
-    items = [item for item in (item_from_record(r) for r in stored.records) if item is not None]
-    return stored.summary.id, items
+    return stored.summary.id, stored_items(stored)
+
+
+def export_text(stored: StoredConversation, kind: Literal["md", "json"]) -> str:
+    """A stored conversation as Markdown (its title as heading) or JSON (with its summary)."""
+    items = stored_items(stored)
+    if kind == "md":
+        return exports.conversation_markdown(items, title=stored.summary.title)
+    payload = json.loads(exports.conversation_json(items))
+    payload["conversation"] = stored.summary.to_json()
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """A file only its owner can read, created so (never readable in between)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 class HistoryWriter:
