@@ -86,14 +86,15 @@ class ConversationView(QWidget):
     # ------------------------------------------------------------------ input
 
     def show_input_hint(self, *, push_to_talk: bool, microphone: bool) -> None:
-        """The empty conversation says how to talk in the turn mode in use."""
+        """The empty conversation says how to talk in the turn mode in use (or that only typing works)."""
+        # One short line: the browser draws only the first line of its placeholder.
         if not microphone:
-            how = "Type a message below (no microphone is available)."
+            how = "No microphone: type a message below."
         elif push_to_talk:
-            how = "Hold “Talk” (or Space) and speak, or type."
+            how = "Hold “Talk” (or Space) and speak, or type below."
         else:
-            how = "Just speak (voicedesk hears when you start and stop), or type."
-        self.browser.setPlaceholderText(f"The conversation appears here. {how}")
+            how = "Just speak (voicedesk hears you), or type below."
+        self.browser.setPlaceholderText(how)
 
     def submit(self) -> None:
         """Offer the typed message; it stays in the box until the window has sent it (``message_sent``)."""
