@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
         try:
             rebuilt = await self.runtime.apply_settings(new)
         except SettingsError as exc:
-            self.banner.show_message(f"Settings not applied: {exc}.", "Open Settings to fix the value.", "error")
+            self.banner.show_message(f"Settings not applied: {exc}.", "Correct the value in Settings.", "error")
             return
         except ConnectFailed as exc:
             self.report_connect_failure(exc)
