@@ -115,7 +115,7 @@ REFUSED_CODES = frozenset({"rate_limited", "quota", "busy", "response_failed"})
 
 class _Narrator:
     """Writes conversation.jsonl as items finish; the transcript goes to stdout, notices and warnings to
-    stderr."""
+    stderr, each problem on one line prefixed ``voicedesk:`` as the command line's own errors are."""
 
     def __init__(self, out_dir: Path, out: TextIO | None, notices: TextIO | None) -> None:
         self._conversation = JsonlWriter(out_dir / "conversation.jsonl", fsync=False)
@@ -142,13 +142,13 @@ class _Narrator:
                 self.say(f"tool {name}({arguments}) -> {output}{'' if ok else ' [error]'}")
             case se.ErrorOccurred() if event.fatal:
                 self.fatal = event
-                self.notify(f"error: {event.message}")
+                self.notify(f"voicedesk: {event.message}")
             case se.ErrorOccurred():
                 if event.code in UNANSWERED_CODES | REFUSED_CODES:
                     self.unanswered = event
-                self.notify(f"warning: {event.message}")
+                self.notify(f"voicedesk: warning: {event.message}")
             case se.AudioDeviceProblem(message=message):
-                self.notify(f"audio: {message}")
+                self.notify(f"voicedesk: audio: {message}")
             case se.SessionEnded(reason="tool"):
                 self.ended_by_tool = True
             case se.SessionRenewed(reason=reason, carried_items=carried):
@@ -202,7 +202,7 @@ async def run_ask(options: AskOptions) -> int:
         try:
             await runtime.connect()
         except ConnectFailed as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"voicedesk: {exc}", file=sys.stderr)
             return EXIT_AUTH if isinstance(exc, AuthenticationFailed) else EXIT_UNREACHABLE
         await _converse(options, controller, source, narrator)
     finally:

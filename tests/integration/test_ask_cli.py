@@ -159,3 +159,32 @@ async def test_a_server_that_dies_mid_answer_ends_ask_soon_after_the_retries(tmp
     assert code == 4, stdout + stderr
     assert asyncio.get_running_loop().time() - started < 30, "not the 300 s answer time-out"
     assert "could not be restored" in stderr
+
+
+async def test_a_connection_never_made_is_reported_once_with_the_command_lines_prefix(tmp_path: Path) -> None:
+    # Before: "error: The connection was lost and could not be restored: ..." and then the same again, though
+    # no connection had ever been made.
+    cases = [
+        (LocalServerOptions(faults=Faults(close_at_start=1001)), 4, "accepted the connection"),
+        (LocalServerOptions(api_key="sk-right-0123456789"), 3, "refused the API key"),
+    ]
+    for number, (options, exit_code, words) in enumerate(cases):
+        async with LocalRealtimeServer(options) as server:
+            code, stdout, stderr = await run_ask(
+                "--text", "hi", "--out-dir", str(tmp_path / f"out{number}"), "--url", server.url,
+                env={"OPENAI_API_KEY": "sk-wrong-secret-9876543210"},
+            )  # fmt: skip
+        assert code == exit_code, stdout + stderr
+        problems = [line for line in stderr.splitlines() if not line.startswith("(")]  # "(...)": notices
+        assert len(problems) == 1 and words in problems[0], stderr
+        assert problems[0].startswith("voicedesk: ") and "lost" not in stderr, stderr
+
+
+async def test_a_problem_during_the_conversation_has_the_same_prefix(tmp_path: Path) -> None:
+    options = LocalServerOptions(faults=Faults(close_every_response=1011))
+    async with LocalRealtimeServer(options) as server:
+        code, stdout, stderr = await run_ask("--text", "hi", "--out-dir", str(tmp_path / "out"), "--url", server.url)
+    assert code == 4, stdout + stderr
+    problems = [line for line in stderr.splitlines() if not line.startswith("(")]
+    assert problems and all(line.startswith("voicedesk: ") for line in problems), stderr
+    assert any("given up" in line for line in problems), stderr

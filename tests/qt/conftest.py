@@ -98,6 +98,7 @@ def make_app(qtbot: QtBot, run: Callable[..., Any]) -> Iterator[Callable[..., Ap
         speed: float = math.inf,
         connect: bool = True,
         persist: bool = False,
+        audio: AudioBackend | None = None,
     ) -> AppHarness:
         settings = settings or ptt_settings()
         options = options or LocalServerOptions(audio_pace=math.inf, record_audio=False)
@@ -106,7 +107,7 @@ def make_app(qtbot: QtBot, run: Callable[..., Any]) -> Iterator[Callable[..., Ap
 
         def audio_factory(_settings: AppSettings, on_problem: Callable[[Any], None]) -> AudioBackend:
             holder["problem"] = on_problem
-            return AudioBackend(source, sink)
+            return audio or AudioBackend(source, sink)
 
         runtime = AppRuntime(
             settings, RuntimeOptions(audio_factory=audio_factory, local_options=options, backoff=FAST_BACKOFF)

@@ -148,7 +148,7 @@ def test_an_unreachable_endpoint_shows_a_banner(qtbot: QtBot, make_app: MakeApp)
     settings.endpoint, settings.custom_url = "custom", f"ws://127.0.0.1:{port}/v1/realtime"
     app = make_app(settings)
     w = app.window
-    qtbot.waitUntil(lambda: w.banner.isVisible() and "Cannot reach" in w.banner.text.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.banner.isVisible() and "Could not connect" in w.banner.text.text(), timeout=WAIT_MS)
     assert w.banner.action_button.text() == "Retry"
     assert "Traceback" not in w.banner.text.text()
 
@@ -175,7 +175,7 @@ def test_a_silent_microphone_is_flagged_until_it_hears_again(qtbot: QtBot, make_
                              recovered=False, cause="silence"))  # fmt: skip
     qtbot.waitUntil(w.banner.isVisible, timeout=WAIT_MS)
     assert w.banner.level == "warning" and "Unmute it" in w.banner.text.text()
-    assert w.banner.action_button.text() == "Settings…"
+    assert not w.banner.action_button.isVisible(), "Settings… is next to the talk button: one is enough"
     app.problem(AudioProblem("The microphone 'Built-in' hears sound again.", "Built-in", cause="silence", cleared=True))
     w = w  # for mypy, which would keep w.banner.level narrowed to "warning" across the event
     qtbot.waitUntil(lambda: w.banner.level == "info", timeout=WAIT_MS)

@@ -37,7 +37,9 @@ class SessionStatus:
         self._mic_open = mic_open
         self._push_to_talk = push_to_talk
         self._muted = muted
-        self._shown = se.StateChanged("disconnected", "idle")
+        # None, not a default snapshot: a VAD session's first change (to push-to-talk, before any connect) would
+        # equal the default and never be reported.
+        self._shown: se.StateChanged | None = None
         self.connection: ConnectionState = "disconnected"
         self.reconnect_attempt = 0
         self.activity: se.Activity = "idle"

@@ -322,8 +322,12 @@ class SessionController:
 
     def _on_status(self, status: ConnectionStatus) -> None:
         if status.state == "disconnected" and status.detail and not self._ending:
+            never_connected = self._status.connection == "connecting"
             self._status.connection = status.state
-            self._renewal.connection_lost(status.detail)
+            if never_connected:  # nothing was lost: the ConnectFailed that connect() raises is the one report
+                self._session_over()
+            else:
+                self._renewal.connection_lost(status.detail)
         self._status.set_connection(status.state, status.attempt)
 
     async def _tick(self) -> None:

@@ -67,7 +67,9 @@ class TalkControls(QWidget):
         layout.addStretch(1)
         layout.addWidget(self.settings_button)
         self.push_to_talk = True
+        self.has_microphone = True
         self.holding = False
+        self._shown: tuple[str, str, bool, bool] = ("disconnected", "idle", True, False)
         self._held_since = 0.0
         self.connect_button.clicked.connect(self.connect_requested)
         self.settings_button.clicked.connect(self.settings_requested)
@@ -132,7 +134,14 @@ class TalkControls(QWidget):
         view_model.state_changed.connect(show)
         show()
 
+    def set_microphone(self, available: bool) -> None:
+        """Without a microphone the talk button says so and stays off (it never claims to listen)."""
+        self.has_microphone = available
+        connection, activity, push_to_talk, muted = self._shown
+        self.apply_state(connection, activity, push_to_talk=push_to_talk, muted=muted)
+
     def apply_state(self, connection: str, activity: str, *, push_to_talk: bool, muted: bool) -> None:
+        self._shown = (connection, activity, push_to_talk, muted)
         connected = connection == "connected"
         self.connect_button.setText("Disconnect" if connection != "disconnected" else "Connect")
         self.connect_button.setProperty("connected", connection != "disconnected")
@@ -142,8 +151,11 @@ class TalkControls(QWidget):
                 self._release()
             self.push_to_talk = push_to_talk
         self.talk_button.blockSignals(True)
-        self.talk_button.setCheckable(not push_to_talk and connected)
-        if not connected:
+        self.talk_button.setCheckable(not push_to_talk and connected and self.has_microphone)
+        if not self.has_microphone:
+            self.talk_button.setText("No microphone — type below")
+            self.talk_button.setToolTip("No microphone is available: type your messages")
+        elif not connected:
             self.talk_button.setText("Talk (connect first)")
             self.talk_button.setToolTip("Press Connect to start a conversation")
         elif not push_to_talk:
@@ -154,7 +166,7 @@ class TalkControls(QWidget):
             self.talk_button.setText("Hold to talk")
             self.talk_button.setToolTip("Hold to talk (or hold Space); release to send")
         self.talk_button.blockSignals(False)
-        self.talk_button.setEnabled(connected)
+        self.talk_button.setEnabled(connected and self.has_microphone)
         self.interrupt_button.setEnabled(connected and activity in ("speaking", "thinking"))
 
     @staticmethod

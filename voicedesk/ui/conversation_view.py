@@ -43,15 +43,15 @@ class ConversationView(QWidget):
         self.browser.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
-        self.browser.setPlaceholderText("The conversation appears here. Hold “Talk” (or Space) and speak, or type.")
+        self.show_input_hint(push_to_talk=True, microphone=True)
         self.message_box = QLineEdit()
         self.message_box.setObjectName("message_box")
         self.message_box.setPlaceholderText("Type a message and press Enter")
         self.message_box.setClearButtonEnabled(True)
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("send_button")
-        self.message_box.returnPressed.connect(self._submit)
-        self.send_button.clicked.connect(self._submit)
+        self.message_box.returnPressed.connect(self.submit)
+        self.send_button.clicked.connect(self.submit)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.message_box, 1)
@@ -85,11 +85,25 @@ class ConversationView(QWidget):
 
     # ------------------------------------------------------------------ input
 
-    def _submit(self) -> None:
+    def show_input_hint(self, *, push_to_talk: bool, microphone: bool) -> None:
+        """The empty conversation says how to talk in the turn mode in use (or that only typing works)."""
+        # One short line: the browser draws only the first line of its placeholder.
+        if not microphone:
+            how = "No microphone: type a message below."
+        elif push_to_talk:
+            how = "Hold “Talk” (or Space) and speak, or type below."
+        else:
+            how = "Just speak (voicedesk hears you), or type below."
+        self.browser.setPlaceholderText(how)
+
+    def submit(self) -> None:
+        """Offer the typed message; it stays in the box until the window has sent it (``message_sent``)."""
         text = self.message_box.text().strip()
         if text:
-            self.message_box.clear()
             self.text_submitted.emit(text)
+
+    def message_sent(self) -> None:
+        self.message_box.clear()
 
     def set_input_enabled(self, enabled: bool) -> None:
         self.message_box.setEnabled(enabled)

@@ -35,7 +35,7 @@ from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
 from voicedesk.ui.layout_memory import LayoutMemory
 from voicedesk.ui.qtasync import async_slot
-from voicedesk.ui.session_notices import SessionNotices
+from voicedesk.ui.session_notices import SessionNotices, has_microphone
 from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
 from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.tool_log import ToolLogView
@@ -163,7 +163,8 @@ class MainWindow(QMainWindow):
         c.talk_released.connect(self.stop_talking)
         c.mute_toggled.connect(self.set_muted)
         c.interrupt_requested.connect(self.interrupt)
-        self.conversation.text_submitted.connect(self.send_text)
+        self.conversation.text_submitted.connect(self._send_typed)
+        vm.push_to_talk_changed.connect(lambda _ptt: self._show_input_hint())
 
     def _levels(self) -> tuple[Levels, Levels]:
         audio = self.runtime.audio
@@ -202,7 +203,7 @@ class MainWindow(QMainWindow):
         """Prepare the session (local server, audio, controller) and connect if asked."""
         self.layout_memory.reapply_splitter()
         await self.runtime.prepare()
-        self.notices.show_setup(self.runtime)
+        self._show_setup()
         self.conversation.set_input_enabled(True)
         self.waveform.start()
         self.clock.start()
@@ -222,23 +223,28 @@ class MainWindow(QMainWindow):
             await self.runtime.connect()
             self.banner.dismiss() if self.banner.level in ("error", "warning") else None
             return True
-        except AuthenticationFailed as exc:
+        except ConnectFailed as exc:
+            self.report_connect_failure(exc)
+        finally:
+            self.controls.connect_button.setEnabled(True)
+        return False
+
+    def report_connect_failure(self, exc: ConnectFailed) -> None:
+        """The one report of a connection that was never made (the session reports only lost ones)."""
+        if isinstance(exc, AuthenticationFailed):
             self.banner.show_message(
                 f"The server refused the API key ({exc}).",
                 "Check the key in Settings, or remove it to use the local server.",
                 "error",
                 ("Enter API key…", partial(self.open_settings, True)),
             )
-        except ConnectFailed as exc:
-            self.banner.show_message(
-                f"Cannot reach the endpoint: {exc}.",
-                "Check the network and the endpoint in Settings, then press Connect again.",
-                "error",
-                ("Retry", self.toggle_connection),
-            )
-        finally:
-            self.controls.connect_button.setEnabled(True)
-        return False
+            return
+        self.banner.show_message(
+            f"Could not connect: {exc}.",
+            "Check the network and the endpoint in Settings, then press Retry.",
+            "error",
+            ("Retry", self.toggle_connection),
+        )
 
     def showEvent(self, event: QShowEvent) -> None:
         handle = self.windowHandle()
@@ -309,18 +315,46 @@ class MainWindow(QMainWindow):
         if self.runtime.controller is not None:
             self.runtime.controller.interrupt()
 
-    def send_text(self, text: str) -> None:
+    def send_text(self, text: str) -> bool:
+        """Send a typed message; False (and a word on why) when there is no session to send it to."""
         controller = self.runtime.controller
-        if controller is None or not self.view_model.connected:
-            self.banner.show_message("Not connected: the message was not sent.", "Press Connect first.", "warning",
-                                     ("Connect", self.toggle_connection))  # fmt: skip
+        if controller is not None and self.view_model.connected:
+            controller.send_text(text)
+            return True
+        if self.view_model.connection == "disconnected":
+            self.banner.show_message("Not connected: your message was not sent; it is kept in the box.",
+                                     "Connect and send it, or press Connect and then Enter.", "warning",
+                                     ("Connect and send", self.connect_and_send))  # fmt: skip
+        else:
+            self.banner.show_message("Not sent yet: the session is still connecting; your message is kept in the box.",
+                                     "Press Enter again once it is connected.", "warning")  # fmt: skip
+        return False
+
+    def _send_typed(self, text: str) -> None:
+        if self.send_text(text):
+            self.conversation.message_sent()
+
+    @async_slot()
+    async def connect_and_send(self) -> None:
+        if self.view_model.connection == "disconnected" and not await self.connect_session():
             return
-        controller.send_text(text)
+        if self.view_model.connected:
+            self.conversation.submit()
 
     # ------------------------------------------------------------------ session reports
 
     def _show_state(self) -> None:
         self.status.apply_state(self.view_model.connection, self.view_model.activity)
+
+    def _show_setup(self) -> None:
+        """What this session was set up with: its notices, and controls that offer only what it can do."""
+        self.notices.show_setup(self.runtime)
+        self.controls.set_microphone(has_microphone(self.runtime))
+        self._show_input_hint()
+
+    def _show_input_hint(self) -> None:
+        microphone = has_microphone(self.runtime)
+        self.conversation.show_input_hint(push_to_talk=self.view_model.push_to_talk, microphone=microphone)
 
     # ------------------------------------------------------------------ settings
 
@@ -357,10 +391,10 @@ class MainWindow(QMainWindow):
         try:
             rebuilt = await self.runtime.apply_settings(new)
         except SettingsError as exc:
-            self.banner.show_message(f"Settings not applied: {exc}.", "Open Settings to fix the value.", "error")
+            self.banner.show_message(f"Settings not applied: {exc}.", "Correct the value in Settings.", "error")
             return
         except ConnectFailed as exc:
-            self.banner.show_message(f"Cannot reach the endpoint: {exc}.", "Check the endpoint in Settings.", "error")
+            self.report_connect_failure(exc)
             rebuilt = True
         if self.persist:
             try:
@@ -369,8 +403,9 @@ class MainWindow(QMainWindow):
                 self.banner.show_message(f"Settings not saved: {exc}.", "They apply to this run only.", "warning")
         if rebuilt:
             self.clear_views()
-            self.notices.show_setup(self.runtime)
-            self.banner.show_message(f"Settings applied: now using {self.runtime.endpoint_reason}.", "", "info")
+            self._show_setup()
+            if self.runtime.config_problem is None:  # else the local-server notice says what is wrong
+                self.banner.show_message(f"Settings applied: now using {self.runtime.endpoint_reason}.", "", "info")
         else:
             self.status.model = self.runtime.settings.session.model
             self.statusBar().showMessage("Settings applied.", 3000)

@@ -16,6 +16,17 @@ from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.view_model import SessionViewModel
 
 
+def has_microphone(rt: AppRuntime) -> bool:
+    """Whether the person's voice reaches the session: the audio falls back (null source) only without one."""
+    return rt.audio is not None and rt.audio.fallback_reason is None
+
+
+def has_speaker(rt: AppRuntime) -> bool:
+    """Whether answers are heard: a fallback without a device engine is the null backend, no speaker either
+    (without a microphone alone the engine still plays)."""
+    return rt.audio is not None and (rt.audio.engine is not None or rt.audio.fallback_reason is None)
+
+
 class SessionNotices:
     def __init__(
         self,
@@ -45,33 +56,54 @@ class SessionNotices:
         vm.session_ended.connect(self.on_session_ended)
 
     def show_setup(self, rt: AppRuntime) -> None:
-        """What the session was set up with: the local server instead of a model, no sound."""
+        """What the session was set up with: the local server instead of a model, no sound. One notice per fact,
+        and no plain "Settings…" button: the controls row always has one; a notice offers only a specific action."""
         self.status.local = rt.using_local_server
         self.status.model = rt.settings.session.model
+        self.status.has_microphone, self.status.has_speaker = has_microphone(rt), has_speaker(rt)
         self.status.clear()
-        if rt.using_local_server:
+        demo = "It understands simple requests (arithmetic, the time, “talk for 20 seconds”)."
+        if rt.config_problem:
+            self.local_notice.show_message(
+                f"Cannot use the endpoint: {rt.config_problem}. "
+                "voicedesk is talking to its embedded local server, an offline demo model, instead.",
+                f"Correct the endpoint in Settings. Until then: {demo[0].lower()}{demo[1:]}",
+                "warning",
+                ("Fix endpoint…", self._open_settings),
+            )
+        elif rt.using_local_server:
             if rt.settings.endpoint == "local":
-                text = "Using the embedded local server (an offline demo model), as chosen in Settings."
-                action = ("Settings…", self._open_settings)
+                # chosen in Settings or with --local: the window cannot tell which, so it names neither
+                text = "Using the embedded local server, an offline demo model."
+                self.local_notice.show_message(text, f"{demo} For a real model, choose its endpoint in Settings.",
+                                               "notice")  # fmt: skip
             else:
                 text = "No API key is set: voicedesk is talking to its embedded local server, an offline demo model."
-                action = ("Enter API key…", partial(self._open_settings, True))
-            hint = "It understands simple requests (arithmetic, the time, “talk for 20 seconds”)."
-            self.local_notice.show_message(text, hint, "notice", action)
+                self.local_notice.show_message(
+                    text, demo, "notice", ("Enter API key…", partial(self._open_settings, True))
+                )
         else:
             self.local_notice.hide()
         reason = rt.audio.fallback_reason if rt.audio is not None else None
-        if reason:
+        if not reason:
+            self.audio_notice.hide()
+        elif self.status.has_speaker:
+            self.audio_notice.show_message(
+                f"{reason[0].upper()}{reason[1:]}.",  # "No microphone was found."
+                "Type your messages; the answers are spoken and shown as text. Connect a microphone and restart, "
+                "or pick one in Settings.",
+                "warning",
+            )
+        else:
             self.audio_notice.show_message(
                 f"No sound: {reason}.",
                 "You can still type; answers appear as text. Connect a device and restart, or pick one in Settings.",
                 "warning",
-                ("Settings…", self._open_settings),
             )
-        else:
-            self.audio_notice.hide()
 
     def on_error(self, event: se.ErrorOccurred) -> None:
+        if event.code == "config":
+            return  # an endpoint that cannot be used: show_setup says so in the local-server notice, once
         action: tuple[str, Callable[[], object]] | None = None
         if event.code == "auth_failed":
             action = ("Enter API key…", partial(self._open_settings, True))
@@ -94,7 +126,7 @@ class SessionNotices:
             hint = "The conversation goes on."
         else:
             hint = "The conversation goes on. Check the device, or choose another one in Settings."
-        self.banner.show_message(event.message, hint, "warning", ("Settings…", self._open_settings))
+        self.banner.show_message(event.message, hint, "warning")
 
     def on_renewed(self, event: se.SessionRenewed) -> None:
         self.status.apply_event(event)

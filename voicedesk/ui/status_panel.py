@@ -95,6 +95,10 @@ class StatusPanel(QWidget):
         self.cost = 0.0
         self.model = "gpt-realtime"
         self.local = False
+        self.has_microphone = True
+        """False: the chip never reads "Listening" (nothing can be heard)."""
+        self.has_speaker = True
+        """False: the latency leaves out "played" (no device plays it)."""
         self._unsubscribe: Callable[[], None] | None = None
         self.clear()
 
@@ -146,6 +150,8 @@ class StatusPanel(QWidget):
         self.connection_label.setText("● " + connection_text(connection, self.reconnect_attempt))
         self.connection_label.setProperty("state", connection)
         shown = activity if connection == "connected" else "idle"
+        if shown == "listening" and not self.has_microphone:
+            shown = "idle"
         self.activity_label.setText(ACTIVITY_TEXT.get(shown, shown))
         self.activity_label.setProperty("activity", shown)
         for label in (self.connection_label, self.activity_label):
@@ -163,7 +169,7 @@ class StatusPanel(QWidget):
                 self.apply_state(connection, activity, attempt)
             case se.TurnLatency(first_audio_received_ms=received, first_audio_played_ms=played):
                 text = f"latency {received:.0f} ms"
-                if played is not None:
+                if played is not None and self.has_speaker:
                     text += f" / {played:.0f} ms played"
                 self.latency_label.setText(text)
             case se.UsageReported(input_tokens=i, output_tokens=o, total_tokens=total, details=details):
