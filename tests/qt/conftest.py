@@ -99,6 +99,7 @@ def make_app(qtbot: QtBot, run: Callable[..., Any]) -> Iterator[Callable[..., Ap
         connect: bool = True,
         persist: bool = False,
         audio: AudioBackend | None = None,
+        history: bool = False,
     ) -> AppHarness:
         settings = settings or ptt_settings()
         options = options or LocalServerOptions(audio_pace=math.inf, record_audio=False)
@@ -110,7 +111,13 @@ def make_app(qtbot: QtBot, run: Callable[..., Any]) -> Iterator[Callable[..., Ap
             return audio or AudioBackend(source, sink)
 
         runtime = AppRuntime(
-            settings, RuntimeOptions(audio_factory=audio_factory, local_options=options, backoff=FAST_BACKOFF)
+            settings,
+            RuntimeOptions(
+                audio_factory=audio_factory,
+                local_options=options,
+                backoff=FAST_BACKOFF,
+                history="window" if history else None,
+            ),
         )
         window = MainWindow(runtime, persist=persist)
         harness = AppHarness(window, runtime, source, sink, options)

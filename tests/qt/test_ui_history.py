@@ -4,9 +4,10 @@ highlighted, one conversation opened read-only, resume, rename, delete, export."
 from __future__ import annotations
 
 import json
+import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from tests.qt.uikit import WAIT_MS, AppHarness
 from voicedesk.history import HistoryStore
 from voicedesk.ui.history_panel import HistoryPanel, day_label, highlighted_html
+
+MakeApp = Callable[..., AppHarness]
 
 
 def _say(store: HistoryStore, conversation: str, item_id: str, role: str, text: str) -> None:
@@ -105,3 +109,48 @@ def test_labels_and_highlights() -> None:
     assert day_label(now - 3600, now) == "Today" and day_label(now - 86400, now) == "Yesterday"
     assert day_label(now - 3 * 86400, now) == "Tuesday 01 December 2026"
     assert highlighted_html("a <x> \u27e6b\u27e7") == "a &lt;x&gt; <b>b</b>"
+
+
+# --- the sidebar in the window, over a real session on the embedded server --------------------------------
+
+
+def _type(qtbot: QtBot, app: AppHarness, text: str) -> None:
+    qtbot.keyClicks(app.window.conversation.message_box, text)
+    qtbot.keyClick(app.window.conversation.message_box, Qt.Key.Key_Return)
+
+
+def test_the_window_stores_lists_and_resumes_a_conversation(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app(history=True)
+    w = app.window
+    assert w.history_dock is not None and w.history_dock.isHidden()  # closed until asked for
+    _type(qtbot, app, "Remember the blue umbrella")
+    qtbot.waitUntil(lambda: "You said: Remember the blue umbrella" in w.conversation.plain_text(), timeout=WAIT_MS)
+    w.history_dock.toggle_action.trigger()
+    panel = w.history_dock.panel
+    qtbot.waitUntil(lambda: any("Remember the blue umbrella" in row for row in panel.result_texts()), timeout=WAIT_MS)
+    # Found by a word, opened, and resumed: a new session that carries it.
+    first_controller = app.runtime.controller
+    assert first_controller is not None
+    qtbot.keyClicks(panel.search, "umbrel")
+    qtbot.waitUntil(lambda: any("<b>umbrella</b>" in row for row in panel.result_texts()), timeout=WAIT_MS)
+    panel.open_conversation(panel.list.item(0).data(Qt.ItemDataRole.UserRole))
+    stored_id = panel.open_id
+    qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: app.runtime.controller is not first_controller and w.view_model.connection == "connected",
+        timeout=WAIT_MS,
+    )
+    qtbot.waitUntil(lambda: "Remember the blue umbrella" in w.conversation.plain_text(), timeout=WAIT_MS)
+    _type(qtbot, app, "what was my first message")
+    qtbot.waitUntil(
+        lambda: "Your first message was: Remember the blue umbrella" in w.conversation.plain_text(), timeout=WAIT_MS
+    )
+    assert not app.contract_errors
+    # The conversation went on in the same stored conversation.
+    qtbot.waitUntil(lambda: _stored_count(stored_id) == 4, timeout=WAIT_MS)
+
+
+def _stored_count(conversation_id: str | None) -> int:
+    assert conversation_id is not None
+    with HistoryStore(Path(os.environ["VOICEDESK_DATA_DIR"]) / "history.sqlite3") as store:
+        return len(store.conversation(conversation_id).records)

@@ -119,7 +119,7 @@ async def _main(app: QApplication, settings: AppSettings, connect: bool, smoke: 
         )
         runtime = AppRuntime(settings, options)
     else:
-        runtime = AppRuntime(settings)
+        runtime = AppRuntime(settings, RuntimeOptions(history="window"))
     holder: list[MainWindow] = []
     install_error_handlers(lambda: holder[0] if holder else None, asyncio.get_running_loop())
     window = MainWindow(runtime, persist=not smoke)

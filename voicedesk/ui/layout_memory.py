@@ -1,5 +1,6 @@
 """The window's layout kept between runs (in settings.ui): its geometry, where the panes split, the side tab
-shown and the event inspector's filter. A damaged saved layout is ignored, never an error."""
+shown, the event inspector's filter and whether the History sidebar is open. A damaged saved layout is
+ignored, never an error."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QByteArray
-from PySide6.QtWidgets import QMainWindow, QSplitter, QTabWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QSplitter, QTabWidget
 
 from voicedesk.ui.event_inspector import EventInspector
 
@@ -17,9 +18,15 @@ log = logging.getLogger(__name__)
 
 class LayoutMemory:
     def __init__(
-        self, window: QMainWindow, splitter: QSplitter, side_tabs: QTabWidget, inspector: EventInspector
+        self,
+        window: QMainWindow,
+        splitter: QSplitter,
+        side_tabs: QTabWidget,
+        inspector: EventInspector,
+        history: QDockWidget | None = None,
     ) -> None:
         self._window = window
+        self._history = history
         self._splitter = splitter
         self._side_tabs = side_tabs
         self._inspector = inspector
@@ -32,6 +39,7 @@ class LayoutMemory:
             "side_tab": self._side_tabs.currentIndex(),
             "event_filter": self._inspector.filter_box.text(),
             "hide_audio_events": self._inspector.hide_audio_box.isChecked(),
+            "history_shown": self._history is not None and not self._history.isHidden(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -48,6 +56,8 @@ class LayoutMemory:
                 self._inspector.filter_box.setText(state["event_filter"])
             if isinstance(state.get("hide_audio_events"), bool):
                 self._inspector.hide_audio_box.setChecked(state["hide_audio_events"])
+            if self._history is not None and state.get("history_shown") is True:
+                self._history.show()
         except (ValueError, TypeError):
             log.info("ignored a damaged window layout")
 

@@ -33,6 +33,7 @@ from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
+from voicedesk.ui.history_dock import HistoryDock
 from voicedesk.ui.layout_memory import LayoutMemory
 from voicedesk.ui.qtasync import async_slot
 from voicedesk.ui.session_notices import SessionNotices, has_microphone
@@ -104,12 +105,15 @@ class MainWindow(QMainWindow):
             reconnect=self.toggle_connection,
         )
         self._build_menus()
+        self.history_dock = HistoryDock(self) if runtime.stored is not None else None
+        if self.history_dock is not None:
+            self.menuBar().addMenu("&View").addAction(self.history_dock.toggle_action)
         self._wire()
         self._keys = KeyForwarder(self, self.controls)
         self.resize(1100, 760)
         self.splitter.setSizes([640, 440])
         self.splitter.setChildrenCollapsible(False)
-        self.layout_memory = LayoutMemory(self, self.splitter, self.side_tabs, self.inspector)
+        self.layout_memory = LayoutMemory(self, self.splitter, self.side_tabs, self.inspector, self.history_dock)
         self.layout_memory.restore(runtime.settings.ui)
 
     # ------------------------------------------------------------------ construction
@@ -277,6 +281,8 @@ class MainWindow(QMainWindow):
             await asyncio.wait_for(self.runtime.shutdown(), SHUTDOWN_TIMEOUT_S)
         except (TimeoutError, Exception):
             log.exception("the session did not shut down cleanly")
+        if self.history_dock is not None:
+            self.history_dock.close_store()
         if self.persist:
             with contextlib.suppress(OSError):
                 saved = load_settings()
