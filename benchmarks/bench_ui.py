@@ -23,7 +23,8 @@ Environment knobs for finding where the time goes (stream figures; they apply to
 ``VOICEDESK_BENCH_OFF=waveform,inspector,conversation,window`` switches parts off (``window``: the window
 hidden and the waveform stopped, i.e. what the session alone costs); ``VOICEDESK_BENCH_PAINTS=1`` adds
 paint events per second by widget to the child's JSON (its Python event filter costs CPU itself);
-``VOICEDESK_BENCH_PROFILE=FILE`` writes a cProfile of the child.
+``VOICEDESK_BENCH_PROFILE=FILE`` writes a cProfile of the child. Startup: ``VOICEDESK_BENCH_HISTORY=off`` starts
+without the history, ``=shown`` with the History sidebar open (``VOICEDESK_HISTORY=FILE`` picks the file).
 """
 
 from __future__ import annotations
@@ -95,14 +96,18 @@ def child_startup() -> None:
     t_import = time.perf_counter()
     from PySide6.QtCore import QEvent, QObject, QTimer
 
-    from voicedesk.app import AppRuntime
+    from voicedesk.app import AppRuntime, RuntimeOptions
     from voicedesk.config import AppSettings
     from voicedesk.ui.app import make_application
     from voicedesk.ui.main_window import MainWindow
 
     app = make_application()
     t_app = time.perf_counter()
-    window = MainWindow(AppRuntime(AppSettings()), persist=False)
+    history = os.environ.get("VOICEDESK_BENCH_HISTORY", "")
+    runtime = AppRuntime(AppSettings(), RuntimeOptions(history=None if history == "off" else "window"))
+    window = MainWindow(runtime, persist=False)
+    if history == "shown" and window.history_dock is not None:
+        window.history_dock.show()
 
     class FirstPaint(QObject):
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:

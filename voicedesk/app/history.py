@@ -89,11 +89,9 @@ class HistoryWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._opened = threading.Event()
         self.problem: str | None = None
         self._thread = threading.Thread(target=self._run, name="history-writer", daemon=True)
-        self._thread.start()
-        self._opened.wait(10)
+        self._thread.start()  # the store opens on the thread: start-up never waits for the file
 
     def submit(self, job: _Job) -> None:
         if self.problem is None:
@@ -109,9 +107,7 @@ class HistoryWriter:
         except Exception as exc:
             self.problem = f"the history cannot be opened ({self.path}): {exc}"
             log.warning("%s", self.problem)
-            self._opened.set()
             return
-        self._opened.set()
         with store:
             while (job := self._jobs.get()) is not None:
                 try:

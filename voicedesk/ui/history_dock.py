@@ -33,11 +33,12 @@ class HistoryDock(QDockWidget):
         self.toggle_action: QAction = self.toggleViewAction()
         self.toggle_action.setText("History")
         self.toggle_action.setShortcut(QKeySequence("Ctrl+H"))
-        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
+        self._refresh_timer = QTimer(self, singleShot=True)
         self._refresh_timer.timeout.connect(self._refresh_if_shown)
-        self.visibilityChanged.connect(lambda shown: self.panel.refresh() if shown else None)
-        window.view_model.item_added.connect(lambda _item: self._refresh_timer.start())
-        window.view_model.history_updated.connect(lambda _items: self._refresh_timer.start())
+        # Filled after the window's first paint, not before: an open sidebar never delays the start.
+        self.visibilityChanged.connect(lambda shown: self._refresh_timer.start(0) if shown else None)
+        window.view_model.item_added.connect(lambda _item: self._refresh_timer.start(REFRESH_DELAY_MS))
+        window.view_model.history_updated.connect(lambda _items: self._refresh_timer.start(REFRESH_DELAY_MS))
         self.panel.resume_requested.connect(lambda conversation_id: window.spawn(self.resume(conversation_id)))
         self.hide()
 
