@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from voicedesk.realtime.events import ProtocolVersion
 
@@ -47,10 +48,56 @@ def _with_query(url: str, **params: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def _check_ws_url(url: str) -> None:
-    parts = urlsplit(url)
+def parse_ws_url(url: str, what: str = "a websocket URL (it should start with wss:// or ws://)") -> SplitResult:
+    """The parts of a ws:// or wss:// URL with a host and a valid port; EndpointError names what is wrong.
+
+    urllib only raises for a bad port or bracket when asked (``.port``), and then with no word of the URL:
+    everything is checked here, before any connection or server starts.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535", "Invalid IPv6 URL", a port that is not a number
+        raise EndpointError(f"'{url}' is not {what}: {_lowercase_first(str(exc))}") from None
     if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise EndpointError(f"'{url}' is not a websocket URL (it should start with wss:// or ws://)")
+        raise EndpointError(f"'{url}' is not {what}")
+    if not parts.hostname:
+        raise EndpointError(f"'{url}' is not {what}: it names no host")
+    if port == 0:
+        raise EndpointError(f"'{url}' is not {what}: port 0 cannot be connected to")
+    if any(c.isspace() for c in parts.netloc):
+        raise EndpointError(f"'{url}' is not {what}: the host contains a space")
+    return parts
+
+
+def check_websocket_url(url: str) -> None:
+    """Raise EndpointError for a ``--url`` (ws, wss, http or https) that cannot work."""
+    parse_ws_url(_ws_scheme(url.strip()))
+
+
+def _lowercase_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: traffic that never leaves this machine."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _require_encryption(parts: SplitResult, headers: dict[str, str], allow_insecure: bool) -> None:
+    """A credential travels only over TLS, or unencrypted to this machine, unless the person said otherwise."""
+    credentials = {name for name in headers if name.lower() != "openai-beta"}
+    if not credentials or parts.scheme == "wss" or allow_insecure or is_loopback_host(parts.hostname or ""):
+        return
+    raise EndpointError(
+        f"the connection to {parts.hostname} would not be encrypted (ws:// or http://) and would carry your key "
+        "in the clear: use wss:// or https://, or pass --allow-insecure if this network is trusted"
+    )
 
 
 def is_beta_url(url: str) -> bool:
@@ -59,13 +106,20 @@ def is_beta_url(url: str) -> bool:
 
 
 def openai_endpoint(
-    model: str, api_key: str, protocol: ProtocolVersion = "ga", base_url: str | None = None
+    model: str,
+    api_key: str,
+    protocol: ProtocolVersion = "ga",
+    base_url: str | None = None,
+    *,
+    allow_insecure: bool = False,
 ) -> Endpoint:
-    url = _with_query(_ws_scheme(base_url or OPENAI_REALTIME_URL), model=model)
-    _check_ws_url(url)
+    base = _ws_scheme(base_url or OPENAI_REALTIME_URL)
+    parts = parse_ws_url(base)
+    url = _with_query(base, model=model)
     headers = {"Authorization": f"Bearer {api_key}"}
     if protocol == "beta":
         headers["OpenAI-Beta"] = "realtime=v1"
+    _require_encryption(parts, headers, allow_insecure)
     return Endpoint("openai", url, protocol, headers)
 
 
@@ -76,6 +130,7 @@ def azure_endpoint(
     api_key: str | None = None,
     bearer_token: str | None = None,
     protocol: ProtocolVersion | None = None,
+    allow_insecure: bool = False,
 ) -> Endpoint:
     """``https://RESOURCE.openai.azure.com`` -> ``wss://RESOURCE.openai.azure.com/openai/v1/realtime?model=DEPLOYMENT``.
 
@@ -84,9 +139,7 @@ def azure_endpoint(
     if not deployment.strip():
         raise EndpointError("an Azure endpoint needs the deployment name (--deployment)")
     base = _ws_scheme(resource_url.strip().rstrip("/"))
-    parts = urlsplit(base)
-    if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise EndpointError(f"'{resource_url}' is not an Azure resource URL (https://NAME.openai.azure.com)")
+    parts = parse_ws_url(base, "an Azure resource URL (https://NAME.openai.azure.com)")
     if parts.path in ("", "/"):
         if protocol == "beta":
             url = _with_query(
@@ -106,18 +159,25 @@ def azure_endpoint(
         headers = {"api-key": api_key}
     else:
         headers = {}
+    _require_encryption(parts, headers, allow_insecure)
     return Endpoint("azure", url, resolved, headers)
 
 
 def custom_endpoint(
-    url: str, api_key: str | None = None, protocol: ProtocolVersion | None = None, *, kind: EndpointKind = "custom"
+    url: str,
+    api_key: str | None = None,
+    protocol: ProtocolVersion | None = None,
+    *,
+    kind: EndpointKind = "custom",
+    allow_insecure: bool = False,
 ) -> Endpoint:
     url = _ws_scheme(url.strip())
-    _check_ws_url(url)
+    parts = parse_ws_url(url)
     resolved: ProtocolVersion = protocol or ("beta" if is_beta_url(url) else "ga")
     headers: dict[str, str] = {}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     if resolved == "beta" and not is_beta_url(url):
         headers["OpenAI-Beta"] = "realtime=v1"
+    _require_encryption(parts, headers, allow_insecure)
     return Endpoint(kind, url, resolved, headers)
