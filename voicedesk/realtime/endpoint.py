@@ -12,6 +12,8 @@ from voicedesk.realtime.events import ProtocolVersion
 EndpointKind = Literal["openai", "azure", "custom", "local"]
 OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
 AZURE_PREVIEW_API_VERSION = "2025-04-01-preview"
+AZURE_RESOURCE_URL = "an Azure resource URL (https://NAME.openai.azure.com)"
+WEBSOCKET_URL = "a websocket URL (it should start with wss:// or ws://)"
 
 
 class EndpointError(ValueError):
@@ -48,35 +50,39 @@ def _with_query(url: str, **params: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def parse_ws_url(url: str, what: str = "a websocket URL (it should start with wss:// or ws://)") -> SplitResult:
+def parse_ws_url(url: str, what: str = WEBSOCKET_URL) -> SplitResult:
     """The parts of a ws:// or wss:// URL with a host and a valid port; EndpointError names what is wrong.
 
-    urllib only raises for a bad port or bracket when asked (``.port``), and then with no word of the URL:
-    everything is checked here, before any connection or server starts.
+    urllib raises for a bad port only when ``.port`` is read, and then with no word of the URL: everything
+    is checked here, before any connection or server starts.
     """
     try:
         parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:  # "Port out of range 0-65535", "Invalid IPv6 URL", a port that is not a number
-        raise EndpointError(f"'{url}' is not {what}: {_lowercase_first(str(exc))}") from None
+    except ValueError:  # unbalanced [ ], or something in [ ] that is no IPv6 address
+        raise EndpointError(f"'{url}': the host in [ ] is not an IPv6 address") from None
     if parts.scheme not in ("ws", "wss") or not parts.netloc:
         raise EndpointError(f"'{url}' is not {what}")
-    if not parts.hostname:
-        raise EndpointError(f"'{url}' is not {what}: it names no host")
+    try:
+        port = parts.port
+    except ValueError:  # out of range, or not a number
+        port = 0
     if port == 0:
-        raise EndpointError(f"'{url}' is not {what}: port 0 cannot be connected to")
-    if any(c.isspace() for c in parts.netloc):
-        raise EndpointError(f"'{url}' is not {what}: the host contains a space")
+        raise EndpointError(f"'{url}': the port must be a number from 1 to 65535")
+    if not parts.hostname or any(c.isspace() for c in parts.hostname):
+        raise EndpointError(f"'{url}' names no host")
+    if parts.fragment:
+        raise EndpointError(f"'{url}': a websocket URL cannot have a #fragment")
+    if parts.username is not None and parts.password is None:
+        raise EndpointError(f"'{url}' has a user name but no password before the @")
     return parts
 
 
-def check_websocket_url(url: str) -> None:
-    """Raise EndpointError for a ``--url`` (ws, wss, http or https) that cannot work."""
-    parse_ws_url(_ws_scheme(url.strip()))
-
-
-def _lowercase_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+def check_websocket_url(url: str, *, azure: bool = False) -> None:
+    """Raise EndpointError for a ``--url`` or (``azure``) ``--azure-endpoint`` that cannot work."""
+    if azure:
+        parse_ws_url(_ws_scheme(url.strip().rstrip("/")), AZURE_RESOURCE_URL)
+    else:
+        parse_ws_url(_ws_scheme(url.strip()))
 
 
 def is_loopback_host(host: str) -> bool:
@@ -91,7 +97,7 @@ def is_loopback_host(host: str) -> bool:
 
 def _require_encryption(parts: SplitResult, headers: dict[str, str], allow_insecure: bool) -> None:
     """A credential travels only over TLS, or unencrypted to this machine, unless the person said otherwise."""
-    credentials = {name for name in headers if name.lower() != "openai-beta"}
+    credentials = {name for name in headers if name.lower() != "openai-beta"} or parts.password
     if not credentials or parts.scheme == "wss" or allow_insecure or is_loopback_host(parts.hostname or ""):
         return
     raise EndpointError(
@@ -139,7 +145,7 @@ def azure_endpoint(
     if not deployment.strip():
         raise EndpointError("an Azure endpoint needs the deployment name (--deployment)")
     base = _ws_scheme(resource_url.strip().rstrip("/"))
-    parts = parse_ws_url(base, "an Azure resource URL (https://NAME.openai.azure.com)")
+    parts = parse_ws_url(base, AZURE_RESOURCE_URL)
     if parts.path in ("", "/"):
         if protocol == "beta":
             url = _with_query(
