@@ -50,39 +50,48 @@ def _with_query(url: str, **params: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def parse_ws_url(url: str, what: str = WEBSOCKET_URL) -> SplitResult:
-    """The parts of a ws:// or wss:// URL with a host and a valid port; EndpointError names what is wrong.
+def parse_ws_url(url: str, what: str = WEBSOCKET_URL, *, given: str | None = None) -> SplitResult:
+    """The parts of a ws:// or wss:// URL with a host and a valid port; EndpointError names what is wrong,
+    quoting the URL as the person ``given`` it (https:// rather than the wss:// it became).
 
     urllib raises for a bad port only when ``.port`` is read, and then with no word of the URL: everything
     is checked here, before any connection or server starts.
     """
+    shown = _without_userinfo(url if given is None else given)
     try:
         parts = urlsplit(url)
     except ValueError:  # unbalanced [ ], or something in [ ] that is no IPv6 address
-        raise EndpointError(f"'{url}': the host in [ ] is not an IPv6 address") from None
+        raise EndpointError(f"'{shown}': the host in [ ] is not an IPv6 address") from None
     if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise EndpointError(f"'{url}' is not {what}")
+        raise EndpointError(f"'{shown}' is not {what}")
     try:
         port = parts.port
     except ValueError:  # out of range, or not a number
         port = 0
     if port == 0:
-        raise EndpointError(f"'{url}': the port must be a number from 1 to 65535")
+        raise EndpointError(f"'{shown}': the port must be a number from 1 to 65535")
     if not parts.hostname or any(c.isspace() for c in parts.hostname):
-        raise EndpointError(f"'{url}' names no host")
+        raise EndpointError(f"'{shown}' names no valid host")
     if parts.fragment:
-        raise EndpointError(f"'{url}': a websocket URL cannot have a #fragment")
+        raise EndpointError(f"'{shown}': a websocket URL cannot have a #fragment")
     if parts.username is not None and parts.password is None:
-        raise EndpointError(f"'{url}' has a user name but no password before the @")
+        raise EndpointError(f"'{shown}': a user name in the URL needs a password (user:password@host)")
     return parts
+
+
+def _without_userinfo(url: str) -> str:
+    """The URL to show in a message: never the user:password@ part."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    return scheme + separator + authority.rpartition("@")[2] + slash + path
 
 
 def check_websocket_url(url: str, *, azure: bool = False) -> None:
     """Raise EndpointError for a ``--url`` or (``azure``) ``--azure-endpoint`` that cannot work."""
     if azure:
-        parse_ws_url(_ws_scheme(url.strip().rstrip("/")), AZURE_RESOURCE_URL)
+        parse_ws_url(_ws_scheme(url.strip().rstrip("/")), AZURE_RESOURCE_URL, given=url.strip())
     else:
-        parse_ws_url(_ws_scheme(url.strip()))
+        parse_ws_url(_ws_scheme(url.strip()), given=url.strip())
 
 
 def is_loopback_host(host: str) -> bool:
@@ -120,7 +129,7 @@ def openai_endpoint(
     allow_insecure: bool = False,
 ) -> Endpoint:
     base = _ws_scheme(base_url or OPENAI_REALTIME_URL)
-    parts = parse_ws_url(base)
+    parts = parse_ws_url(base, given=base_url)
     url = _with_query(base, model=model)
     headers = {"Authorization": f"Bearer {api_key}"}
     if protocol == "beta":
@@ -145,7 +154,7 @@ def azure_endpoint(
     if not deployment.strip():
         raise EndpointError("an Azure endpoint needs the deployment name (--deployment)")
     base = _ws_scheme(resource_url.strip().rstrip("/"))
-    parts = parse_ws_url(base, AZURE_RESOURCE_URL)
+    parts = parse_ws_url(base, AZURE_RESOURCE_URL, given=resource_url.strip())
     if parts.path in ("", "/"):
         if protocol == "beta":
             url = _with_query(
@@ -177,8 +186,9 @@ def custom_endpoint(
     kind: EndpointKind = "custom",
     allow_insecure: bool = False,
 ) -> Endpoint:
-    url = _ws_scheme(url.strip())
-    parts = parse_ws_url(url)
+    given = url.strip()
+    url = _ws_scheme(given)
+    parts = parse_ws_url(url, given=given)
     resolved: ProtocolVersion = protocol or ("beta" if is_beta_url(url) else "ga")
     headers: dict[str, str] = {}
     if api_key:
