@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from voicedesk.realtime.endpoint import Endpoint
+from voicedesk.realtime.endpoint import Endpoint, without_userinfo
 from voicedesk.realtime.events import (
     AudioFields,
     ClientEvent,
@@ -70,12 +70,6 @@ def _loads(text: str) -> Any:
     if end != len(text):
         return json.loads(text)
     return value
-
-
-def _without_userinfo(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    return scheme + sep + authority.rpartition("@")[2] + slash + path
 
 
 class ConnectFailed(Exception):
@@ -346,7 +340,7 @@ class RealtimeClient:
                 return await self._open(self.endpoint.url, dict(self.endpoint.headers))
             except Redirected as exc:  # the same answer on every attempt: no retry
                 raise RedirectRefused(
-                    f"the endpoint redirected to {_without_userinfo(exc.location)}; voicedesk does not send keys "
+                    f"the endpoint redirected to {without_userinfo(exc.location)}; voicedesk does not send keys "
                     "to another address: use that URL directly"
                 ) from None
             except HandshakeRejected as exc:

@@ -57,7 +57,7 @@ def parse_ws_url(url: str, what: str = WEBSOCKET_URL, *, given: str | None = Non
     urllib raises for a bad port only when ``.port`` is read, and then with no word of the URL: everything
     is checked here, before any connection or server starts.
     """
-    shown = _without_userinfo(url if given is None else given)
+    shown = without_userinfo(url if given is None else given)
     try:
         parts = urlsplit(url)
     except ValueError:  # unbalanced [ ], or something in [ ] that is no IPv6 address
@@ -79,7 +79,7 @@ def parse_ws_url(url: str, what: str = WEBSOCKET_URL, *, given: str | None = Non
     return parts
 
 
-def _without_userinfo(url: str) -> str:
+def without_userinfo(url: str) -> str:
     """The URL to show in a message: never the user:password@ part."""
     scheme, separator, rest = url.partition("://")
     authority, slash, path = rest.partition("/")

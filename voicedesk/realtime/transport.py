@@ -38,7 +38,7 @@ class HandshakeRejected(TransportError):
 
 
 class Redirected(TransportError):
-    """The server answered the upgrade with a redirect, which is never followed (see ``_connect``)."""
+    """The server answered the upgrade with a redirect, which is never followed (see ``_ConnectWithoutRedirects``)."""
 
     def __init__(self, location: str) -> None:
         super().__init__(f"redirected to {location}")
@@ -114,7 +114,7 @@ def _closed(exc: ConnectionClosed) -> Closed:
     return Closed(clean=clean, code=frame.code if frame else None, reason=frame.reason if frame else "")
 
 
-class _connect(connect):
+class _ConnectWithoutRedirects(connect):
     """websockets' connect, following no redirect: on a change of origin websockets strips Authorization
     and Cookie but keeps every other header, so Azure's ``api-key`` would go to whatever host the
     redirect names."""
@@ -133,7 +133,7 @@ async def open_websocket(
     """Open a websocket. Compression is off by default: base64 audio barely compresses, and inflating
     every frame costs the receive path CPU (docs/decisions/0004-no-websocket-compression.md)."""
     try:
-        connection = await _connect(
+        connection = await _ConnectWithoutRedirects(
             url,
             additional_headers=headers,
             compression=compression,
