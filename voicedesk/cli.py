@@ -20,7 +20,7 @@ from pathlib import Path
 from voicedesk import __version__
 from voicedesk.config import AppSettings, ConfigError, load_settings
 from voicedesk.history_cli import add_history_parser, run_history
-from voicedesk.realtime.endpoint import EndpointError
+from voicedesk.realtime.endpoint import EndpointError, check_websocket_url
 from voicedesk.realtime.session_config import TURN_DETECTION_TYPES, SettingsError, TurnDetection
 
 EXIT_USAGE = 2
@@ -38,6 +38,9 @@ def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--azure-endpoint", metavar="URL", help="Azure resource URL, https://NAME.openai.azure.com")
     where.add_argument("--local", action="store_true", help="use the embedded local server even if a key is set")
     group.add_argument("--deployment", help="Azure deployment name")
+    group.add_argument(
+        "--allow-insecure", action="store_true", help="allow sending the key over plain ws:// to another machine"
+    )
     group.add_argument(
         "--protocol", choices=("ga", "beta"), help="wire protocol (default: GA; beta for api-version URLs)"
     )
@@ -128,9 +131,12 @@ def settings_from_args(args: argparse.Namespace, base: AppSettings) -> AppSettin
     """Command-line options override the saved settings for this run (nothing is saved)."""
     settings = dataclasses.replace(base)
     session = settings.session
+    settings.allow_insecure = settings.allow_insecure or getattr(args, "allow_insecure", False)
     if getattr(args, "url", None):
+        check_websocket_url(args.url)
         settings.endpoint, settings.custom_url = "custom", args.url
     elif getattr(args, "azure_endpoint", None):
+        check_websocket_url(args.azure_endpoint, azure=True)
         if not args.deployment:
             raise ConfigError("--azure-endpoint needs --deployment NAME")
         settings.endpoint, settings.azure_endpoint, settings.azure_deployment = (

@@ -46,6 +46,8 @@ class AppSettings:
     azure_endpoint: str = ""
     azure_deployment: str = ""
     protocol: Literal["auto", "ga", "beta"] = "auto"
+    allow_insecure: bool = False
+    """Send the key over plain ws:// (http://) to another machine too; by default only wss:// or loopback."""
     session: SessionSettings = field(default_factory=SessionSettings)
     input_device: str | None = None
     output_device: str | None = None
@@ -199,12 +201,16 @@ def resolve_endpoint(settings: AppSettings) -> ResolvedEndpoint:
             api_key=key,
             bearer_token=token if not key else None,
             protocol=protocol,
+            allow_insecure=settings.allow_insecure,
         )
         return ResolvedEndpoint(endpoint, "Azure OpenAI")
     if choice == "custom":
         if not settings.custom_url:
             raise ConfigError("the custom endpoint URL is missing (--url wss://HOST/v1/realtime?model=M)")
-        return ResolvedEndpoint(custom_endpoint(settings.custom_url, stored_key("custom"), protocol), "custom URL")
+        endpoint = custom_endpoint(
+            settings.custom_url, stored_key("custom"), protocol, allow_insecure=settings.allow_insecure
+        )
+        return ResolvedEndpoint(endpoint, "custom URL")
     if choice == "local":
         return ResolvedEndpoint(None, "the embedded local server")
     key = stored_key("openai")

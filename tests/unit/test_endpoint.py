@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from voicedesk.realtime.endpoint import (
@@ -9,8 +11,10 @@ from voicedesk.realtime.endpoint import (
     Endpoint,
     EndpointError,
     azure_endpoint,
+    check_websocket_url,
     custom_endpoint,
     is_beta_url,
+    is_loopback_host,
     openai_endpoint,
 )
 
@@ -215,3 +219,123 @@ def test_repr_never_shows_headers() -> None:
 )
 def test_is_beta_url(url: str, beta: bool) -> None:
     assert is_beta_url(url) is beta
+
+
+# --------------------------------------------------------------------------- URLs that cannot work
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("ws://127.0.0.1:99999/v1/realtime", "the port must be a number from 1 to 65535"),
+        ("ws://127.0.0.1:0/v1/realtime", "the port must be a number from 1 to 65535"),
+        ("ws://127.0.0.1:-1/v1/realtime", "the port must be a number from 1 to 65535"),
+        ("wss://host.example:abc/x", "the port must be a number from 1 to 65535"),
+        ("ws://[::1", "the host in [ ] is not an IPv6 address"),
+        ("ws://[::1/x", "the host in [ ] is not an IPv6 address"),
+        ("ws://[not-ipv6]:80/x", "the host in [ ] is not an IPv6 address"),
+        ("ws://:8765/v1/realtime", "names no valid host"),
+        ("ws://user:pw@/x", "names no valid host"),
+        ("ws://two words/x", "names no valid host"),
+        ("ws://localhost:8765/x#part", "cannot have a #fragment"),
+        ("ws://user@localhost:8765/x", "a user name in the URL needs a password"),
+        ("http://127.0.0.1:70000/x", "the port must be a number from 1 to 65535"),
+    ],
+)
+def test_a_url_that_cannot_work_is_named_with_the_reason(url: str, says: str) -> None:
+    for check in (custom_endpoint, check_websocket_url):
+        with pytest.raises(EndpointError, match=re.escape(says)) as raised:
+            check(url)
+        assert re.sub("//.*@", "//", url) in str(raised.value), "the URL as given, less any user:password@"
+        assert "\n" not in str(raised.value)
+
+
+def test_a_password_in_a_bad_url_is_not_repeated() -> None:
+    with pytest.raises(EndpointError) as raised:
+        custom_endpoint("wss://me:p4ss-SECRET@llm.example.com:99999/x")
+    assert "SECRET" not in str(raised.value)
+    assert "'wss://llm.example.com:99999/x'" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["ws://[::1]:8765/v1/realtime", "ws://localhost:8765/", "ws://h:/x", "wss://u:p@h.example/x", "wss://h:1/"]
+)
+def test_good_urls_pass_the_check(url: str) -> None:
+    check_websocket_url(url)
+    custom_endpoint(url)
+
+
+@pytest.mark.parametrize("resource", ["https://myres.openai.azure.com:99999", "https://[::1", "https://:443"])
+def test_a_bad_azure_resource_url_is_an_endpoint_error(resource: str) -> None:
+    with pytest.raises(EndpointError, match=re.escape(resource)):
+        check_websocket_url(resource, azure=True)
+    with pytest.raises(EndpointError, match=re.escape(resource)):
+        azure_endpoint(resource, "dep", api_key=KEY)
+
+
+def test_an_openai_base_url_with_a_bad_port_is_an_endpoint_error() -> None:
+    with pytest.raises(EndpointError, match="port"):
+        openai_endpoint("m", KEY, base_url="wss://proxy.example.com:123456/v1/realtime")
+
+
+# --------------------------------------------------------------------------- keys only over TLS or to this machine
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("LOCALHOST", True),
+        ("localhost.", True),
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("192.0.2.1", False),
+        ("::", False),
+        ("localhost.example.com", False),
+        ("example.com", False),
+        ("", False),
+    ],
+)
+def test_is_loopback_host(host: str, loopback: bool) -> None:
+    assert is_loopback_host(host) is loopback
+
+
+INSECURE_WITH_A_KEY = {
+    "custom": lambda allow: custom_endpoint("ws://192.0.2.1:8765/v1/realtime", KEY, allow_insecure=allow),
+    "custom http": lambda allow: custom_endpoint("http://llm.example.com/v1/realtime", KEY, allow_insecure=allow),
+    "openai base url": lambda allow: openai_endpoint(
+        "m", KEY, base_url="http://proxy.example.com/v1/realtime", allow_insecure=allow
+    ),
+    "azure api-key": lambda allow: azure_endpoint("http://r.example.com", "d", api_key=KEY, allow_insecure=allow),
+    "azure bearer": lambda allow: azure_endpoint("http://10.1.2.3:80", "d", bearer_token=KEY, allow_insecure=allow),
+    "password in the URL": lambda allow: custom_endpoint("ws://me:pw@192.0.2.1/x", allow_insecure=allow),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INSECURE_WITH_A_KEY))
+def test_a_key_over_plain_ws_to_another_host_needs_allow_insecure(case: str) -> None:
+    with pytest.raises(EndpointError, match="--allow-insecure") as refused:
+        INSECURE_WITH_A_KEY[case](False)
+    assert KEY not in str(refused.value) and "pw" not in str(refused.value)
+    assert INSECURE_WITH_A_KEY[case](True).url.startswith("ws://")
+
+
+@pytest.mark.parametrize(
+    "url", ["ws://127.0.0.1:8765/v1/realtime", "ws://localhost:8765/x", "ws://[::1]:8765/x", "http://127.1.2.3/x"]
+)
+def test_a_key_over_plain_ws_to_this_machine_is_fine(url: str) -> None:
+    assert custom_endpoint(url, KEY).headers == {"Authorization": f"Bearer {KEY}"}
+    assert azure_endpoint(url.rpartition("/")[0] or url, "d", api_key=KEY).headers == {"api-key": KEY}
+
+
+def test_plain_ws_without_a_key_to_another_host_is_allowed() -> None:
+    """Nothing secret to leak: a self-hosted server on the LAN with no key stays easy to use."""
+    assert custom_endpoint("ws://192.0.2.1:8765/v1/realtime").headers == {}
+    assert custom_endpoint("ws://192.0.2.1:8765/v1/realtime", protocol="beta").headers == {"OpenAI-Beta": "realtime=v1"}
+    assert azure_endpoint("http://r.example.com", "d").url.startswith("ws://")
+
+
+def test_wss_to_any_host_carries_the_key() -> None:
+    assert custom_endpoint("wss://192.0.2.1/x", KEY).headers == {"Authorization": f"Bearer {KEY}"}

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from voicedesk.realtime.endpoint import Endpoint
+from voicedesk.realtime.endpoint import Endpoint, without_userinfo
 from voicedesk.realtime.events import (
     AudioFields,
     ClientEvent,
@@ -35,6 +35,7 @@ from voicedesk.realtime.events import (
 from voicedesk.realtime.transport import (
     Closed,
     HandshakeRejected,
+    Redirected,
     Transport,
     TransportFactory,
     Unreachable,
@@ -81,6 +82,10 @@ class AuthenticationFailed(ConnectFailed):
 
 class EndpointUnreachable(ConnectFailed):
     pass
+
+
+class RedirectRefused(ConnectFailed):
+    """The endpoint answered with a redirect: following it would hand the key to whatever host it names."""
 
 
 class SessionNotStarted(EndpointUnreachable):
@@ -333,6 +338,11 @@ class RealtimeClient:
                 await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             try:
                 return await self._open(self.endpoint.url, dict(self.endpoint.headers))
+            except Redirected as exc:  # the same answer on every attempt: no retry
+                raise RedirectRefused(
+                    f"the endpoint redirected to {without_userinfo(exc.location)}; voicedesk does not send keys "
+                    "to another address: use that URL directly"
+                ) from None
             except HandshakeRejected as exc:
                 if exc.is_auth_failure:
                     raise AuthenticationFailed(f"the server refused the API key ({exc.message})") from None

@@ -11,6 +11,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urljoin
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -34,6 +35,14 @@ class HandshakeRejected(TransportError):
     @property
     def is_auth_failure(self) -> bool:
         return self.status in (401, 403)
+
+
+class Redirected(TransportError):
+    """The server answered the upgrade with a redirect, which is never followed (see ``_ConnectWithoutRedirects``)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(f"redirected to {location}")
+        self.location = location
 
 
 class Unreachable(TransportError):
@@ -105,13 +114,26 @@ def _closed(exc: ConnectionClosed) -> Closed:
     return Closed(clean=clean, code=frame.code if frame else None, reason=frame.reason if frame else "")
 
 
+class _ConnectWithoutRedirects(connect):
+    """websockets' connect, following no redirect: on a change of origin websockets strips Authorization
+    and Cookie but keeps every other header, so Azure's ``api-key`` would go to whatever host the
+    redirect names."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        if isinstance(exc, InvalidStatus) and 300 <= exc.response.status_code < 400:
+            location = exc.response.headers.get("Location")
+            if location:
+                return Redirected(urljoin(self.uri, location))
+        return exc
+
+
 async def open_websocket(
     url: str, headers: dict[str, str], *, compression: str | None = None, open_timeout: float = 10.0
 ) -> Transport:
     """Open a websocket. Compression is off by default: base64 audio barely compresses, and inflating
     every frame costs the receive path CPU (docs/decisions/0004-no-websocket-compression.md)."""
     try:
-        connection = await connect(
+        connection = await _ConnectWithoutRedirects(
             url,
             additional_headers=headers,
             compression=compression,
