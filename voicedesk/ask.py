@@ -37,6 +37,7 @@ from voicedesk.audio.null import NullSink
 from voicedesk.audio.wavfile import AudioFileError, read_wav
 from voicedesk.config import AppSettings, data_dir
 from voicedesk.history import HistoryError, HistoryStore
+from voicedesk.private_files import private_dir
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.session.journal import JsonlWriter
@@ -75,6 +76,24 @@ class AskOptions:
 
 class UsageError(Exception):
     pass
+
+
+OUTPUT_NAMES = ("conversation.jsonl", "events.jsonl", "assistant.wav", "you.wav")
+"""What ``ask`` writes into its out-dir."""
+
+
+def prepare_out_dir(out_dir: Path, *, overwrite: bool) -> None:
+    """Refuse an out-dir that holds anything (a second run would mix its files with the first's) unless
+    ``overwrite``, which removes the files an earlier run wrote; checked before anything starts."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out-dir {out_dir} is a file, not a folder")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    if not overwrite:
+        raise UsageError(f"--out-dir {out_dir} is not empty: choose an empty folder, or add --overwrite to replace")
+    for name in OUTPUT_NAMES:
+        with contextlib.suppress(FileNotFoundError):
+            (out_dir / name).unlink()
 
 
 def check_resume(reference: str) -> str:
@@ -173,7 +192,7 @@ class _Narrator:
 
 
 async def run_ask(options: AskOptions) -> int:
-    options.out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(options.out_dir)
     speed = math.inf if options.fast else 1.0
     source = FileSource(speed=speed)
     runtime = AppRuntime(

@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mic", action="store_true", help="talk live with the microphone and speaker")
     ask.add_argument("--resume", metavar="ID", help="go on with a stored conversation (an id, a prefix, or 'last')")
     ask.add_argument("--no-history", action="store_true", help="do not store this conversation in the history")
+    ask.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run in --out-dir")
 
     sub.add_parser("devices", help="list audio devices", parents=command_options)
     add_history_parser(sub, command_options)
@@ -212,7 +213,8 @@ def _require_devices() -> None:
 
 
 def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
-    from voicedesk.ask import AskOptions, UsageError, check_resume, load_turns, run_ask
+    from voicedesk.ask import AskOptions, UsageError, check_resume, load_turns, prepare_out_dir, run_ask
+    from voicedesk.config import resolve_endpoint
 
     try:
         settings = settings_from_args(args, load_settings())
@@ -229,6 +231,8 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
             if args.no_history:
                 raise UsageError("--resume continues a stored conversation: it cannot go with --no-history")
             check_resume(args.resume)
+        resolve_endpoint(settings)  # a key that must not go where the URL points is refused now
+        prepare_out_dir(args.out_dir, overwrite=args.overwrite)
     except (ConfigError, SettingsError, EndpointError, UsageError) as exc:
         print(f"voicedesk: {exc}", file=sys.stderr)
         return EXIT_USAGE

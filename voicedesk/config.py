@@ -57,6 +57,13 @@ class AppSettings:
     """Renew the server session at the first quiet moment after this long (the service ends it at 60 minutes)."""
     response_timeout_s: float = 20.0
     """An answer with no word from the server for this long counts as lost (the session moves on)."""
+    keep_history: bool = True
+    """Store every conversation in the history (searchable, resumable), under the data dir, 0600."""
+    keep_audio: bool = False
+    """Keep both sides' audio of each conversation (FLAC, under the data dir); when off, the audio lives in a
+    private folder while the window runs (for exports) and is deleted when it closes."""
+    retention_days: int = 0
+    """At start, delete conversations and kept audio older than this many days (0: keep them)."""
     ui: dict[str, Any] = field(default_factory=dict)
     """Window geometry, splitter sizes and other view state, owned by the GUI."""
 
@@ -72,6 +79,12 @@ class AppSettings:
         defaults = cls()
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known and k != "session"}
+        for name, value in list(values.items()):
+            default = getattr(defaults, name)
+            wanted = type(default) if default is not None and not isinstance(default, float) else None
+            if wanted is not None and type(value) is not wanted:  # a hand-edited "yes" for a switch, say
+                log.warning("ignoring the saved %s: %r is not a %s", name, value, wanted.__name__)
+                del values[name]
         raw_session = data.get("session")
         session_data: dict[str, Any] = raw_session if isinstance(raw_session, dict) else {}
         try:

@@ -66,8 +66,9 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def _run(store: HistoryStore, args: argparse.Namespace) -> int:
-    from voicedesk.app.history import export_text, write_private_text
+    from voicedesk.app.history import delete_conversation, export_text
     from voicedesk.history.store import HIGHLIGHT
+    from voicedesk.private_files import write_private_text
 
     command = args.history_command
     if command == "list":
@@ -105,7 +106,7 @@ def _run(store: HistoryStore, args: argparse.Namespace) -> int:
     elif command == "rename":
         store.rename(args.id, " ".join(args.title))
     elif command == "delete":
-        conversation_id = store.delete(args.id)
+        conversation_id = delete_conversation(store, args.id)
         print(f"deleted {conversation_id}")
     return 0
 

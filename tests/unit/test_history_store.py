@@ -154,7 +154,7 @@ def test_prune_deletes_conversations_older_than_the_retention(store: HistoryStor
     store.add_items(old, [_message("o", "user", "old", created_at=now - 40 * 86400)])
     store.finish(old, ended_at=now - 40 * 86400)
     recent = store.begin(started_at=now - 86400)
-    assert store.prune(now - 30 * 86400) == [old]
+    assert store.prune(now - 30 * 86400) == ([old], [])
     assert [s.id for s in store.conversations()] == [recent]
 
 

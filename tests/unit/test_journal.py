@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from voicedesk.private_files import private_dir
 from voicedesk.session.conversation import Conversation, Item
-from voicedesk.session.journal import Journal, JsonlWriter, private_dir, read_journal
+from voicedesk.session.journal import Journal, JsonlWriter, read_journal
 
 
 def _mode(path: Path) -> int:
@@ -41,8 +42,13 @@ def test_journal_file_is_0600_in_a_0700_dir(tmp_path: Path, open_umask: None) ->
 def test_private_dir_tightens_an_existing_directory(tmp_path: Path, open_umask: None) -> None:
     directory = tmp_path / "shared"
     directory.mkdir(mode=0o755)
-    assert private_dir(directory) == directory
+    assert private_dir(directory, ours=True) == directory
     assert _mode(directory) == 0o700
+    chosen = tmp_path / "chosen"
+    chosen.mkdir(mode=0o755)
+    private_dir(chosen / "new" / "deeper")
+    assert _mode(chosen) == 0o755  # the person's folder keeps its mode; what voicedesk made is private
+    assert _mode(chosen / "new") == 0o700 and _mode(chosen / "new" / "deeper") == 0o700
 
 
 def test_each_line_is_on_disk_after_write(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from voicedesk import __version__
 from voicedesk.app.recorder import ConversationRecorder
 from voicedesk.config import AppSettings
+from voicedesk.private_files import open_private, private_dir, write_private_text
 from voicedesk.session.conversation import Item
 
 _SECRET_WORDS = ("key", "token", "secret", "password", "authorization", "sig")
@@ -106,7 +107,7 @@ class BundleParts:
 
 def write_debug_bundle(path: Path, parts: BundleParts) -> Path:
     """One zip: events.jsonl, settings.json (no key), conversation.json, environment.json, the journal."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     environment = {
         "voicedesk": __version__,
         "python": sys.version,
@@ -114,7 +115,7 @@ def write_debug_bundle(path: Path, parts: BundleParts) -> Path:
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **parts.notes,
     }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+    with open_private(path, "wb") as file, zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         events = "".join(json.dumps(scrub(e), ensure_ascii=False) + "\n" for e in parts.events)
         bundle.writestr("events.jsonl", events)
         bundle.writestr("settings.json", json.dumps(safe_settings(parts.settings), indent=2) + "\n")
@@ -129,11 +130,11 @@ def export_everything(
     directory: Path, items: Sequence[Item], recorder: ConversationRecorder, parts: BundleParts
 ) -> list[Path]:
     """The one-click export: Markdown, JSON, both WAVs and the debug bundle into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     written = []
     md, js = directory / "conversation.md", directory / "conversation.json"
-    md.write_text(conversation_markdown(items), encoding="utf-8")
-    js.write_text(conversation_json(items), encoding="utf-8")
+    write_private_text(md, conversation_markdown(items))
+    write_private_text(js, conversation_json(items))
     written += [md, js]
     written += recorder.copy_to(directory)
     written.append(write_debug_bundle(directory / "debug-bundle.zip", parts))

@@ -12,12 +12,13 @@ import logging
 import os
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from voicedesk.app import exports
+from voicedesk.app import exports, recordings
 from voicedesk.history import HistoryError, HistoryStore, StoredConversation, default_path
 from voicedesk.session import events as se
 from voicedesk.session.conversation import Item, item_from_record
@@ -76,11 +77,24 @@ def export_text(stored: StoredConversation, kind: Literal["md", "json"]) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
 
 
-def write_private_text(path: Path, text: str) -> None:
-    """A file only its owner can read, created so (never readable in between)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
+def delete_conversation(store: HistoryStore, reference: str) -> str:
+    """Delete a stored conversation and its kept audio for good; returns its id."""
+    conversation_id, folders = store.delete(reference)
+    for folder in folders:
+        recordings.discard(folder)
+    return conversation_id
+
+
+def apply_retention(store: HistoryStore, data_dir: Path, days: int) -> int:
+    """Delete conversations (and their audio) older than ``days`` (0: keep everything), and recordings a
+    crashed run left behind; returns how many conversations went."""
+    gone: list[str] = []
+    if days > 0:
+        gone, folders = store.prune(time.time() - days * 86400)
+        for folder in folders:
+            recordings.discard(folder)
+    recordings.clean_up(data_dir, days)
+    return len(gone)
 
 
 class HistoryWriter:

@@ -6,12 +6,12 @@ so an export can copy the files mid-session."""
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from voicedesk.audio.base import SAMPLE_RATE, Pcm16
 from voicedesk.audio.wavfile import WavWriter
+from voicedesk.private_files import copy_private, private_dir
 from voicedesk.session import events as se
 
 log = logging.getLogger(__name__)
@@ -72,13 +72,11 @@ class ConversationRecorder:
 
     def copy_to(self, directory: Path) -> list[Path]:
         """Copy both WAVs as they are so far."""
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         copied = []
         for path in (self.mic_path, self.assistant_path):
             if path.exists():
-                target = directory / path.name
-                shutil.copyfile(path, target)
-                copied.append(target)
+                copied.append(copy_private(path, directory / path.name))
         return copied
 
     def close(self) -> None:

@@ -14,17 +14,18 @@ import contextlib
 import dataclasses
 import logging
 import secrets
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicedesk.app import exports
+from voicedesk.app import exports, recordings
 from voicedesk.app.audio import AudioBackend, AudioFactory, calibration_tone, device_audio
 from voicedesk.app.event_log import DEFAULT_LIMIT, EventLog
-from voicedesk.app.history import SessionHistory, history_path
+from voicedesk.app.history import SessionHistory, apply_retention, history_path
 from voicedesk.app.recorder import ConversationRecorder
+from voicedesk.app.recordings import new_recording_folder
 from voicedesk.audio.base import AudioProblem
 from voicedesk.config import AppSettings, ConfigError, data_dir, resolve_endpoint
 from voicedesk.history import HistoryError
@@ -89,12 +90,11 @@ class AppRuntime:
         self.endpoint_reason = ""
         self.config_problem: str | None = None
         self.event_log = EventLog(self.options.event_limit, self.options.events_jsonl)
-        directory = self.options.recordings_dir or data_dir() / "recordings" / time.strftime("%Y%m%d-%H%M%S")
-        self.recorder = ConversationRecorder(directory, on_failure=self._recording_failed)
+        self.recorder = self._new_recorder()
+        self._archiving: list[asyncio.Future[None]] = []
         self.stored: SessionHistory | None = None
-        if self.options.history is not None:
-            journals = data_dir() / "journal" if self.options.journal else None
-            self.stored = SessionHistory(history_path(data_dir()), source=self.options.history, journal_dir=journals)
+        self._follow_history_setting()
+        self._apply_retention()
         self._resumed: tuple[str, list[Item]] | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -123,6 +123,50 @@ class AppRuntime:
                 self._loop.call_soon_threadsafe(self._on_audio_problem, problem)
             return
         self.emit(se.AudioDeviceProblem.of(problem))
+
+    def _follow_history_setting(self) -> None:
+        """Store conversations when the front end wants a history and the person did not switch it off."""
+        wanted = self.options.history is not None and self.settings.keep_history
+        if wanted and self.stored is None and self.options.history is not None:
+            journals = data_dir() / "journal" if self.options.journal else None
+            self.stored = SessionHistory(history_path(data_dir()), source=self.options.history, journal_dir=journals)
+            if self.controller is not None and self.endpoint is not None:
+                self.stored.attach(self.controller, self.endpoint.kind)
+        elif not wanted and self.stored is not None:
+            self.stored.close()
+            self.stored = None
+
+    def _apply_retention(self) -> None:
+        """At start, on the history's thread: what is older than the retention goes, with its audio."""
+        days = max(0, self.settings.retention_days)
+        if self.stored is not None:
+            self.stored.writer.submit(lambda store: apply_retention(store, data_dir(), days))
+        elif self.options.recordings_dir is None:  # no history: the recordings alone
+            threading.Thread(target=recordings.clean_up, args=(data_dir(), days), daemon=True).start()
+
+    def _new_recorder(self) -> ConversationRecorder:
+        directory = self.options.recordings_dir or new_recording_folder(data_dir(), keep=self.settings.keep_audio)
+        return ConversationRecorder(directory, on_failure=self._recording_failed)
+
+    def _finish_recording(self) -> None:
+        """The conversation is over: close its recording; keep it (FLAC, linked to the stored conversation)
+        or delete it, on a worker thread. ``ask``'s recordings are its output: left as they are."""
+        recorder = self.recorder
+        recorder.close()
+        if self.options.recordings_dir is not None:
+            return
+        folder, keep, stored = recorder.directory, self.settings.keep_audio, self.stored
+        conversation_id = stored.conversation_id if stored is not None else None
+
+        def finish() -> None:
+            if not keep:
+                recordings.discard(folder)
+            else:
+                kept_folder, files = recordings.archive(folder)
+                if files and stored is not None and conversation_id is not None:
+                    stored.writer.submit(lambda store: store.add_audio(conversation_id, kept_folder))
+
+        self._archiving.append(asyncio.get_running_loop().run_in_executor(None, finish))
 
     def _recording_failed(self, exc: OSError) -> None:
         self.emit(se.ErrorOccurred(f"Recording stopped: {exc}", "recording_failed", hint="Free some disk space."))
@@ -184,6 +228,9 @@ class AppRuntime:
         assert self.audio is not None
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self.controller is not None:  # a new conversation: the last one's recording is complete
+            self._finish_recording()
+            self.recorder = self._new_recorder()
         controller = SessionController(
             endpoint,
             self.settings.session,
@@ -241,6 +288,8 @@ class AppRuntime:
         key or model), which starts a new conversation; a connected session reconnects."""
         new.session.validate()
         old, self.settings = self.settings, new
+        if new.keep_history != old.keep_history:
+            self._follow_history_setting()
         engine = self.audio.engine if self.audio is not None else None
         if engine is not None:
             if new.input_device != old.input_device:
@@ -302,7 +351,10 @@ class AppRuntime:
             with contextlib.suppress(Exception):
                 await self.server.stop()
             self.server = None
-        self.recorder.close()
+        self._finish_recording()
+        for archiving in self._archiving:
+            with contextlib.suppress(Exception):
+                await archiving
         self.event_log.close()
         if self.stored is not None:
             self.stored.close()

@@ -23,6 +23,7 @@ import soxr
 
 from voicedesk.audio import g711
 from voicedesk.audio.base import SAMPLE_RATE, Pcm16
+from voicedesk.private_files import open_private, private_dir
 
 _PCM, _FLOAT, _ALAW, _ULAW, _EXTENSIBLE = 0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE
 _EXTENSIBLE_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")
@@ -199,6 +200,7 @@ def _to_pcm16(samples: npt.NDArray[np.float32], rate: int) -> Pcm16:
 
 _HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
 _HEADER_SIZE = _HEADER.size  # 44
+WAV_HEADER_BYTES = _HEADER_SIZE  # the header WavWriter writes: its files are 24 kHz mono int16 after it
 _RIFF_SIZE_AT, _DATA_SIZE_AT = 4, 40
 
 
@@ -218,15 +220,15 @@ class WavWriter:
 
     def __init__(self, path: str | os.PathLike[str], *, append: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self._data_bytes = self._existing_data_bytes() if append else None
         if self._data_bytes is None:
-            self._file = self.path.open("w+b")
+            self._file = open_private(self.path, "w+b")
             self._data_bytes = 0
             self._file.write(_header(0))
             self._file.flush()
         else:
-            self._file = self.path.open("r+b")
+            self._file = open_private(self.path, "r+b")
             self._file.seek(_HEADER_SIZE + self._data_bytes)
             self._file.truncate()  # drop a partial sample a crash may have left
 

@@ -64,6 +64,15 @@ _MIGRATIONS: list[str] = [
         conversation_id TEXT
     );
     """,
+    # 2: the folders holding a conversation's kept audio (one per session it went on in).
+    """
+    CREATE TABLE audio (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        folder TEXT NOT NULL,
+        added_at REAL NOT NULL,
+        UNIQUE (conversation_id, folder)
+    );
+    """,
 ]
 
 VERSION = len(_MIGRATIONS)

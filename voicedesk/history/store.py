@@ -236,15 +236,33 @@ class HistoryStore:
             db.execute("UPDATE conversations SET title = ?, title_custom = 1 WHERE id = ?", (title, conversation_id))
         return conversation_id
 
-    def delete(self, reference: str) -> str:
-        """Delete a conversation and its items for good (the index and the file's free pages too)."""
+    def add_audio(self, conversation_id: str, folder: Path) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO audio (conversation_id, folder, added_at) VALUES (?, ?, ?)",
+                (conversation_id, str(folder), time.time()),
+            )
+
+    def audio_folders(self, reference: str) -> list[Path]:
+        """The folders of a conversation's kept audio, oldest first."""
         conversation_id = self.resolve(reference)
+        rows = self._db.execute(
+            "SELECT folder FROM audio WHERE conversation_id = ? ORDER BY added_at", (conversation_id,)
+        ).fetchall()
+        return [Path(row[0]) for row in rows]
+
+    def delete(self, reference: str) -> tuple[str, list[Path]]:
+        """Delete a conversation and its items for good (the index and the file's free pages too). Returns
+        its id and the folders of its audio, for the caller to remove."""
+        conversation_id = self.resolve(reference)
+        folders = self.audio_folders(conversation_id)
         with self._transaction() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
-        return conversation_id
+        return conversation_id, folders
 
-    def prune(self, older_than: float) -> list[str]:
-        """Delete the conversations that ended (or started, if never ended) before ``older_than``."""
+    def prune(self, older_than: float) -> tuple[list[str], list[Path]]:
+        """Delete the conversations that ended (or started, if never ended) before ``older_than``; returns
+        their ids and their audio folders, for the caller to remove."""
         with self._transaction() as db:
             gone = [
                 row[0]
@@ -252,8 +270,13 @@ class HistoryStore:
                     "SELECT id FROM conversations WHERE coalesce(ended_at, started_at) < ?", (older_than,)
                 )
             ]
+            folders = [
+                Path(row[0])
+                for c in gone
+                for row in db.execute("SELECT folder FROM audio WHERE conversation_id = ?", (c,))
+            ]
             db.executemany("DELETE FROM conversations WHERE id = ?", [(c,) for c in gone])
-        return gone
+        return gone, folders
 
     # --- reading ----------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from voicedesk.session import events as se
 from voicedesk.session.activity import TICK_S, SessionStatus
 from voicedesk.session.answers import Answers
 from voicedesk.session.conversation import Conversation, Item
-from voicedesk.session.inspector import elide_audio
+from voicedesk.session.inspector import for_inspection
 from voicedesk.session.intents import UpdateSession
 from voicedesk.session.journal import SessionJournal
 from voicedesk.session.listeners import Listener, Listeners
@@ -318,7 +318,7 @@ class SessionController:
 
     def _on_sent(self, wire: ev.JsonDict) -> None:
         if self.raw_events:
-            self._emit(se.RawModelEvent("client", elide_audio(wire)))
+            self._emit(se.RawModelEvent("client", *for_inspection(wire)))
 
     def _on_status(self, status: ConnectionStatus) -> None:
         if status.state == "disconnected" and status.detail and not self._ending:

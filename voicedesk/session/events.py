@@ -131,6 +131,8 @@ class RawModelEvent:
 
     direction: Direction
     data: dict[str, Any]
+    size: int = 0
+    """Roughly how many bytes ``data`` holds (long strings in it are shortened: session.inspector)."""
     kind: str = "raw_model_event"
 
 

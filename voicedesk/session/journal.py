@@ -10,41 +10,74 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
+from voicedesk.private_files import private_dir
 from voicedesk.session.conversation import Item
 
 
-def private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
-
-
 class JsonlWriter:
-    """Appends JSON lines to a file created with mode 0600; each line is on disk when ``write`` returns."""
+    """Appends JSON lines to a file created with mode 0600; each line is on disk when ``write`` returns.
+
+    Each line goes to the file in one ``write`` call (the kernel appends it whole), so a crash leaves at
+    most one torn last line, which the next writer cuts off before appending.
+    """
 
     def __init__(self, path: Path, *, fsync: bool = True) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)  # a directory the person chose keeps its mode
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        private_dir(path.parent)  # a directory the person chose keeps its mode
+        repair_torn_tail(path)
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(self._fd, 0o600)
         self.path = path
-        # backslashreplace: a lone surrogate (legal in a JSON "\\udXXX" escape from the server) is written
-        # back as that escape instead of failing the write; it only ever occurs inside a JSON string.
-        self._file: TextIO | None = os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")
         self._fsync = fsync
 
     def write(self, record: dict[str, Any]) -> None:
-        if self._file is None:
+        if self._fd is None:
             return
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._file.flush()
+        # backslashreplace: a lone surrogate (legal in a JSON "\\udXXX" escape from the server) is written
+        # back as that escape instead of failing the write; it only ever occurs inside a JSON string.
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", errors="backslashreplace")
+        written = os.write(self._fd, line)
+        while written < len(line):  # only a full disk or a signal splits a regular file's write
+            written += os.write(self._fd, line[written:])
         if self._fsync:
-            os.fsync(self._file.fileno())
+            os.fsync(self._fd)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def repair_torn_tail(path: Path) -> None:
+    """A crash mid-line leaves a last line without its newline; appending would glue the next record onto
+    it. Cut the torn line off (it cannot be read anyway) before appending."""
+    try:
+        with path.open("r+b") as file:
+            size = file.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            file.seek(size - 1)
+            if file.read(1) == b"\n":
+                return
+            keep = _last_newline_end(file, size)
+            file.truncate(keep)
+    except FileNotFoundError:
+        return
+
+
+def _last_newline_end(file: BinaryIO, size: int) -> int:
+    """The offset just after the last newline of the file (0 when it has none), read backwards in blocks."""
+    position = size
+    while position > 0:
+        start = max(0, position - 65536)
+        file.seek(start)
+        block = file.read(position - start)
+        found = block.rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        position = start
+    return 0
 
 
 class Journal:
@@ -52,7 +85,7 @@ class Journal:
 
     def __init__(self, directory: Path) -> None:
         name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}.jsonl"
-        self._writer = JsonlWriter(private_dir(directory) / name)
+        self._writer = JsonlWriter(private_dir(directory, ours=True) / name)
 
     @property
     def path(self) -> Path:

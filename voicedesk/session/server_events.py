@@ -15,7 +15,7 @@ from voicedesk.realtime import events as ev
 from voicedesk.realtime.session_config import SessionSettings
 from voicedesk.session import events as se
 from voicedesk.session.answers import Answers
-from voicedesk.session.inspector import elide_audio
+from voicedesk.session.inspector import for_inspection
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.rate_limits import (
     RATE_LIMIT_CODE,
@@ -70,13 +70,13 @@ class ServerEventRouter:
 
     def on_server_event(self, event: ev.ServerEvent, raw: ev.JsonDict | None) -> None:
         if raw is not None and self._raw_events():
-            self._emit(se.RawModelEvent("server", elide_audio(raw)))
+            self._emit(se.RawModelEvent("server", *for_inspection(raw)))
         self.route(event)
 
     def on_audio_frame(self, fields: ev.AudioFields, raw: ev.JsonDict) -> None:
         """The client's shortcut for a well-formed audio delta: what ``on_server_event`` does with one."""
         if self._raw_events():
-            self._emit(se.RawModelEvent("server", elide_audio(raw)))
+            self._emit(se.RawModelEvent("server", *for_inspection(raw)))
         _, item_id, content_index, audio = fields
         self.play_audio(item_id, content_index, audio)
 

@@ -40,10 +40,11 @@ SUMMARY_CHARS = 120  # a glance (the details pane shows the whole event); long c
 
 
 class RawEvent:
-    __slots__ = ("data", "direction", "summary", "t", "type")
+    __slots__ = ("data", "direction", "size", "summary", "t", "type")
 
-    def __init__(self, t: float, direction: str, data: dict[str, Any]) -> None:
+    def __init__(self, t: float, direction: str, data: dict[str, Any], size: int = 0) -> None:
         self.t = t
+        self.size = size
         self.direction = direction
         self.type = str(data.get("type", "?"))
         self.data = data
@@ -68,10 +69,12 @@ class EventModel(QStandardItemModel):
     cell for seven roles on each repaint); ``rows`` keeps the events themselves, row for row, for the
     filter and the details pane."""
 
-    def __init__(self, capacity: int = 5000) -> None:
+    def __init__(self, capacity: int = 5000, max_bytes: int = 32 * 1024 * 1024) -> None:
         super().__init__(0, len(COLUMNS))
         self.setHorizontalHeaderLabels(list(COLUMNS))
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.bytes = 0  # of the events in the table
         self.rows: Ring[RawEvent] = Ring(capacity)
         self.pending: Ring[RawEvent] = Ring(capacity)  # arrived, not yet in the table
         self.total = 0
@@ -87,19 +90,32 @@ class EventModel(QStandardItemModel):
             return 0
         overflow = len(self.rows) + incoming - self.capacity
         if overflow > 0:
-            dropped = min(overflow, len(self.rows))
-            self.removeRows(0, dropped)
-            self.rows.drop_oldest(dropped)
+            self._drop_oldest(min(overflow, len(self.rows)))
         for event in self.pending:  # at most ``capacity``: the pending ring dropped any older ones
             self.rows.push(event)  # first: the filter reads it as the row arrives
             self.appendRow(event.cells())
+            self.bytes += event.size
         self.pending.clear()
+        if self.bytes > self.max_bytes:  # a few huge events: the oldest go until the rest fit
+            dropped, freed = 0, 0
+            while self.bytes - freed > self.max_bytes and dropped < len(self.rows) - 1:
+                freed += self.rows[dropped].size
+                dropped += 1
+            self._drop_oldest(dropped)
         return incoming
+
+    def _drop_oldest(self, count: int) -> None:
+        if count <= 0:
+            return
+        self.bytes -= sum(self.rows[i].size for i in range(count))
+        self.removeRows(0, count)
+        self.rows.drop_oldest(count)
 
     def clear(self) -> None:
         self.removeRows(0, self.rowCount())
         self.rows.clear()
         self.pending.clear()
+        self.bytes = 0
 
 
 class EventFilter(QSortFilterProxyModel):
@@ -227,10 +243,10 @@ class EventInspector(QWidget):
 
     def apply_event(self, event: se.SessionEvent) -> None:
         if isinstance(event, se.RawModelEvent):
-            self.add(event.direction, event.data)
+            self.add(event.direction, event.data, event.size)
 
-    def add(self, direction: str, data: dict[str, Any]) -> None:
-        self.model.add(RawEvent(time.monotonic() - self._t0, direction, data))
+    def add(self, direction: str, data: dict[str, Any], size: int = 0) -> None:
+        self.model.add(RawEvent(time.monotonic() - self._t0, direction, data, size))
 
     def refresh(self) -> None:
         if self.model.flush():

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from voicedesk import __version__
 from voicedesk.app import AppRuntime, Item, exports
+from voicedesk.private_files import write_private_text
 from voicedesk.ui.banner import Banner
 
 ExportKind = Literal["md", "json", "wav", "bundle"]
@@ -75,5 +76,4 @@ class ExportActions:
 
 
 def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_private_text(path, text)

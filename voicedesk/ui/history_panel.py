@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from voicedesk.app.history import export_text, stored_items, write_private_text
+from voicedesk.app.history import delete_conversation, export_text, stored_items
 from voicedesk.history import ConversationSummary, HistoryError, HistoryStore, StoredConversation
 from voicedesk.history.store import HIGHLIGHT
+from voicedesk.private_files import write_private_text
 from voicedesk.session.conversation import Item
 
 LIST_LIMIT = 500
@@ -296,7 +297,7 @@ class HistoryPanel(QWidget):
             self, "Delete conversation", "Delete this conversation for good? This cannot be undone."
         )
         if answer == QMessageBox.StandardButton.Yes:
-            store.delete(self._open_id)
+            delete_conversation(store, self._open_id)
             self.show_list()
 
     def _export(self) -> None:

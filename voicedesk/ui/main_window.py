@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
             reconnect=self.toggle_connection,
         )
         self._build_menus()
-        self.history_dock = HistoryDock(self) if runtime.stored is not None else None
+        self.history_dock = HistoryDock(self) if runtime.options.history is not None else None
         if self.history_dock is not None:
             self.menuBar().addMenu("&View").addAction(self.history_dock.toggle_action)
         self._wire()

@@ -31,6 +31,7 @@ from voicedesk.app import VOICES, EndpointError, SessionSettings, SettingsError,
 from voicedesk.config import ENV_KEYS, AppSettings, KeyStoreError, mask_key, store_key, stored_key
 from voicedesk.tools.builtins import default_registry
 from voicedesk.ui.display_clock import DisplayClock
+from voicedesk.ui.settings_privacy import PrivacyTab
 
 MODELS = ("gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview")
 TRANSCRIBERS = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1")
@@ -100,6 +101,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._turns_tab(settings.session.turn_detection), "Turn detection")
         self.tabs.addTab(self._audio_tab(settings), "Audio")
         self.tabs.addTab(self._tools_tab(settings), "Tools")
+        self.privacy = PrivacyTab(settings)
+        self.tabs.addTab(self.privacy, "History && privacy")
         self.error_label = QLabel()
         self.error_label.setObjectName("settings_error")
         self.error_label.setWordWrap(True)
@@ -384,7 +387,7 @@ class SettingsDialog(QDialog):
             tools=[name for name, box in self.tool_boxes.items() if box.isChecked()],
             ui=dict(self.original.ui),
         )
-        return result
+        return self.privacy.apply(result)
 
     def accept(self) -> None:
         try:

@@ -65,7 +65,7 @@ class SessionViewModel(QObject):
     transcript_updated = Signal(str, str, str)  # item_id, role, full text so far
     tool_started = Signal(object)  # se.ToolStart
     tool_finished = Signal(object)  # se.ToolEnd
-    raw_event_received = Signal(str, object)  # direction, dict (audio elided)
+    raw_event_received = Signal(str, object, int)  # direction, dict (audio elided), its size in bytes
     latency_measured = Signal(object)  # se.TurnLatency
     usage_reported = Signal(object)  # se.UsageReported
     error_reported = Signal(object)  # se.ErrorOccurred
@@ -96,8 +96,8 @@ class SessionViewModel(QObject):
                 self.history_updated.emit(items)
             case se.TranscriptDelta(item_id=item_id, role=role, text=text):
                 self.transcript_updated.emit(item_id, role, text)
-            case se.RawModelEvent(direction=direction, data=data):
-                self.raw_event_received.emit(direction, data)
+            case se.RawModelEvent(direction=direction, data=data, size=size):
+                self.raw_event_received.emit(direction, data, size)
             case se.ToolStart():
                 self.tool_started.emit(event)
             case se.ToolEnd():
