@@ -3,6 +3,7 @@ highlighted, one conversation opened read-only, resume, rename, delete, export."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -13,10 +14,10 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
-from tests.qt.uikit import WAIT_MS, AppHarness
+from tests.qt.uikit import WAIT_MS, AppHarness, ptt_settings
 from voicedesk.history import HistoryStore
 from voicedesk.ui.history_panel import HistoryPanel, day_label, highlighted_html
 
@@ -154,3 +155,32 @@ def _stored_count(conversation_id: str | None) -> int:
     assert conversation_id is not None
     with HistoryStore(Path(os.environ["VOICEDESK_DATA_DIR"]) / "history.sqlite3") as store:
         return len(store.conversation(conversation_id).records)
+
+
+def test_kept_audio_is_played_from_the_sidebar(qtbot: QtBot, make_app: MakeApp, run: Callable[..., Any]) -> None:
+    app = make_app(settings=dataclasses.replace(ptt_settings(), keep_audio=True), history=True)
+    w = app.window
+    _type(qtbot, app, "Play me back later")
+    qtbot.waitUntil(lambda: "You said: Play me back later" in w.conversation.plain_text(), timeout=WAIT_MS)
+    run(app.runtime.disconnect())
+    run(app.runtime.prepare())  # a new conversation: the last one's audio is archived
+    assert w.history_dock is not None
+    panel = w.history_dock.panel
+    w.history_dock.show()
+    qtbot.waitUntil(lambda: _stored_count(_last_id()) == 2 and _audio_folders(_last_id()) != [], timeout=WAIT_MS)
+    panel.open_conversation(_last_id())
+    buttons = [b for b in panel.audio_row.findChildren(QPushButton) if b.text().startswith("▶")]
+    assert [b.text() for b in buttons][-1] == "▶ Assistant"  # "▶ You" too when the microphone sent audio
+    before = app.sink.played_samples
+    qtbot.mouseClick(buttons[-1], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.sink.played_samples > before + 24000, timeout=WAIT_MS)  # over a second of answer
+
+
+def _last_id() -> str:
+    with HistoryStore(Path(os.environ["VOICEDESK_DATA_DIR"]) / "history.sqlite3") as store:
+        return store.resolve("last")
+
+
+def _audio_folders(conversation_id: str) -> list[Path]:
+    with HistoryStore(Path(os.environ["VOICEDESK_DATA_DIR"]) / "history.sqlite3") as store:
+        return store.audio_folders(conversation_id)

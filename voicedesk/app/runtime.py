@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from voicedesk.app.event_log import DEFAULT_LIMIT, EventLog
 from voicedesk.app.history import SessionHistory, apply_retention, history_path
 from voicedesk.app.recorder import ConversationRecorder
 from voicedesk.app.recordings import new_recording_folder
-from voicedesk.audio.base import AudioProblem
+from voicedesk.audio.base import SAMPLE_RATE, AudioProblem, Pcm16
 from voicedesk.config import AppSettings, ConfigError, data_dir, resolve_endpoint
 from voicedesk.history import HistoryError
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
@@ -96,6 +97,8 @@ class AppRuntime:
         self._follow_history_setting()
         self._apply_retention()
         self._resumed: tuple[str, list[Item]] | None = None
+        self.playing_until = 0.0
+        """While a kept recording plays (time.monotonic()), else 0."""
         self._unsubscribe: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -336,6 +339,24 @@ class AppRuntime:
             await asyncio.sleep(0.8)
             if not self.running:
                 await sink.stop()
+
+    async def play_recording(self, pcm: Pcm16) -> bool:
+        """Play a kept recording on the speaker; only while no session runs (False then: nothing played).
+        Playing another one, or ``stop_playback``, ends the one playing."""
+        if self.audio is None or self.running:
+            return False
+        sink = self.audio.sink
+        sink.flush()
+        await sink.start()
+        sink.write(pcm)
+        self.playing_until = time.monotonic() + pcm.size / SAMPLE_RATE
+        return True
+
+    async def stop_playback(self) -> None:
+        if self.audio is not None and not self.running:
+            self.audio.sink.flush()
+            await self.audio.sink.stop()
+        self.playing_until = 0.0
 
     async def shutdown(self) -> None:
         """Disconnect (which stops the audio and closes the journal), stop the local server, close files."""

@@ -3,6 +3,7 @@ as conversations are stored, and Resume wired to a new session carrying the stor
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
@@ -10,6 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
 from voicedesk.app.history import history_path
+from voicedesk.app.recordings import read_flac
 from voicedesk.config import data_dir
 from voicedesk.history import HistoryError
 from voicedesk.ui.history_panel import HistoryPanel
@@ -40,6 +42,8 @@ class HistoryDock(QDockWidget):
         window.view_model.item_added.connect(lambda _item: self._refresh_timer.start(REFRESH_DELAY_MS))
         window.view_model.history_updated.connect(lambda _items: self._refresh_timer.start(REFRESH_DELAY_MS))
         self.panel.resume_requested.connect(lambda conversation_id: window.spawn(self.resume(conversation_id)))
+        self.panel.play_requested.connect(lambda path: window.spawn(self.play(path)))
+        self.panel.stop_requested.connect(lambda: window.spawn(window.runtime.stop_playback()))
         self.hide()
 
     def _refresh_if_shown(self) -> None:
@@ -60,6 +64,15 @@ class HistoryDock(QDockWidget):
             return
         window.statusBar().showMessage(f"Resumed a conversation of {carried} items", 5000)
         await window.connect_session()
+
+    async def play(self, path: Path) -> None:
+        try:
+            pcm = read_flac(path)
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.window_.banner.show_message(f"Cannot play {path.name}: {exc}", "", "warning")
+            return
+        if not await self.window_.runtime.play_recording(pcm):
+            self.window_.statusBar().showMessage("Disconnect first to play a recording", 5000)
 
     def close_store(self) -> None:
         self.panel.close_store()

@@ -85,6 +85,8 @@ class HistoryPanel(QWidget):
     """The sidebar. ``resume_requested`` carries the id of the conversation to go on with."""
 
     resume_requested = Signal(str)
+    play_requested = Signal(object)  # the Path of a kept recording
+    stop_requested = Signal()
 
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,6 +122,9 @@ class HistoryPanel(QWidget):
         self.rename_button = QPushButton("Rename…")
         self.export_button = QPushButton("Export…")
         self.delete_button = QPushButton("Delete…")
+        self.audio_row = QWidget()
+        self.audio_buttons = QHBoxLayout(self.audio_row)
+        self.audio_buttons.setContentsMargins(0, 0, 0, 0)
         self.viewer = QTextBrowser()
         self.viewer.setAccessibleName("Conversation")
         self.viewer.setOpenExternalLinks(False)
@@ -132,6 +137,7 @@ class HistoryPanel(QWidget):
         for button in (self.resume_button, self.rename_button, self.export_button, self.delete_button):
             buttons.addWidget(button)
         detail_column.addLayout(buttons)
+        detail_column.addWidget(self.audio_row)
         detail_column.addWidget(self.viewer, 1)
 
         self._pages.addWidget(listing)
@@ -253,7 +259,33 @@ class HistoryPanel(QWidget):
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(stored.summary.started_at))
         self.title.setText(f"<b>{html.escape(stored.summary.title)}</b><br>{started}")
         self.viewer.setHtml(conversation_html(stored_items(stored)))
+        self._show_audio(stored.summary.id)
         self._pages.setCurrentIndex(1)
+
+    def _show_audio(self, conversation_id: str) -> None:
+        """A button per kept recording (both sides of each session the conversation went on in)."""
+        while (entry := self.audio_buttons.takeAt(0)) is not None:
+            widget = entry.widget()
+            if widget is not None:
+                widget.deleteLater()
+        store = self._open_store()
+        files = [
+            folder / f"{side}.flac"
+            for folder in (store.audio_folders(conversation_id) if store is not None else [])
+            for side in ("you", "assistant")
+            if (folder / f"{side}.flac").exists()
+        ]
+        for number, path in enumerate(files):
+            session = f" ({number // 2 + 1})" if len(files) > 2 else ""
+            button = QPushButton(f"▶ {'You' if path.stem == 'you' else 'Assistant'}{session}")
+            button.setToolTip(f"Play {path}")
+            button.clicked.connect(lambda _checked=False, p=path: self.play_requested.emit(p))
+            self.audio_buttons.addWidget(button)
+        if files:
+            stop = QPushButton("■ Stop")
+            stop.clicked.connect(self.stop_requested.emit)
+            self.audio_buttons.addWidget(stop)
+        self.audio_row.setVisible(bool(files))
 
     def _load(self, conversation_id: str) -> StoredConversation | None:
         store = self._open_store()
