@@ -16,6 +16,9 @@ _MAX_RESOURCE_TEXT = 8_000
 def result_text(result: types.CallToolResult) -> str:
     parts: list[str] = []
     structured = result.structured_content
+    texts = [block.text for block in result.content if isinstance(block, types.TextContent)]
+    if isinstance(structured, dict) and structured.keys() == {"result"} and _covers(texts, structured["result"]):
+        structured = None  # a plain return value the SDK wrapped as {"result": ...}: the text says it all
     for block in result.content:
         if isinstance(block, types.TextContent):
             if structured is not None and _same_json(block.text, structured):
@@ -29,6 +32,10 @@ def result_text(result: types.CallToolResult) -> str:
     if len(text) > MAX_OUTPUT_CHARS:
         text = text[:MAX_OUTPUT_CHARS] + f"\n[... cut: the result was {len(text)} characters long]"
     return text
+
+
+def _covers(texts: list[str], value: Any) -> bool:
+    return any(text == value or _same_json(text, value) for text in texts)
 
 
 def _same_json(text: str, value: Any) -> bool:
