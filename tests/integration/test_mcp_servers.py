@@ -112,7 +112,9 @@ async def test_through_the_registry_arguments_are_checked_before_the_server_is_c
         result = await registry.execute("add", '{"numbers": [2, 3]}')
         assert (result.ok, json.loads(result.output)) == (True, {"total": 5.0, "terms": 2})
         refused = await registry.execute("add", '{"numbers": "two"}')
-        assert refused.error == "Invalid arguments for 'add': argument 'numbers' must be an array, got the string \"two\"."
+        assert (
+            refused.error == "Invalid arguments for 'add': argument 'numbers' must be an array, got the string \"two\"."
+        )
         failed = await registry.execute("fail", "{}")
         assert failed.error == "The tool 'fail' failed: Error executing tool fail: broken on purpose"
         slow = await registry.execute("wait", '{"seconds": 30}', timeout_s=0.5)
@@ -234,10 +236,7 @@ async def test_no_child_process_is_left_after_close() -> None:
     pid = int((await echo.call({"text": "x"})).output.split("pid ")[1].rstrip(")"))
     assert _alive(pid)
     await servers.close()
-    deadline = time.monotonic() + WAIT_S
-    while _alive(pid) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert not _alive(pid)
+    await until(lambda: not _alive(pid), "the server process to be gone")
 
 
 PARENT = """

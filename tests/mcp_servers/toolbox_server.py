@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import sys
 import time
@@ -69,7 +70,9 @@ def create_server() -> MCPServer:
                 type="resource",
                 resource=TextResourceContents(uri="file:///notes/today.txt", mime_type="text/plain", text="Buy milk."),
             ),
-            ResourceLink(type="resource_link", name="report", uri="file:///reports/q3.pdf", mime_type="application/pdf"),
+            ResourceLink(
+                type="resource_link", name="report", uri="file:///reports/q3.pdf", mime_type="application/pdf"
+            ),
         ]
 
     @server.tool(description="Always fails.")
@@ -93,10 +96,8 @@ def create_server() -> MCPServer:
             return f"I am {name}"
 
         server.add_tool(added, name=name, description=f"A tool added at run time: {name}.")
-        try:
-            await ctx.session.send_tool_list_changed()  # a 2025-era session
-        except Exception:
-            pass
+        with contextlib.suppress(Exception):  # only a 2025-era session has one
+            await ctx.session.send_tool_list_changed()
         await ctx.notify_tools_changed()  # a 2026-era subscriptions/listen stream
         return f"added {name}"
 
