@@ -7,17 +7,23 @@ import asyncio
 import datetime as dt
 import json
 import os
+import signal
+import socket
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.contract import validate_client_event
+from voicedesk.realtime import events as ev
+from voicedesk.realtime.session_config import SessionSettings, build_session_payload
 from voicedesk.tools.builtins import default_registry
 from voicedesk.tools.mcp import McpServers, Phase
 from voicedesk.tools.mcp.schema import NAME
-from voicedesk.tools.mcp_config import StdioServerConfig
+from voicedesk.tools.mcp_config import HttpServerConfig, StdioServerConfig
 from voicedesk.tools.validation import validate
 
 TOOLBOX = Path(__file__).parents[1] / "mcp_servers" / "toolbox_server.py"
@@ -67,6 +73,10 @@ async def test_tools_of_both_servers_listed_and_called_with_their_real_results()
             assert NAME.match(definition["name"])
             assert definition["parameters"]["type"] == "object"
             assert "$schema" not in json.dumps(definition) and "title" not in definition["parameters"]
+        definitions = [tool.definition() for tool in servers.tools()]
+        for protocol in ("ga", "beta"):
+            payload = build_session_payload(SessionSettings(), protocol, definitions)
+            validate_client_event({**ev.SessionUpdate(payload).to_wire(protocol), "event_id": "e1"}, protocol)
 
         now = await tools["get_current_time"].call({"timezone": "UTC"})
         assert now.ok, now.output
@@ -242,7 +252,10 @@ async def test_no_child_process_is_left_after_close() -> None:
 PARENT = """
 import asyncio, json, sys
 from voicedesk.tools.mcp import McpServers
-from voicedesk.tools.mcp_config import StdioServerConfig
+from tests.contract import validate_client_event
+from voicedesk.realtime import events as ev
+from voicedesk.realtime.session_config import SessionSettings, build_session_payload
+from voicedesk.tools.mcp_config import HttpServerConfig, StdioServerConfig
 
 async def main() -> None:
     servers = McpServers([StdioServerConfig("toolbox", sys.executable, (sys.argv[1],))], guard=sys.argv[2] == "guard")
@@ -263,9 +276,7 @@ asyncio.run(main())
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_no_orphan_after_the_parent_is_killed(tmp_path: Path) -> None:
-    import signal
-    import subprocess
-
+    # VOICEDESK_TEST_MCP_GUARD=none runs the parent without the guard: this test then fails (an orphan).
     script = tmp_path / "parent.py"
     script.write_text(PARENT, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
@@ -290,3 +301,70 @@ def test_no_orphan_after_the_parent_is_killed(tmp_path: Path) -> None:
         parent.kill()
         if server_pid and _alive(server_pid):
             os.kill(server_pid, signal.SIGKILL)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def http_toolbox() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(TOOLBOX), "--http", str(port), "--token", "sesame"], stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "the HTTP toolbox did not come up"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(WAIT_S)
+
+
+async def test_a_streamable_http_server_with_headers(http_toolbox: str) -> None:
+    servers = McpServers(
+        [
+            HttpServerConfig("web", http_toolbox, {"Authorization": "Bearer sesame"}),
+            HttpServerConfig("locked-out", http_toolbox, {"Authorization": "Bearer wrong"}),
+        ],
+        restart_delays_s=(60, 60),
+    )
+    servers.start()
+    try:
+        await until(ready(servers, "web"), "the HTTP server")
+        await until(lambda: servers.states()[1].phase is Phase.FAILED, "the wrong token to be refused")
+        assert servers.states()[1].detail == (
+            "Server returned an error response (HTTP 401 Unauthorized); trying again in 60 s"
+        )
+        add = next(tool for tool in servers.tools() if tool.name == "add")
+        assert json.loads((await add.call({"numbers": [4, 5]})).output) == {"total": 9.0, "terms": 2}
+    finally:
+        await servers.close()
+
+
+async def test_restart_on_request_brings_a_fresh_process() -> None:
+    servers = McpServers([toolbox()])
+    servers.start()
+    try:
+        await until(ready(servers, "toolbox"), "the toolbox")
+        echo = next(tool for tool in servers.tools() if tool.name == "echo")
+        before = (await echo.call({"text": "x"})).output
+        await servers.restart("toolbox")
+        await until(lambda: servers.states()[0].phase is not Phase.READY, "the restart to begin")
+        await until(ready(servers, "toolbox"), "the restarted toolbox")
+        echo = next(tool for tool in servers.tools() if tool.name == "echo")
+        assert (await echo.call({"text": "x"})).output != before
+        with pytest.raises(KeyError, match="no MCP server named 'nope'"):
+            await servers.restart("nope")
+    finally:
+        await servers.close()

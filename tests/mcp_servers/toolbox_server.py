@@ -4,8 +4,9 @@ Its tools cover what the client must handle: text, structured content, an image,
 result, a crash in the middle of a call, a slow call, and a tool that adds another tool at run time
 (a tools/list_changed). tools/list is paginated two tools per page.
 
-``--hang`` never answers anything (a server stuck before initialize); ``--stderr-then-exit`` writes a few
-lines to stderr and exits at once (a server that cannot start).
+``--http PORT --token T`` serves streamable HTTP on 127.0.0.1:PORT instead, refusing requests without the
+header ``Authorization: Bearer T``. ``--hang`` never answers anything (a server stuck before initialize);
+``--stderr-then-exit`` writes a few lines to stderr and exits at once (a server that cannot start).
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hang", action="store_true")
     parser.add_argument("--stderr-then-exit", action="store_true")
+    parser.add_argument("--http", type=int, default=0)
+    parser.add_argument("--token", default="")
     args = parser.parse_args()
     if args.hang:
         while True:
@@ -116,7 +119,27 @@ def main() -> None:
         for line in ("toolbox: starting", "toolbox: cannot open the database", "toolbox: giving up"):
             print(line, file=sys.stderr, flush=True)
         sys.exit(2)
+    if args.http:
+        serve_http(args.http, args.token)
+        return
     create_server().run()
+
+
+def serve_http(port: int, token: str) -> None:
+    import uvicorn
+
+    app = create_server().streamable_http_app()
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
+        if scope["type"] == "http" and headers.get(b"authorization") != expected:
+            await send({"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"wrong or missing token"})
+            return
+        await app(scope, receive, send)
+
+    uvicorn.run(guarded, host="127.0.0.1", port=port, log_level="warning")
 
 
 if __name__ == "__main__":

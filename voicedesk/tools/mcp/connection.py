@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 import anyio
+import httpx2
 import mcp_types as types
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -100,6 +101,7 @@ class ServerConnection:
         self._closing = False
         self._restart_requested = False
         self._restarts = 0
+        self._http_error = ""
 
     def start(self) -> None:
         if self._task is None:
@@ -175,6 +177,7 @@ class ServerConnection:
     async def _serve_once(self) -> tuple[str, tuple[str, ...]]:
         """Run one connection until it ends; why it ended, and the server's last stderr lines."""
         self._end.clear()
+        self._http_error = ""
         stderr = _StderrTail() if isinstance(self.config, StdioServerConfig) else None
         loop = asyncio.get_running_loop()
         ready = False
@@ -202,6 +205,8 @@ class ServerConnection:
                         group.cancel_scope.cancel()
             except Exception as exc:
                 reason = _failure_text(exc, self.config)
+                if self._http_error:
+                    reason = f"{reason} ({self._http_error})"
             finally:
                 timer.cancel()
                 self._client = None
@@ -214,14 +219,20 @@ class ServerConnection:
     def _transport(self, stderr: _StderrTail | None) -> AbstractAsyncContextManager[Any]:
         config = self.config
         if isinstance(config, HttpServerConfig):
-            http = create_mcp_http_client(headers=dict(config.headers)) if config.headers else None
-            return streamable_http_client(config.url, http_client=http)
+            http = create_mcp_http_client(headers=dict(config.headers) or None)
+            http.event_hooks["response"].append(self._note_http_status)
+            return _OwningTransport(streamable_http_client(config.url, http_client=http), http)
         command, args = config.command, list(config.args)
         if self._guard and os.name == "posix" and not getattr(sys, "frozen", False):
             command, args = sys.executable, ["-I", "-S", str(_GUARD), str(os.getpid()), "--", command, *args]
         parameters = StdioServerParameters(command=command, args=args, env=dict(config.env) or None, cwd=config.cwd)
         assert stderr is not None
         return stdio_client(parameters, errlog=stderr.writer)
+
+    async def _note_http_status(self, response: httpx2.Response) -> None:
+        # The SDK reports a refused request as "Server returned an error response": keep the status to say more.
+        if response.status_code >= 400:
+            self._http_error = f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
     async def _follow_changes(self, client: Client) -> None:
         capabilities = client.server_capabilities.tools
@@ -374,6 +385,29 @@ class _WatchedTransport(AbstractAsyncContextManager[Any]):
         return await self._inner.__aexit__(exc_type, exc, tb)
 
 
+class _OwningTransport(AbstractAsyncContextManager[Any]):
+    """A transport and the HTTP client it was given, closed after it (the SDK leaves a given client open)."""
+
+    def __init__(self, inner: AbstractAsyncContextManager[Any], http: httpx2.AsyncClient) -> None:
+        self._inner = inner
+        self._http = http
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await self._inner.__aenter__()
+        except BaseException:
+            await self._http.aclose()
+            raise
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        try:
+            return await self._inner.__aexit__(exc_type, exc, tb)
+        finally:
+            await self._http.aclose()
+
+
 class _WatchedReadStream:
     def __init__(self, inner: Any, ended: asyncio.Event) -> None:
         self._inner = inner
@@ -416,8 +450,8 @@ def _failure_text(exc: BaseException, config: McpServerConfig) -> str:
         return f"cannot start {config.command!r}: no such program"
     if isinstance(exc, PermissionError) and isinstance(config, StdioServerConfig):
         return f"cannot start {config.command!r}: permission denied"
-    if isinstance(exc, MCPError) and exc.code == types.CONNECTION_CLOSED:
-        return "the server closed the connection"
+    if isinstance(exc, MCPError):
+        return "the server closed the connection" if exc.code == types.CONNECTION_CLOSED else exc.message
     return _exception_text(exc)
 
 
