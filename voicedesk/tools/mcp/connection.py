@@ -13,13 +13,11 @@ import enum
 import logging
 import os
 import sys
-from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 import anyio
 import httpx2
@@ -33,12 +31,12 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 import voicedesk
+from voicedesk.tools.mcp.transport import OwningTransport, StderrTail, WatchedTransport
 from voicedesk.tools.mcp_config import HttpServerConfig, McpServerConfig, StdioServerConfig
 
 log = logging.getLogger(__name__)
 
 _GUARD = Path(__file__).with_name("guard.py")
-_STDERR_LINES = 12
 _MAX_PAGES = 100
 _STABLE_AFTER_S = 30.0
 """A server that stayed up this long starts its restart delays from the shortest again."""
@@ -178,7 +176,7 @@ class ServerConnection:
         """Run one connection until it ends; why it ended, and the server's last stderr lines."""
         self._end.clear()
         self._http_error = ""
-        stderr = _StderrTail() if isinstance(self.config, StdioServerConfig) else None
+        stderr = StderrTail() if isinstance(self.config, StdioServerConfig) else None
         loop = asyncio.get_running_loop()
         ready = False
         reason = "the server closed the connection"
@@ -187,7 +185,7 @@ class ServerConnection:
             timer = loop.call_later(self._start_timeout_s, scope.cancel)
             try:
                 client = Client(
-                    _WatchedTransport(self._transport(stderr), self._end, stderr),
+                    WatchedTransport(self._transport(stderr), self._end, stderr),
                     mode=self._mode,
                     message_handler=self._on_message,
                     client_info=types.Implementation(name="voicedesk", version=voicedesk.__version__),
@@ -216,12 +214,12 @@ class ServerConnection:
         tail = stderr.close() if stderr is not None else ()
         return reason, tail
 
-    def _transport(self, stderr: _StderrTail | None) -> AbstractAsyncContextManager[Any]:
+    def _transport(self, stderr: StderrTail | None) -> AbstractAsyncContextManager[Any]:
         config = self.config
         if isinstance(config, HttpServerConfig):
             http = create_mcp_http_client(headers=dict(config.headers) or None)
             http.event_hooks["response"].append(self._note_http_status)
-            return _OwningTransport(streamable_http_client(config.url, http_client=http), http)
+            return OwningTransport(streamable_http_client(config.url, http_client=http), http)
         command, args = config.command, list(config.args)
         if self._guard and os.name == "posix" and not getattr(sys, "frozen", False):
             command, args = sys.executable, ["-I", "-S", str(_GUARD), str(os.getpid()), "--", command, *args]
@@ -306,141 +304,6 @@ async def _list_all(client: Client) -> tuple[types.Tool, ...]:
             break
         seen.add(cursor)
     return tuple(tools)
-
-
-class _StderrTail:
-    """The last lines a child wrote to stderr, read from a pipe on the event loop (bounded memory)."""
-
-    def __init__(self) -> None:
-        read_fd, write_fd = os.pipe()
-        os.set_blocking(read_fd, False)
-        self._fd: int | None = read_fd
-        self.writer: TextIO = os.fdopen(write_fd, "w")
-        self._lines: deque[str] = deque(maxlen=_STDERR_LINES)
-        self._partial = b""
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(read_fd, self._read)
-
-    def child_started(self) -> None:
-        """Drop our copy of the write end, so the pipe ends when the child (and its children) exit."""
-        if not self.writer.closed:
-            self.writer.close()
-
-    def _read(self) -> None:
-        if self._fd is None:
-            return
-        try:
-            data = os.read(self._fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self._loop.remove_reader(self._fd)
-            return
-        *complete, self._partial = (self._partial + data).split(b"\n")
-        self._partial = self._partial[-4096:]
-        for line in complete:
-            text = line.decode("utf-8", "replace").rstrip()
-            if text:
-                self._lines.append(text[:500])
-
-    def close(self) -> tuple[str, ...]:
-        self.child_started()
-        if self._fd is not None:
-            while True:  # what the child wrote just before it exited
-                before = len(self._lines), self._partial
-                self._read()
-                if (len(self._lines), self._partial) == before:
-                    break
-            self._loop.remove_reader(self._fd)
-            os.close(self._fd)
-            self._fd = None
-        if self._partial.strip():
-            self._lines.append(self._partial.decode("utf-8", "replace").strip()[:500])
-            self._partial = b""
-        return tuple(self._lines)
-
-
-class _WatchedTransport(AbstractAsyncContextManager[Any]):
-    """A transport whose end (the server's output closing) sets ``ended``: how a crash is noticed at once."""
-
-    def __init__(self, inner: AbstractAsyncContextManager[Any], ended: asyncio.Event, stderr: _StderrTail | None):
-        self._inner = inner
-        self._ended = ended
-        self._stderr = stderr
-
-    async def __aenter__(self) -> Any:
-        try:
-            read_stream, write_stream = await self._inner.__aenter__()
-        finally:
-            if self._stderr is not None:
-                self._stderr.child_started()
-        return _WatchedReadStream(read_stream, self._ended), write_stream
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool | None:
-        self._ended.set()
-        return await self._inner.__aexit__(exc_type, exc, tb)
-
-
-class _OwningTransport(AbstractAsyncContextManager[Any]):
-    """A transport and the HTTP client it was given, closed after it (the SDK leaves a given client open)."""
-
-    def __init__(self, inner: AbstractAsyncContextManager[Any], http: httpx2.AsyncClient) -> None:
-        self._inner = inner
-        self._http = http
-
-    async def __aenter__(self) -> Any:
-        try:
-            return await self._inner.__aenter__()
-        except BaseException:
-            await self._http.aclose()
-            raise
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool | None:
-        try:
-            return await self._inner.__aexit__(exc_type, exc, tb)
-        finally:
-            await self._http.aclose()
-
-
-class _WatchedReadStream:
-    def __init__(self, inner: Any, ended: asyncio.Event) -> None:
-        self._inner = inner
-        self._ended = ended
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)  # e.g. last_context, which the dispatcher looks for
-
-    async def receive(self) -> Any:
-        try:
-            return await self._inner.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            self._ended.set()
-            raise
-
-    def __aiter__(self) -> _WatchedReadStream:
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            return await self.receive()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
-
-    async def aclose(self) -> None:
-        self._ended.set()
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> _WatchedReadStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
 
 def _failure_text(exc: BaseException, config: McpServerConfig) -> str:
