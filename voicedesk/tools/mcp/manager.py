@@ -7,6 +7,7 @@ Realtime API accepts, and a word to listeners whenever the tool set or a server'
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -159,8 +160,8 @@ class McpServers:
 
     async def close(self) -> None:
         """Stop every server and wait for their processes to be gone."""
-        for connection in self._connections:
-            await connection.close()
+        # In parallel: a server that ignores its closed stdin takes a few seconds to be ended.
+        await asyncio.gather(*(connection.close() for connection in self._connections))
         self._tools = ()
 
     def _changed(self) -> None:
