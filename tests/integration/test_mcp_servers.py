@@ -118,8 +118,9 @@ async def test_through_the_registry_arguments_are_checked_before_the_server_is_c
     servers.start()
     try:
         await until(ready(servers, "toolbox"), "the toolbox")
-        for tool in servers.tools():
-            registry.add(tool.registry_tool())
+        servers.sync_registry(registry)
+        assert registry.names()[:3] == ["calculator", "get_time", "stop_conversation"]
+        assert len(registry) == 3 + 7
         result = await registry.execute("add", '{"numbers": [2, 3]}')
         assert (result.ok, json.loads(result.output)) == (True, {"total": 5.0, "terms": 2})
         refused = await registry.execute("add", '{"numbers": "two"}')
@@ -174,13 +175,16 @@ async def test_start_returns_at_once_and_a_silent_server_is_reported_failed_afte
 
 
 async def test_a_server_that_cannot_start_says_why_with_its_last_stderr_lines() -> None:
-    servers = McpServers([toolbox("broken", "--stderr-then-exit")], restart_delays_s=(60, 60))
+    missing = StdioServerConfig("missing", "no-such-program-for-voicedesk")
+    servers = McpServers([toolbox("broken", "--stderr-then-exit"), missing], restart_delays_s=(60, 60))
     servers.start()
     try:
-        await until(lambda: servers.states()[0].phase is Phase.FAILED, "the broken server to fail")
-        state = servers.states()[0]
-        assert state.stderr_tail[-2:] == ("toolbox: cannot open the database", "toolbox: giving up")
-        assert state.summary().endswith("(its last words: toolbox: giving up)")
+        await until(lambda: {s.phase for s in servers.states()} == {Phase.FAILED}, "both servers to fail", servers)
+        broken, absent = servers.states()
+        assert broken.stderr_tail[-2:] == ("toolbox: cannot open the database", "toolbox: giving up")
+        assert broken.summary().endswith("(its last words: toolbox: giving up)")
+        assert "no-such-program-for-voicedesk" in absent.summary()
+        assert "No such file or directory" in absent.summary() or "no such program" in absent.summary()
     finally:
         await servers.close()
 

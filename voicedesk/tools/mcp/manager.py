@@ -20,7 +20,7 @@ from voicedesk.tools.mcp.connection import CallFailed, ServerConnection, ServerS
 from voicedesk.tools.mcp.results import result_text
 from voicedesk.tools.mcp.schema import clean_parameters, exposed_names
 from voicedesk.tools.mcp_config import McpServerConfig
-from voicedesk.tools.registry import Tool, ToolError, ToolResult
+from voicedesk.tools.registry import Tool, ToolError, ToolRegistry, ToolResult
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class McpTool:
         async def run(**arguments: Any) -> str:
             return await self._invoke(arguments)
 
+        run.mcp_tool = self  # type: ignore[attr-defined]  # how sync_registry tells MCP tools from others
         return Tool(
             name=self.name,
             description=self.description,
@@ -147,6 +148,16 @@ class McpServers:
 
     def states(self) -> tuple[ServerState, ...]:
         return tuple(connection.state for connection in self._connections)
+
+    def sync_registry(self, registry: ToolRegistry) -> None:
+        """Make ``registry`` hold exactly the current MCP tools, beside its other tools (call it from
+        ``on_tools_changed``, then send the session its new tool list)."""
+        for tool in registry:
+            if hasattr(tool.func, "mcp_tool"):
+                registry.unregister(tool.name)
+        for mcp_tool in self._tools:
+            if mcp_tool.name not in registry:
+                registry.add(mcp_tool.registry_tool())
 
     async def restart(self, server: str) -> None:
         """Restart one server by name (the Restart button); KeyError for an unknown name."""
