@@ -100,6 +100,7 @@ class ServerConnection:
         self._restart_requested = False
         self._restarts = 0
         self._http_error = ""
+        self._ready_at: float | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -151,7 +152,7 @@ class ServerConnection:
         loop = asyncio.get_running_loop()
         while not self._closing:
             self._set_state(Phase.STARTING)
-            started = loop.time()
+            self._ready_at = None
             reason, tail = await self._serve_once()
             self.tools = ()  # they leave with the state change below, in one notification
             if self._is_closing():  # (a method: close() sets the flag while we awaited)
@@ -160,7 +161,8 @@ class ServerConnection:
                 self._restart_requested = False
                 failures = 0
                 continue
-            failures = 1 if loop.time() - started > _STABLE_AFTER_S else failures + 1
+            stable = self._ready_at is not None and loop.time() - self._ready_at > _STABLE_AFTER_S
+            failures = 1 if stable else failures + 1
             delay = min(self._max_delay_s, self._first_delay_s * 2 ** (failures - 1))
             self._restarts += 1
             self._set_state(Phase.FAILED, f"{reason}; trying again in {delay:g} s", tail)
@@ -195,6 +197,7 @@ class ServerConnection:
                     tools = await _list_all(client)
                     timer.cancel()
                     ready = True
+                    self._ready_at = loop.time()
                     self._client = client
                     self._set_tools(tools)
                     async with anyio.create_task_group() as group:
