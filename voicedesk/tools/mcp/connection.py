@@ -100,7 +100,6 @@ class ServerConnection:
         self._restart_requested = False
         self._restarts = 0
         self._http_error = ""
-        self._ready_at: float | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -149,11 +148,9 @@ class ServerConnection:
 
     async def _run(self) -> None:
         failures = 0
-        loop = asyncio.get_running_loop()
         while not self._closing:
             self._set_state(Phase.STARTING)
-            self._ready_at = None
-            reason, tail = await self._serve_once()
+            reason, tail, ready_for_s = await self._serve_once()
             self.tools = ()  # they leave with the state change below, in one notification
             if self._is_closing():  # (a method: close() sets the flag while we awaited)
                 break
@@ -161,8 +158,7 @@ class ServerConnection:
                 self._restart_requested = False
                 failures = 0
                 continue
-            stable = self._ready_at is not None and loop.time() - self._ready_at > _STABLE_AFTER_S
-            failures = 1 if stable else failures + 1
+            failures = 1 if ready_for_s > _STABLE_AFTER_S else failures + 1
             delay = min(self._max_delay_s, self._first_delay_s * 2 ** (failures - 1))
             self._restarts += 1
             self._set_state(Phase.FAILED, f"{reason}; trying again in {delay:g} s", tail)
@@ -174,13 +170,14 @@ class ServerConnection:
     def _is_closing(self) -> bool:
         return self._closing
 
-    async def _serve_once(self) -> tuple[str, tuple[str, ...]]:
-        """Run one connection until it ends; why it ended, and the server's last stderr lines."""
+    async def _serve_once(self) -> tuple[str, tuple[str, ...], float]:
+        """Run one connection until it ends: why it ended, the server's last stderr lines, how long it was up."""
         self._end.clear()
         self._http_error = ""
         stderr = StderrTail() if isinstance(self.config, StdioServerConfig) else None
         loop = asyncio.get_running_loop()
         ready = False
+        ready_at = 0.0
         reason = "the server closed the connection"
         with anyio.CancelScope() as scope:
             self._scope = scope
@@ -197,7 +194,7 @@ class ServerConnection:
                     tools = await _list_all(client)
                     timer.cancel()
                     ready = True
-                    self._ready_at = loop.time()
+                    ready_at = loop.time()
                     self._client = client
                     self._set_tools(tools)
                     async with anyio.create_task_group() as group:
@@ -215,7 +212,7 @@ class ServerConnection:
         if scope.cancelled_caught and not ready and not self._closing and not self._restart_requested:
             reason = f"did not answer within {self._start_timeout_s:g} s"
         tail = stderr.close() if stderr is not None else ()
-        return reason, tail
+        return reason, tail, loop.time() - ready_at if ready else 0.0
 
     def _transport(self, stderr: StderrTail | None) -> AbstractAsyncContextManager[Any]:
         config = self.config
