@@ -56,6 +56,10 @@ def create_server() -> MCPServer:
 
     @server.tool(description="Say the text back, with the process id of the server.")
     def echo(text: str) -> str:
+        calls = os.environ.get("TOOLBOX_CALLS")
+        if calls:  # the tests' witness that a call reached the server (or never did)
+            with open(calls, "a", encoding="utf-8") as log:
+                log.write(f"echo {text}\n")
         return f"echo: {text} (pid {os.getpid()})"
 
     @server.tool(description="Add numbers.")
