@@ -21,7 +21,7 @@ from voicedesk.audio.base import Levels
 from voicedesk.session import events as se
 from voicedesk.session.conversation import Item
 from voicedesk.ui.conversation_view import ConversationView
-from voicedesk.ui.event_inspector import EventInspector
+from voicedesk.ui.event_inspector import EventInspector, EventModel, RawEvent
 from voicedesk.ui.level_history import LevelHistory, level_to_display
 from voicedesk.ui.pricing import estimate_cost
 from voicedesk.ui.waveform import WaveformView
@@ -101,6 +101,21 @@ def test_the_event_inspector_is_filterable_and_bounded(qtbot: QtBot) -> None:
     assert set(inspector.visible_types()) == {"input_audio_buffer.append"}
     inspector.table.selectRow(0)
     assert "elided" in inspector.details.toPlainText()
+
+
+def test_the_events_tab_stays_within_its_byte_bound_while_hidden(qtbot: QtBot) -> None:
+    model = EventModel(capacity=5000, max_bytes=1_000_000)  # a small bound, so a few events cross it
+    for n in range(8):  # never on screen: nothing is flushed, the events wait
+        model.add(RawEvent(float(n), "server", {"type": "response.done", "event_id": f"e{n}"}, size=300_000))
+        assert model.bytes <= 1_000_000
+    assert [event.data["event_id"] for event in model.pending] == ["e5", "e6", "e7"]
+    model.flush()
+    for n in range(8, 11):  # shown now: the oldest rows make room
+        model.add(RawEvent(float(n), "server", {"type": "response.done", "event_id": f"e{n}"}, size=300_000))
+        model.flush()
+        assert model.bytes <= 1_000_000
+    assert [event.data["event_id"] for event in model.rows] == ["e8", "e9", "e10"]
+    assert model.rowCount() == 3 and model.total == 11
 
 
 def test_the_waveform_draws_both_traces_from_level_snapshots(qtbot: QtBot) -> None:

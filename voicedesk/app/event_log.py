@@ -1,7 +1,6 @@
 """The wire events of a session, both ways, with audio payloads elided: the last ``limit`` (and at most
-``max_bytes``) kept in memory
-(the debug bundle, the window's counters), and every one appended to a JSONL file when one is given
-(``ask``'s events.jsonl)."""
+``max_bytes``) kept in memory (the debug bundle, the window's counters), and every one appended to a
+JSONL file when one is given (``ask``'s events.jsonl)."""
 
 from __future__ import annotations
 

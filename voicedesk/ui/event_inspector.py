@@ -1,8 +1,9 @@
 """The raw protocol: every client and server event (audio payloads elided by the controller), newest
-last, filterable by type and direction, bounded to the last ``capacity`` events. Incoming events wait in
-a bounded ring and are inserted into the table twice a second on the window's display clock, and
-only while the table is on screen (each insertion relayouts and repaints the table: batching keeps the
-inspector cheap while an answer streams, and a hidden inspector costs only the bookkeeping)."""
+last, filterable by type and direction, bounded to the last ``capacity`` events and ``max_bytes`` (the
+events waiting included). Incoming events wait in a bounded ring and are inserted into the table twice a
+second on the window's display clock, and only while the table is on screen (each insertion relayouts
+and repaints the table: batching keeps the inspector cheap while an answer streams, and a hidden
+inspector costs only the bookkeeping)."""
 
 from __future__ import annotations
 
@@ -74,14 +75,25 @@ class EventModel(QStandardItemModel):
         self.setHorizontalHeaderLabels(list(COLUMNS))
         self.capacity = capacity
         self.max_bytes = max_bytes
-        self.bytes = 0  # of the events in the table
+        self.bytes = 0  # of the events in the table and those waiting for it
         self.rows: Ring[RawEvent] = Ring(capacity)
         self.pending: Ring[RawEvent] = Ring(capacity)  # arrived, not yet in the table
         self.total = 0
 
     def add(self, event: RawEvent) -> None:
+        if len(self.pending) == self.capacity:
+            self.bytes -= self.pending[0].size  # about to fall off the ring
         self.pending.push(event)
+        self.bytes += event.size
         self.total += 1
+        # The table fills only while it is on screen: the bound must hold for the waiting events too, so
+        # the oldest go now (rows first, they are older).
+        while self.bytes > self.max_bytes and len(self.rows) + len(self.pending) > 1:
+            if len(self.rows):
+                self._drop_oldest(1)
+            else:
+                self.bytes -= self.pending[0].size
+                self.pending.drop_oldest(1)
 
     def flush(self) -> int:
         """Move pending events into the table, dropping the oldest beyond capacity; returns rows added."""
@@ -94,14 +106,7 @@ class EventModel(QStandardItemModel):
         for event in self.pending:  # at most ``capacity``: the pending ring dropped any older ones
             self.rows.push(event)  # first: the filter reads it as the row arrives
             self.appendRow(event.cells())
-            self.bytes += event.size
-        self.pending.clear()
-        if self.bytes > self.max_bytes:  # a few huge events: the oldest go until the rest fit
-            dropped, freed = 0, 0
-            while self.bytes - freed > self.max_bytes and dropped < len(self.rows) - 1:
-                freed += self.rows[dropped].size
-                dropped += 1
-            self._drop_oldest(dropped)
+        self.pending.clear()  # their bytes were counted on arrival (``add`` kept the total in bounds)
         return incoming
 
     def _drop_oldest(self, count: int) -> None:
