@@ -41,8 +41,10 @@ from voicedesk.private_files import private_dir
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.session.journal import JsonlWriter
+from voicedesk.tools.approval import Answer, FixedApprover
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_SERVER_ERROR = 0, 2, 3, 4, 5
+MCP_START_WAIT_S = 15.0
 VAD_COMMIT_WAIT_S = 8.0
 """How long ``ask`` sends silence after a file before committing the turn itself (the VAD heard nothing)."""
 
@@ -72,6 +74,11 @@ class AskOptions:
     """Store the conversation in the history."""
     resume: str | None = None
     """Go on with this stored conversation (an id, a unique prefix, or "last")."""
+    only_tools: list[str] | None = None
+    tools_dir: Path | None = None
+    mcp_config: Path | None = None
+    approve_all: bool = False
+    """Run tools whose policy is "ask" without asking (``--approve all``); else they are declined."""
 
 
 class UsageError(Exception):
@@ -204,6 +211,10 @@ async def run_ask(options: AskOptions) -> int:
             events_jsonl=options.out_dir / "events.jsonl",
             strict_endpoint=True,
             history="ask" if options.history else None,
+            tools_dir=options.tools_dir,
+            mcp_config=options.mcp_config,
+            only_tools=options.only_tools,
+            approver=FixedApprover(Answer.APPROVE if options.approve_all else Answer.DENY),
         ),
     )
     narrator = _Narrator(options.out_dir, *((None, None) if options.quiet else (sys.stdout, sys.stderr)))
@@ -223,6 +234,9 @@ async def run_ask(options: AskOptions) -> int:
         except ConnectFailed as exc:
             print(f"voicedesk: {exc}", file=sys.stderr)
             return EXIT_AUTH if isinstance(exc, AuthenticationFailed) else EXIT_UNREACHABLE
+        # Unattended, the first turn waits (a while) for the MCP servers' tools; the connection did not.
+        if not await runtime.tools.settled(MCP_START_WAIT_S):
+            narrator.notify(f"voicedesk: warning: MCP servers still starting after {MCP_START_WAIT_S:.0f} s")
         await _converse(options, controller, source, narrator)
     finally:
         await runtime.shutdown()

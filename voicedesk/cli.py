@@ -22,6 +22,7 @@ from voicedesk.config import AppSettings, ConfigError, load_settings
 from voicedesk.history_cli import add_history_parser, run_history
 from voicedesk.realtime.endpoint import EndpointError, check_websocket_url
 from voicedesk.realtime.session_config import TURN_DETECTION_TYPES, SettingsError, TurnDetection
+from voicedesk.tools_cli import add_tools_parser, run_tools
 
 EXIT_USAGE = 2
 
@@ -69,7 +70,7 @@ def _verbose_option(*, default: object) -> _Parser:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="voicedesk",
-        usage="voicedesk [window options] | voicedesk {gui,ask,devices,history,serve} [options]",
+        usage="voicedesk [window options] | voicedesk {gui,ask,devices,history,tools,serve} [options]",
         description="A desktop voice assistant for realtime speech models. With no command it opens the window; "
         "`voicedesk COMMAND --help` tells more about a command.",
         parents=[_verbose_option(default=False)],
@@ -90,7 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--instructions", help="system instructions for the model")
     ask.add_argument("--turn-detection", choices=TURN_DETECTION_TYPES, help="default server_vad")
     ask.add_argument("--transcribe", metavar="MODEL", help="input transcription model ('none' to disable)")
-    ask.add_argument("--tools", help=f"comma-separated: {','.join(_builtin_tool_names())} ('' for none)")
+    ask.add_argument(
+        "--tools",
+        help=f"exactly these tools, comma-separated: built-in ({','.join(_builtin_tool_names())}), from --tools-dir "
+        "or from MCP servers ('' for none)",
+    )
+    ask.add_argument("--mcp-config", type=Path, metavar="FILE", help="MCP servers, in mcp.json's format")
+    ask.add_argument("--tools-dir", type=Path, metavar="DIR", help="a folder of your own Python tools")
+    ask.add_argument(
+        "--approve",
+        choices=("all", "none"),
+        default="none",
+        help="run tools whose policy is 'ask' (MCP and your own tools) without asking, or never (default none)",
+    )
     ask.add_argument("--fast", action="store_true", help="stream files as fast as the socket takes them")
     ask.add_argument("--interrupt-after", type=_seconds, metavar="SECONDS", help="interrupt each answer after S s")
     ask.add_argument("--timeout", type=_seconds, default=300.0, help="give up on an answer after this many seconds")
@@ -101,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio devices", parents=command_options)
     add_history_parser(sub, command_options)
+    add_tools_parser(sub, command_options)
 
     # serve's options live in voicedesk.app.serve, one definition for both ways to start it; that module is too
     # slow to import here, so this parser takes everything after "serve" as is ("\0": no option prefix).
@@ -164,12 +178,14 @@ def settings_from_args(args: argparse.Namespace, base: AppSettings) -> AppSettin
     settings.session.validate()
     tools = getattr(args, "tools", None)
     if tools is not None:
-        settings.tools = [t.strip() for t in tools.split(",") if t.strip()]
-        unknown = [name for name in settings.tools if name not in _builtin_tool_names()]
-        if unknown:
+        names = [t.strip() for t in tools.split(",") if t.strip()]
+        settings.tools = [name for name in names if name in _builtin_tool_names()]
+        unknown = [name for name in names if name not in _builtin_tool_names()]
+        if unknown and not (getattr(args, "mcp_config", None) or getattr(args, "tools_dir", None)):
             raise ConfigError(
                 f"--tools: no tool named {', '.join(map(repr, unknown))} "
-                f"(the tools are {', '.join(_builtin_tool_names())})"
+                f"(the built-in tools are {', '.join(_builtin_tool_names())}; "
+                "others come from --tools-dir or --mcp-config)"
             )
     for option in ("input_device", "output_device", "echo"):
         value = getattr(args, option, None)
@@ -232,6 +248,10 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
                 raise UsageError("--resume continues a stored conversation: it cannot go with --no-history")
             check_resume(args.resume)
         resolve_endpoint(settings)  # a key that must not go where the URL points is refused now
+        if args.mcp_config is not None and not args.mcp_config.is_file():
+            raise UsageError(f"--mcp-config {args.mcp_config}: no such file")
+        if args.tools_dir is not None and not args.tools_dir.is_dir():
+            raise UsageError(f"--tools-dir {args.tools_dir}: no such folder")
         prepare_out_dir(args.out_dir, overwrite=args.overwrite)
     except (ConfigError, SettingsError, EndpointError, UsageError) as exc:
         print(f"voicedesk: {exc}", file=sys.stderr)
@@ -246,6 +266,10 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
         mic=args.mic,
         history=not args.no_history,
         resume=args.resume,
+        only_tools=[t.strip() for t in args.tools.split(",") if t.strip()] if args.tools is not None else None,
+        tools_dir=args.tools_dir,
+        mcp_config=args.mcp_config,
+        approve_all=args.approve == "all",
     )
     try:
         return asyncio.run(run_ask(options))
@@ -370,4 +394,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_devices()
     if args.command == "history":
         return run_history(args)
+    if args.command == "tools":
+        return run_tools(args)
     return _run_serve(args)

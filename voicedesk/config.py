@@ -57,6 +57,10 @@ class AppSettings:
     """Renew the server session at the first quiet moment after this long (the service ends it at 60 minutes)."""
     response_timeout_s: float = 20.0
     """An answer with no word from the server for this long counts as lost (the session moves on)."""
+    disabled_tools: list[str] = field(default_factory=list)
+    """Tools from the tools folder or MCP servers switched off (built-ins are chosen in ``tools``)."""
+    tool_policies: dict[str, str] = field(default_factory=dict)
+    """Approval by tool name: always / ask / never (others: built-ins always, the rest ask)."""
     keep_history: bool = True
     """Store every conversation in the history (searchable, resumable), under the data dir, 0600."""
     keep_audio: bool = False

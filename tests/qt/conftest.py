@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,6 +101,7 @@ def make_app(qtbot: QtBot, run: Callable[..., Any]) -> Iterator[Callable[..., Ap
         persist: bool = False,
         audio: AudioBackend | None = None,
         history: bool = False,
+        tools_dir: Path | None = None,
     ) -> AppHarness:
         settings = settings or ptt_settings()
         options = options or LocalServerOptions(audio_pace=math.inf, record_audio=False)
@@ -117,6 +119,7 @@ def make_app(qtbot: QtBot, run: Callable[..., Any]) -> Iterator[Callable[..., Ap
                 local_options=options,
                 backoff=FAST_BACKOFF,
                 history="window" if history else None,
+                tools_dir=tools_dir,
             ),
         )
         window = MainWindow(runtime, persist=persist)

@@ -54,7 +54,7 @@ def test_changing_settings_applies_them_live_and_saves_them(qtbot: QtBot, make_a
     dialog.voice_box.setCurrentText("marin")
     dialog.turn_box.setCurrentIndex(dialog.turn_box.findData("server_vad"))
     dialog.silence_spin.setValue(700)
-    dialog.tool_boxes["get_time"].setChecked(False)
+    dialog.tools_tab.on_items["get_time"].setCheckState(Qt.CheckState.Unchecked)
     _ok(dialog)
     qtbot.waitUntil(lambda: controller.settings.instructions == "Answer like a pirate.", timeout=WAIT_MS)
     assert app.runtime.controller is controller, "a model setting does not start a new conversation"

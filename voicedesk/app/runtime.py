@@ -27,8 +27,9 @@ from voicedesk.app.event_log import DEFAULT_LIMIT, EventLog
 from voicedesk.app.history import SessionHistory, apply_retention, history_path
 from voicedesk.app.recorder import ConversationRecorder
 from voicedesk.app.recordings import new_recording_folder
+from voicedesk.app.tools import SessionTools, ToolChoice
 from voicedesk.audio.base import SAMPLE_RATE, AudioProblem, Pcm16
-from voicedesk.config import AppSettings, ConfigError, data_dir, resolve_endpoint
+from voicedesk.config import AppSettings, ConfigError, config_dir, data_dir, resolve_endpoint
 from voicedesk.history import HistoryError
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.realtime.client import Backoff
@@ -37,8 +38,9 @@ from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.session.conversation import Item
 from voicedesk.session.listeners import Listener, Listeners
-from voicedesk.tools.builtins import default_registry
-from voicedesk.tools.registry import ToolRegistry
+from voicedesk.tools.approval import Approver
+from voicedesk.tools.mcp_config import default_mcp_config_path
+from voicedesk.tools.user_tools import TOOLS_FOLDER_NAME
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,14 @@ class RuntimeOptions:
     events_jsonl: Path | None = None
     """Also append every wire event to this file (``ask``'s events.jsonl)."""
     event_limit: int = DEFAULT_LIMIT
+    tools_dir: Path | None = None
+    """The person's Python tools; default: the ``tools`` folder in the config dir."""
+    mcp_config: Path | None = None
+    """MCP servers (mcp.json's format); default: ``mcp.json`` in the config dir."""
+    only_tools: list[str] | None = None
+    """Exactly these tools, whatever their source (``ask --tools``); None: as the settings say."""
+    approver: Approver | None = None
+    """Asks the person before a tool whose policy is "ask" runs; None: such calls are declined."""
     history: str | None = None
     """Store conversations in the history under this source name ("window", "ask"); None: not stored."""
     strict_endpoint: bool = False
@@ -96,6 +106,7 @@ class AppRuntime:
         self.stored: SessionHistory | None = None
         self._follow_history_setting()
         self._apply_retention()
+        self.tools = SessionTools(self._tool_choice(settings), approver=self.options.approver)
         self._resumed: tuple[str, list[Item]] | None = None
         self.playing_until = 0.0
         """While a kept recording plays (time.monotonic()), else 0."""
@@ -192,10 +203,12 @@ class AppRuntime:
     def history(self) -> tuple[Item, ...]:
         return self.controller.history() if self.controller is not None else ()
 
-    @staticmethod
-    def tool_registry(names: list[str]) -> ToolRegistry:
-        registry = default_registry()
-        return registry.subset([n for n in names if n in registry])
+    def _tool_choice(self, settings: AppSettings) -> ToolChoice:
+        tools_dir = self.options.tools_dir or config_dir() / TOOLS_FOLDER_NAME
+        choice = ToolChoice.of(settings, tools_dir, self.options.mcp_config or default_mcp_config_path(config_dir()))
+        if self.options.only_tools is not None:
+            choice.only = frozenset(self.options.only_tools)
+        return choice
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -204,6 +217,9 @@ class AppRuntime:
         A configuration that cannot work is reported as an error and the local server is used instead."""
         self._loop = asyncio.get_running_loop()
         self.config_problem = None
+        for problem in self.tools.problems:  # said once, now that the front end listens
+            self.emit(se.ErrorOccurred(f"Tools: {problem}", "tools_config", hint="The other tools still work."))
+        self.tools.problems.clear()
         endpoint: Endpoint | None
         try:
             resolved = resolve_endpoint(self.settings)
@@ -239,7 +255,7 @@ class AppRuntime:
             self.settings.session,
             source=self.audio.source,
             sink=self.audio.sink,
-            tools=self.tool_registry(self.settings.tools),
+            tools=self.tools.registry(),
             journal_dir=data_dir() / "journal" if self.options.journal else None,
             session_timeout_s=self.settings.session_timeout_s,
             response_timeout_s=self.settings.response_timeout_s,
@@ -247,6 +263,8 @@ class AppRuntime:
             on_input_sent=self.recorder.record_sent,
         )
         controller.raw_events = True
+        controller.approve_calls_with(self.tools.decide)
+        self.tools.follow(controller.tools, controller.tools_changed)
         self._unsubscribe = controller.subscribe(self._on_controller_event)
         self.controller = controller
         if self.stored is not None:
@@ -259,6 +277,7 @@ class AppRuntime:
         if self.controller is None:
             await self.prepare()
         assert self.controller is not None
+        self.tools.start()  # MCP servers, in the background: the connection never waits for them
         await self.controller.connect()
 
     def resume(self, reference: str) -> int:
@@ -316,14 +335,8 @@ class AppRuntime:
                 await self.connect()
             return True
         controller.update_settings(new.session)
-        if new.tools != old.tools:
-            wanted_tools = self.tool_registry(new.tools)
-            for name in list(controller.tools.names()):
-                if name not in wanted_tools:
-                    controller.remove_tool(name)
-            for tool in wanted_tools:
-                if tool.name not in controller.tools:
-                    controller.add_tool(tool.func, name=tool.name, description=tool.description)
+        if (new.tools, new.disabled_tools, new.tool_policies) != (old.tools, old.disabled_tools, old.tool_policies):
+            self.tools.reconfigure(self._tool_choice(new))
         return False
 
     async def play_test_tone(self) -> None:
@@ -372,6 +385,8 @@ class AppRuntime:
             with contextlib.suppress(Exception):
                 await self.server.stop()
             self.server = None
+        with contextlib.suppress(Exception):
+            await self.tools.close()  # every MCP server's process ends with the app
         self._finish_recording()
         for archiving in self._archiving:
             with contextlib.suppress(Exception):

@@ -37,7 +37,7 @@ from voicedesk.session.rate_limits import RateLimitRetries, RequestGate
 from voicedesk.session.renewal import Renewal
 from voicedesk.session.server_events import ServerEventRouter
 from voicedesk.session.talk import TalkInput
-from voicedesk.session.tool_calls import ToolCallRunner
+from voicedesk.session.tool_calls import ApproveCall, ToolCallRunner
 from voicedesk.session.watchdog import DEFAULT_TIMEOUT_S, ResponseWatchdog
 from voicedesk.session.wire_audio import AudioCodec
 from voicedesk.tools.registry import ToolRegistry
@@ -241,6 +241,14 @@ class SessionController:
     def remove_tool(self, name: str) -> None:
         self.tools.unregister(name)
         self._resend_settings()
+
+    def tools_changed(self) -> None:
+        """``tools`` was changed in place (MCP servers came or went): the server gets the new list."""
+        self._resend_settings()
+
+    def approve_calls_with(self, approve: ApproveCall | None) -> None:
+        """Ask ``approve`` before every tool call (the app's approval policies); None: every call runs."""
+        self._tool_runner.approve = approve
 
     def _resend_settings(self) -> None:
         if self._client.connected:

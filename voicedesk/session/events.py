@@ -70,6 +70,9 @@ class ToolEnd:
     output: str
     ok: bool
     duration_s: float
+    approval: str = ""
+    """How the call was let run or refused ("allowed", "approved", "denied", "timed-out", ...); "" when no
+    approval applies."""
     kind: str = "tool_end"
 
 

@@ -11,12 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from voicedesk.session.events import ToolEnd, ToolStart
 from voicedesk.session.intents import SendToolOutput
 from voicedesk.tools.registry import ToolRegistry, ToolResult
+
+
+@dataclass(frozen=True, slots=True)
+class CallDecision:
+    """Whether a call may run; when it may not, ``output`` is what the model gets instead."""
+
+    runs: bool
+    approval: str = ""
+    output: str = ""
+
+
+ApproveCall = Callable[[str, str, str], Awaitable[CallDecision]]
+"""(tool name, arguments JSON, call id) -> the decision; asked before every call (the app's approval gate)."""
 
 
 @dataclass(slots=True)
@@ -36,8 +49,10 @@ class ToolCallRunner:
         emit: Callable[[ToolStart | ToolEnd], None],
         end_session: Callable[[], None],
         timeout_s: float = 15.0,
+        approve: ApproveCall | None = None,
     ) -> None:
         self.registry = registry
+        self.approve = approve
         self._send = send
         self._request_response = request_response
         self._emit = emit
@@ -69,8 +84,13 @@ class ToolCallRunner:
             self._maybe_continue(response_id)
 
     async def _run(self, response_id: str, call_id: str, name: str, arguments: str) -> None:
-        result: ToolResult = await self.registry.execute(name, arguments, timeout_s=self._timeout_s)
-        self._emit(ToolEnd(call_id, name, arguments, result.output, result.ok, result.duration_s))
+        decision = await self.approve(name, arguments, call_id) if self.approve is not None else CallDecision(True)
+        if decision.runs:
+            result: ToolResult = await self.registry.execute(name, arguments, timeout_s=self._timeout_s)
+        else:  # never run: the model is told why, and answers once all outputs are in (as for any call)
+            result = ToolResult(output=decision.output, ok=False, error=decision.approval)
+        end = ToolEnd(call_id, name, arguments, result.output, result.ok, result.duration_s, decision.approval)
+        self._emit(end)
         self._send(SendToolOutput(call_id, result.output))
         calls = self._by_response.get(response_id)
         if calls is None:  # cancelled with the session

@@ -27,6 +27,7 @@ from voicedesk.app import AppRuntime, AuthenticationFailed, ConnectFailed, Item,
 from voicedesk.audio.base import Levels
 from voicedesk.config import load_settings, save_settings
 from voicedesk.ui import theme
+from voicedesk.ui.approval_cards import ApprovalCards, remember_policy
 from voicedesk.ui.banner import Banner
 from voicedesk.ui.controls import KeyForwarder, TalkControls
 from voicedesk.ui.conversation_view import ConversationView
@@ -38,6 +39,7 @@ from voicedesk.ui.layout_memory import LayoutMemory
 from voicedesk.ui.qtasync import async_slot
 from voicedesk.ui.session_notices import SessionNotices, has_microphone
 from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
+from voicedesk.ui.settings_tools import tools_hooks
 from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.tool_log import ToolLogView
 from voicedesk.ui.view_model import SessionViewModel
@@ -93,6 +95,9 @@ class MainWindow(QMainWindow):
         for widget in (self.local_notice, self.audio_notice, self.banner, self.controls, self.waveform):
             layout.addWidget(widget)
         layout.addWidget(self.splitter, 1)
+        self.approvals = ApprovalCards()  # the questions before a tool runs, under the conversation
+        layout.addWidget(self.approvals)
+        runtime.tools.use_approver(self.approvals, remember_policy(runtime.settings, persist))
         self.setCentralWidget(central)
         self.exports = ExportActions(self, runtime, self.banner)
         self.notices = SessionNotices(
@@ -378,7 +383,9 @@ class MainWindow(QMainWindow):
             mic_level=(lambda: self.waveform.history.latest()[0]) if audio else None,
             unavailable_reason=audio.fallback_reason if audio else None,
         )
-        dialog = SettingsDialog(self.runtime.settings, hooks, self, clock=self.clock)
+        restart = lambda name: self.spawn(self.runtime.tools.restart(name), "mcp-restart")  # noqa: E731
+        tools = tools_hooks(self.runtime.tools, restart, self.runtime.tools.choice.mcp_config)
+        dialog = SettingsDialog(self.runtime.settings, hooks, self, clock=self.clock, tools=tools)
         dialog.accepted.connect(partial(self._settings_accepted, dialog))
         self.settings_dialog = dialog
         dialog.open()

@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
 
 from voicedesk.app import VOICES, EndpointError, SessionSettings, SettingsError, TurnDetection, custom_endpoint
 from voicedesk.config import ENV_KEYS, AppSettings, KeyStoreError, mask_key, store_key, stored_key
+from voicedesk.tools.approval import ToolSource
 from voicedesk.tools.builtins import default_registry
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.settings_privacy import PrivacyTab
+from voicedesk.ui.settings_tools import ToolInfo, ToolsHooks, ToolsTab
 
 MODELS = ("gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview")
 TRANSCRIBERS = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1")
@@ -59,6 +61,10 @@ class AudioHooks:
     unavailable_reason: str | None = None
 
 
+def _builtin_infos() -> list[ToolInfo]:
+    return [ToolInfo(t.name, ToolSource.BUILTIN, t.description) for t in default_registry()]
+
+
 def key_kind(endpoint: str) -> str:
     return {"azure": "azure", "custom": "custom"}.get(endpoint, "openai")
 
@@ -82,6 +88,7 @@ class SettingsDialog(QDialog):
         *,
         save_key: Callable[[str, str | None], None] = store_key,
         clock: DisplayClock | None = None,
+        tools: ToolsHooks | None = None,
     ) -> None:
         super().__init__(parent)
         self._clock = clock
@@ -100,7 +107,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._model_tab(settings.session), "Model")
         self.tabs.addTab(self._turns_tab(settings.session.turn_detection), "Turn detection")
         self.tabs.addTab(self._audio_tab(settings), "Audio")
-        self.tabs.addTab(self._tools_tab(settings), "Tools")
+        self.tools_tab = ToolsTab(settings, tools or ToolsHooks(tools=_builtin_infos()))
+        self.tabs.addTab(self.tools_tab, "Tools")
         self.privacy = PrivacyTab(settings)
         self.tabs.addTab(self.privacy, "History && privacy")
         self.error_label = QLabel()
@@ -262,20 +270,6 @@ class SettingsDialog(QDialog):
             self._stop_meter = self._clock.every(METER_MS, self._update_meter)
         return page
 
-    def _tools_tab(self, s: AppSettings) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addWidget(QLabel("Tools the model may call:"))
-        self.tool_boxes: dict[str, QCheckBox] = {}
-        for tool in default_registry():
-            box = QCheckBox(f"{tool.name} — {tool.description.splitlines()[0] if tool.description else ''}")
-            box.setObjectName(f"tool_{tool.name}")
-            box.setChecked(tool.name in s.tools)
-            self.tool_boxes[tool.name] = box
-            layout.addWidget(box)
-        layout.addStretch(1)
-        return page
-
     # ------------------------------------------------------------------ live behaviour
 
     def _update_endpoint_fields(self) -> None:
@@ -384,10 +378,9 @@ class SettingsDialog(QDialog):
             input_device=None if self.input_box.currentText() == DEFAULT_DEVICE else self.input_box.currentText(),
             output_device=None if self.output_box.currentText() == DEFAULT_DEVICE else self.output_box.currentText(),
             echo=self.echo_box.currentData(),
-            tools=[name for name, box in self.tool_boxes.items() if box.isChecked()],
             ui=dict(self.original.ui),
         )
-        return self.privacy.apply(result)
+        return self.tools_tab.apply(self.privacy.apply(result))
 
     def accept(self) -> None:
         try:

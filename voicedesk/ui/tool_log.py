@@ -35,12 +35,24 @@ class ToolCall:
     output: str | None = None
     ok: bool | None = None
     duration_s: float | None = None
+    approval: str = ""
 
     @property
     def status(self) -> str:
         if self.ok is None:
             return "running"
-        return "ok" if self.ok else "error"
+        if self.approval in _REFUSALS:
+            return _REFUSALS[self.approval]
+        approved = " (approved)" if self.approval == "approved" else ""
+        return ("ok" if self.ok else "error") + approved
+
+
+_REFUSALS = {
+    "denied": "declined by you",
+    "timed-out": "not approved in time",
+    "blocked": "never allowed",
+    "failed": "could not ask",
+}
 
 
 def _pretty(text: str | None) -> str:
@@ -122,6 +134,7 @@ class ToolCallModel(QAbstractTableModel):
             row = len(self.calls) - 1
         call = self.calls[row]
         call.output, call.ok, call.duration_s = event.output, event.ok, event.duration_s
+        call.approval = event.approval
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def clear(self) -> None:
