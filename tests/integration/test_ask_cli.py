@@ -152,7 +152,12 @@ async def test_a_server_that_dies_mid_answer_ends_ask_soon_after_the_retries(tmp
     ask = asyncio.create_task(
         run_ask("--text", "talk for 60 seconds", "--out-dir", str(tmp_path / "out"), "--url", url)
     )
-    await asyncio.sleep(1.5)  # the answer is streaming
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 60
+    while loop.time() < end and not (  # noqa: ASYNC110 - the answer is streaming (ask may start slowly under load)
+        server.sessions and "response.output_audio.delta" in server.sessions[0].sent_types
+    ):
+        await asyncio.sleep(0.05)
     await server.stop()  # gone, and it will not come back
     started = asyncio.get_running_loop().time()
     code, stdout, stderr = await ask

@@ -158,7 +158,9 @@ async def test_a_killed_run_keeps_every_finished_item(tmp_path: Path) -> None:
                 lines.append(line)
                 if line.startswith("user: talk for 60"):
                     break
-            await asyncio.sleep(1.0)  # the long answer is streaming
+            while _stored_items() < 3:  # noqa: ASYNC110 - the writer thread has stored what finished
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # the long answer is streaming
     finally:
         process.send_signal(signal.SIGKILL)
         await process.wait()
@@ -172,6 +174,13 @@ async def test_a_killed_run_keeps_every_finished_item(tmp_path: Path) -> None:
         ("user", "talk for 60 seconds"),
     ]
     assert len(said) == 3  # the answer in flight is the only thing missing
+
+
+def _stored_items() -> int:
+    if not _history_file().exists():
+        return 0
+    with HistoryStore(_history_file()) as store:
+        return store.count()[1]
 
 
 @pytest.fixture(autouse=True)
