@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 import time
 from datetime import datetime
@@ -21,6 +22,7 @@ from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
 from voicedesk.config import AppSettings
 from voicedesk.local.server import LocalServerOptions
+from voicedesk.realtime.session_config import SessionSettings, TurnDetection
 from voicedesk.session import events as se
 from voicedesk.session.journal import read_journal
 from voicedesk.tools.mcp import Phase
@@ -192,3 +194,32 @@ def _offered(runtime: AppRuntime) -> set[str]:
 @pytest.fixture(autouse=True)
 def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+
+async def test_a_message_sent_while_the_answer_to_a_tool_is_still_asked_for_gets_its_own_answer() -> None:
+    """The response.create for the tool's output is on its way when the person's message goes out: the server
+    answers the conversation as it was when the create arrived, so the message needs a create of its own."""
+    runtime = AppRuntime(
+        AppSettings(endpoint="local", session=SessionSettings(turn_detection=TurnDetection(type="none"))),
+        RuntimeOptions(audio_factory=_file_audio, local_options=LocalServerOptions(audio_pace=math.inf)),
+    )
+    events: list[se.SessionEvent] = []
+    runtime.subscribe(events.append)
+    try:
+        await runtime.connect()
+        controller = runtime.controller
+        assert controller is not None
+        controller.send_text("what is 2 plus 3")
+        while not any(isinstance(e, se.ToolEnd) for e in events):  # noqa: ASYNC110 - at once, no later
+            await asyncio.sleep(0)
+        controller.send_text("hello again")
+        assert await controller.wait_idle(20)
+        assert runtime.server is not None
+        session = runtime.server.sessions[-1]
+        # The question, the tool's output, and the message: each asked for its own answer, in that order, and
+        # the last answer came after the message.
+        assert len(session.received("response.create")) == 3
+        order = [i.role or i.type for i in controller.history()]
+        assert order.index("user", 1) < len(order) - 1 and order[-1] == "assistant"
+    finally:
+        await runtime.shutdown()

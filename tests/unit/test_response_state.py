@@ -26,8 +26,12 @@ def test_a_request_when_idle_sends_one_create_and_waits_for_it() -> None:
     assert (state.in_progress, state.unanswered) == (False, False)
     assert state.request() is True
     assert _phase(state) == "create_sent" and state.in_progress
-    assert state.request() is False, "one response.create answers everything committed so far"
-    assert _phase(state) == "create_sent" and not state.deferred_create
+    # Something new (a typed message, tool outputs) after the create went out: the server answers the
+    # conversation as it was when the create arrived, so this gets its own create once that response is done.
+    assert state.request() is False
+    assert _phase(state) == "create_sent" and state.deferred_create
+    state.created("resp_1")
+    assert state.done("resp_1") is True and _phase(state) == "create_sent" and not state.deferred_create
 
 
 def test_created_then_done_returns_to_idle() -> None:

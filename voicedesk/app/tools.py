@@ -252,6 +252,7 @@ class SessionTools:
             call_id=call_id,
         )
         verdict = await self.gate.check(request)
+        source = f"MCP {request.server}" if request.server else request.source.value
         if verdict.runs:
-            return CallDecision(True, verdict.outcome.value)
-        return CallDecision(False, verdict.outcome.value, denial_output(name, verdict))
+            return CallDecision(True, verdict.outcome.value, source=source)
+        return CallDecision(False, verdict.outcome.value, denial_output(name, verdict), source)

@@ -73,6 +73,8 @@ class ToolEnd:
     approval: str = ""
     """How the call was let run or refused ("allowed", "approved", "denied", "timed-out", ...); "" when no
     approval applies."""
+    source: str = ""
+    """Where the tool comes from ("built-in", "file", "MCP <server>"); "" when not known."""
     kind: str = "tool_end"
 
 

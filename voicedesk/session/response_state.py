@@ -45,9 +45,9 @@ class ResponseState:
             case "idle":
                 self.phase = "create_sent"
                 return True
-            case "create_sent":
-                return False  # the response already asked for answers everything committed so far
-            case "active" | "cancelling":
+            case "create_sent" | "active" | "cancelling":
+                # Even a response asked for but not yet created cannot answer this: the server takes the
+                # conversation as it is when the response.create arrives, before what is sent after it.
                 self.deferred_create = True
                 return False
             case _:

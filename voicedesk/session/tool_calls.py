@@ -26,6 +26,8 @@ class CallDecision:
     runs: bool
     approval: str = ""
     output: str = ""
+    source: str = ""
+    """Where the tool comes from, for the log ("built-in", "file", "MCP server-name")."""
 
 
 ApproveCall = Callable[[str, str, str], Awaitable[CallDecision]]
@@ -89,7 +91,9 @@ class ToolCallRunner:
             result: ToolResult = await self.registry.execute(name, arguments, timeout_s=self._timeout_s)
         else:  # never run: the model is told why, and answers once all outputs are in (as for any call)
             result = ToolResult(output=decision.output, ok=False, error=decision.approval)
-        end = ToolEnd(call_id, name, arguments, result.output, result.ok, result.duration_s, decision.approval)
+        end = ToolEnd(
+            call_id, name, arguments, result.output, result.ok, result.duration_s, decision.approval, decision.source
+        )
         self._emit(end)
         self._send(SendToolOutput(call_id, result.output))
         calls = self._by_response.get(response_id)

@@ -45,7 +45,7 @@ def tools_hooks(tools: SessionTools, restart: Callable[[str], object] | None, mc
     """What the tab shows of the running app's tools."""
     return ToolsHooks(
         tools=[ToolInfo(e.name, e.source, e.description, e.server) for e in tools.catalogue()],
-        server_lines=lambda: [(state.name, state.summary()) for state in tools.states()],
+        server_lines=lambda: [(s.name, s.summary(), "\n".join(s.stderr_tail)) for s in tools.states()],
         restart=restart,
         mcp_path=mcp_path,
     )
@@ -56,8 +56,8 @@ class ToolsHooks:
     """What the tab may ask of the running app; all optional (nothing running: the built-ins only)."""
 
     tools: list[ToolInfo] = field(default_factory=list)
-    server_lines: Callable[[], list[tuple[str, str]]] = lambda: []
-    """(server name, one line about its state) for each MCP server."""
+    server_lines: Callable[[], list[tuple[str, str, str]]] = lambda: []
+    """(server name, one line about its state, the last lines of its stderr) for each MCP server."""
     restart: Callable[[str], object] | None = None
     mcp_path: Path | None = None
 
@@ -140,7 +140,7 @@ class ToolsTab(QWidget):
         self._timer.start()
 
     def _refresh_servers(self) -> None:
-        for name, line in self._hooks.server_lines():
+        for name, line, stderr in self._hooks.server_lines():
             label = self.server_labels.get(name)
             if label is None:
                 label = QLabel()
@@ -156,6 +156,7 @@ class ToolsTab(QWidget):
                 self.servers.addLayout(row)
                 self.server_labels[name] = label
             label.setText(line)
+            label.setToolTip(f"Its last words on stderr:\n{stderr}" if stderr else "")
 
     def _restart(self, name: str) -> None:
         if self._hooks.restart is not None:

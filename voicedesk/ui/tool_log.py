@@ -36,6 +36,7 @@ class ToolCall:
     ok: bool | None = None
     duration_s: float | None = None
     approval: str = ""
+    source: str = ""
 
     @property
     def status(self) -> str:
@@ -95,7 +96,7 @@ class ToolCallModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (
                 time.strftime("%H:%M:%S", time.localtime(call.started_at)),
-                call.name,
+                f"{call.name} · {call.source}" if call.source and call.source != "built-in" else call.name,
                 _one_line(call.arguments),
                 _one_line(call.output),
                 "" if call.duration_s is None else f"{call.duration_s * 1000:.0f} ms",
@@ -134,7 +135,7 @@ class ToolCallModel(QAbstractTableModel):
             row = len(self.calls) - 1
         call = self.calls[row]
         call.output, call.ok, call.duration_s = event.output, event.ok, event.duration_s
-        call.approval = event.approval
+        call.approval, call.source = event.approval, event.source
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def clear(self) -> None:
@@ -202,7 +203,7 @@ class ToolLogView(QWidget):
             return
         call = self.model.calls[row]
         lines = [
-            f"{call.name}  ·  call {call.call_id}  ·  {call.status}",
+            f"{call.name}{f' ({call.source})' if call.source else ''}  ·  call {call.call_id}  ·  {call.status}",
             f"started {time.strftime('%H:%M:%S', time.localtime(call.started_at))}"
             + ("" if call.duration_s is None else f", took {call.duration_s * 1000:.1f} ms"),
             "",
