@@ -115,4 +115,5 @@ def _line(summary: ConversationSummary) -> str:
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.started_at))
     duration = summary.duration_s
     length = f"{duration / 60:.0f} min" if duration is not None and duration >= 60 else f"{duration or 0:.0f} s"
-    return f"{summary.id[:8]}  {started}  {length:>7}  {summary.item_count:>4} items  {summary.title}"
+    cost = f"${summary.cost_usd:.3f}" if summary.cost_usd else ""
+    return f"{summary.id[:8]}  {started}  {length:>7}  {summary.item_count:>4} items  {cost:>7}  {summary.title}"

@@ -55,6 +55,7 @@ async def test_every_ask_run_is_listed_with_its_title_and_found_by_search(tmp_pa
     listed = json.loads(out)
     assert [c["title"] for c in listed] == ["Book a train to Lyon tomorrow", "What is the invoice total for March?"]
     assert all(c["items"] == 2 and c["source"] == "ask" and c["endpoint"] == "local" for c in listed)
+    assert all(c["output_tokens"] > 0 and c["estimated_cost_usd"] > 0 for c in listed)  # from the usage reported
     code, out, _ = await history("search", "invoice", "--json")
     hits = json.loads(out)
     assert {h["conversation"]["id"] for h in hits} == {listed[1]["id"]}

@@ -17,13 +17,13 @@ from pytestqt.qtbot import QtBot
 
 from tests.qt.uikit import WAIT_MS, AppHarness
 from voicedesk.app import exports
+from voicedesk.app.pricing import estimate_cost
 from voicedesk.audio.base import Levels
 from voicedesk.session import events as se
 from voicedesk.session.conversation import Item
 from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.event_inspector import EventInspector, EventModel, RawEvent
 from voicedesk.ui.level_history import LevelHistory, level_to_display
-from voicedesk.ui.pricing import estimate_cost
 from voicedesk.ui.waveform import WaveformView
 
 MakeApp = Callable[..., AppHarness]

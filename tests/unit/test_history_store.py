@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from voicedesk.history import HistoryError, HistoryStore
-from voicedesk.history.schema import VERSION
+from voicedesk.history.schema import _MIGRATIONS, VERSION, _split
 from voicedesk.history.store import HIGHLIGHT, fts_query, title_from
 from voicedesk.session.conversation import Conversation, item_from_record
 
@@ -174,6 +174,21 @@ def test_a_journal_is_imported_once(store: HistoryStore) -> None:
     store.mark_journal("20261202-101010-2.jsonl", "x" * 32)
     assert store.import_journal("20261202-101010-2.jsonl", records, 1000.0) is None
     assert store.count() == (1, 1)
+
+
+def test_an_older_file_is_migrated_and_keeps_its_conversations(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with sqlite3.connect(path) as db:  # a file written by the first version of the schema
+        for statement in _split(_MIGRATIONS[0]):
+            db.execute(statement)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO conversations (id, started_at, title) VALUES ('ab' || hex(randomblob(15)), 1.0, 'Old')")
+    with HistoryStore(path) as store:
+        (old,) = store.conversations()
+        assert old.title == "Old" and old.cost_usd == 0.0
+        store.add_audio(old.id, tmp_path)  # the tables of later versions are there
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION
 
 
 def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:

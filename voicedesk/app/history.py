@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from voicedesk.app import exports, recordings
+from voicedesk.app.pricing import estimate_cost
 from voicedesk.history import HistoryError, HistoryStore, StoredConversation, default_path
 from voicedesk.session import events as se
 from voicedesk.session.conversation import Item, item_from_record
@@ -163,8 +164,11 @@ class SessionHistory:
         def usage(event: se.SessionEvent) -> None:
             if isinstance(event, se.UsageReported) and self._controller is controller and self.conversation_id:
                 conversation_id, used_in, used_out = self.conversation_id, event.input_tokens, event.output_tokens
+                cost = estimate_cost(controller.settings.model, used_in, used_out, event.details)
                 self.writer.submit(
-                    lambda store: store.finish(conversation_id, input_tokens=used_in, output_tokens=used_out)
+                    lambda store: store.finish(
+                        conversation_id, input_tokens=used_in, output_tokens=used_out, cost_usd=cost
+                    )
                 )
 
         controller.conversation.on_finished(finished)

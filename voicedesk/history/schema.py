@@ -73,6 +73,10 @@ _MIGRATIONS: list[str] = [
         UNIQUE (conversation_id, folder)
     );
     """,
+    # 3: what the conversation cost, estimated from the usage its responses reported.
+    """
+    ALTER TABLE conversations ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+    """,
 ]
 
 VERSION = len(_MIGRATIONS)

@@ -42,6 +42,8 @@ class ConversationSummary:
     source: str = "window"
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float = 0.0
+    """Estimated from the usage the responses reported (prices change: an estimate)."""
 
     @property
     def duration_s(self) -> float | None:
@@ -60,6 +62,7 @@ class ConversationSummary:
             "source": self.source,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "estimated_cost_usd": round(self.cost_usd, 6),
         }
 
 
@@ -218,13 +221,20 @@ class HistoryStore:
                 self._insert_item(db, conversation_id, record)
 
     def finish(
-        self, conversation_id: str, *, ended_at: float | None = None, input_tokens: int = 0, output_tokens: int = 0
+        self,
+        conversation_id: str,
+        *,
+        ended_at: float | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: float = 0.0,
     ) -> None:
+        """The conversation went on until ``ended_at``; add a response's usage to its totals."""
         with self._transaction() as db:
             db.execute(
                 "UPDATE conversations SET ended_at = ?, input_tokens = input_tokens + ?,"
-                " output_tokens = output_tokens + ? WHERE id = ?",
-                (ended_at or time.time(), input_tokens, output_tokens, conversation_id),
+                " output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?",
+                (ended_at or time.time(), input_tokens, output_tokens, cost_usd, conversation_id),
             )
 
     def rename(self, reference: str, title: str) -> str:
@@ -369,7 +379,7 @@ class HistoryStore:
 
 _SUMMARY_COLUMNS = (
     "c.id, coalesce(c.title, '') AS title, c.started_at, c.ended_at, c.profile, c.endpoint_kind, c.source,"
-    " c.input_tokens, c.output_tokens, c.item_count"
+    " c.input_tokens, c.output_tokens, c.cost_usd, c.item_count"
 )
 
 
@@ -385,4 +395,5 @@ def _summary(row: sqlite3.Row) -> ConversationSummary:
         source=row["source"],
         input_tokens=row["input_tokens"],
         output_tokens=row["output_tokens"],
+        cost_usd=row["cost_usd"],
     )

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from voicedesk.app.pricing import estimate_cost
 from voicedesk.session import events as se
 from voicedesk.ui.display_clock import DisplayClock
-from voicedesk.ui.pricing import estimate_cost
 from voicedesk.ui.view_model import SessionViewModel
 
 SESSION_LIMIT_S = 3600.0
