@@ -99,11 +99,11 @@ class KalmanEchoCanceller:
         total: Complex = np.sum(self._w * signs, axis=0)
         return total
 
-    def shake(self) -> None:
+    def shake(self, strength: float = 1.0) -> None:
         """The echo path jumped (the output skipped or repeated audio): keep what was learned as a
         starting point but make the filter as unsure of it as of its whole size, so it re-adapts
         fast and the suppressor holds the echo down meanwhile."""
-        self._p += np.sum(self._w.real**2 + self._w.imag**2, axis=0)
+        self._p += strength * np.sum(self._w.real**2 + self._w.imag**2, axis=0)
 
     def _watch_path(self, ey: float, yy: float) -> None:
         """Shake the filter when the echo path changed under it (the laptop was moved).
@@ -126,7 +126,7 @@ class KalmanEchoCanceller:
         misfit = big_error and (rho2 > 0.3 or self._s_ee > self._s_dd + 0.3 * self._s_yy)
         self._misfit_blocks = self._misfit_blocks + 1 if misfit else 0
         if self._misfit_blocks >= 3:
-            self.shake()
+            self.shake(4.0)
             self.path_changes += 1
             self._misfit_blocks = 0
             self._holdoff = 25
