@@ -197,7 +197,7 @@ class DriftTracker:
         self._h_blocks += 1
         if self._h_blocks < 50:
             return
-        converged = self._mic_e > 3.0 * self._err_e > 0.0
+        converged = self._mic_e > 1.5 * self._err_e > 0.0
         lag = -self._lag_num / self._lag_den if self._lag_den > 0.0 else 0.0
         self._mic_e = self._err_e = self._lag_num = self._lag_den = 0.0
         if not converged:
@@ -220,5 +220,5 @@ class DriftTracker:
             return  # moved too far to be drift
         a, b, c = lags[k - 1], lags[k], lags[k + 1]
         moved = (k - span + (0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0)) / up
-        moved += float(np.clip(lag - lag_prev, -2.0, 2.0))  # where the echo went = filter's move + lag's change
+        moved += float(np.clip(lag - lag_prev, -6.0, 6.0))  # where the echo went = filter's move + lag's change
         self.drift = float(np.clip(self.drift - 0.7 * moved / elapsed, -0.002, 0.002))
