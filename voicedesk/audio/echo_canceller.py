@@ -55,6 +55,7 @@ class KalmanEchoCanceller:
         self._a2 = A2
         self._half = block // 2
         self._win: Float64 = np.sqrt(np.hanning(block + 1)[:block])
+        self.path_changes = 0  # echo-path changes detected since the canceller was made
         self.reset()
 
     def reset(self) -> None:
@@ -86,7 +87,6 @@ class KalmanEchoCanceller:
         self._s_dd = 0.0
         self._misfit_blocks = 0
         self._holdoff = 0
-        self.path_changes = 0
 
     def response(self) -> Complex:
         """The echo path the filter has learned, as one frequency response on its ``block + 1`` bins.
