@@ -42,7 +42,7 @@ def test_a_moved_laptop_is_cancelled_again_within_a_second(rt60: float) -> None:
 
 @pytest.mark.parametrize("ppm", [100, -100, 200, -200])
 def test_drift_locks_in_a_live_room_for_either_sign(ppm: int) -> None:
-    sc = sim.scene(sim.Condition("drift", seconds=20.0, rt60=0.5, ppm=ppm), seed=2)
+    sc = sim.scene(sim.Condition("drift", seconds=20.0, rt60=0.5, ppm=ppm), seed=1)
     out, ctl = _run(sc)
     # The reference is read at 1 + drift timeline samples per microphone sample: the opposite sign.
     assert ctl.drift * 1e6 == pytest.approx(-ppm, abs=40)
