@@ -94,7 +94,8 @@ def frame_dbfs(x: Float32) -> npt.NDArray[np.float64]:
     """RMS level of each 20 ms frame, dBFS."""
     m = x.size // FRAME
     frames = x[: m * FRAME].astype(np.float64).reshape(m, FRAME)
-    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
+    levels: npt.NDArray[np.float64] = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
+    return levels
 
 
 def erle(sc: Scene, out: Float32, start_s: float, end_s: float) -> float:

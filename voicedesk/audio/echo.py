@@ -67,11 +67,6 @@ class HalfDuplexGate:
         self._gain = 1.0
 
     @property
-    def path_changes(self) -> int:
-        """Echo-path changes the canceller detected and re-learned (a moved laptop)."""
-        return self._aec.path_changes
-
-    @property
     def muted(self) -> bool:
         return self._quiet_blocks <= self._hangover_blocks
 
