@@ -163,9 +163,11 @@ class DelayEstimator:
 class DriftTracker:
     """Clock drift between speaker and microphone (two devices, or PulseAudio's adaptive loopback).
 
-    Once a second, while the canceller cancels well (> 12 dB), it sees how far the filter's impulse
-    response moved and steers ``drift`` so that it stops moving: the reference is read at ``1 + drift``
-    timeline samples per microphone sample, so the echo stays put in the filter instead of sliding out.
+    Once a second, while the canceller cancels at all (> 2 dB), it sees how far the echo moved: how far
+    the filter's impulse response moved plus how the lag the filter has not followed yet changed (in a
+    live room the filter follows a sliding echo slowly), and steers ``drift`` so that it stops moving:
+    the reference is read at ``1 + drift`` timeline samples per microphone sample, so the echo stays put
+    in the filter instead of sliding out.
     """
 
     def __init__(self, block: int) -> None:
