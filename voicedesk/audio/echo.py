@@ -193,6 +193,11 @@ class EchoControl:
         return self._drift.drift
 
     @property
+    def path_changes(self) -> int:
+        """Echo-path changes the canceller detected and re-learned (a moved laptop)."""
+        return self._aec.path_changes
+
+    @property
     def muted(self) -> bool:
         return self.mode == "half-duplex" and self._gate.muted
 

@@ -55,6 +55,7 @@ class KalmanEchoCanceller:
         self._a2 = A2
         self._half = block // 2
         self._win: Float64 = np.sqrt(np.hanning(block + 1)[:block])
+        self.path_changes = 0  # echo-path changes detected since the canceller was made
         self.reset()
 
     def reset(self) -> None:
@@ -78,6 +79,14 @@ class KalmanEchoCanceller:
         self.leak = 0.5
         self.mic_energy = 0.0  # of the last block, before and after the linear filter
         self.error_energy = 0.0
+        self.estimate: Float64 = np.zeros(n, dtype=np.float64)  # the last block's echo estimate and error
+        self.error: Float64 = np.zeros(n, dtype=np.float64)
+        self._s_ey = 0.0  # smoothed <e, y>, <e, e>, <y, y>, <d, d>: the path-change detector's statistics
+        self._s_ee = 0.0
+        self._s_yy = 0.0
+        self._s_dd = 0.0
+        self._misfit_blocks = 0
+        self._holdoff = 0
 
     def response(self) -> Complex:
         """The echo path the filter has learned, as one frequency response on its ``block + 1`` bins.
@@ -90,11 +99,37 @@ class KalmanEchoCanceller:
         total: Complex = np.sum(self._w * signs, axis=0)
         return total
 
-    def shake(self) -> None:
+    def shake(self, strength: float = 1.0) -> None:
         """The echo path jumped (the output skipped or repeated audio): keep what was learned as a
         starting point but make the filter as unsure of it as of its whole size, so it re-adapts
         fast and the suppressor holds the echo down meanwhile."""
-        self._p += np.sum(self._w.real**2 + self._w.imag**2, axis=0)
+        self._p += strength * np.sum(self._w.real**2 + self._w.imag**2, axis=0)
+
+    def _watch_path(self, ey: float, yy: float) -> None:
+        """Shake the filter when the echo path changed under it (the laptop was moved).
+
+        The error of a filter whose path is wrong contains its own estimate: ``e = d - y`` with the
+        old echo ``y`` no longer in ``d`` (or a louder or softer one), so ``e`` correlates with ``y``.
+        Near-end speech in double talk does not, and a converged filter's residual is small, so
+        neither triggers it. A strong correlation on a large error for 60 ms re-opens the filter."""
+        a = 0.7  # ~60 ms of smoothing at 20 ms blocks
+        self._s_ey = a * self._s_ey + (1 - a) * ey
+        self._s_ee = a * self._s_ee + (1 - a) * self.error_energy
+        self._s_yy = a * self._s_yy + (1 - a) * yy
+        self._s_dd = a * self._s_dd + (1 - a) * self.mic_energy
+        if self._holdoff > 0:
+            self._holdoff -= 1
+            return
+        big_error = self._s_ee > 0.1 * self._s_dd and self._s_yy > 0.1 * self._s_dd > 0.0
+        rho2 = self._s_ey**2 / (self._s_ee * self._s_yy + 1e-30)
+        # An error louder than the microphone by part of the estimate: only a wrong filter adds energy.
+        misfit = big_error and (rho2 > 0.3 or self._s_ee > self._s_dd + 0.3 * self._s_yy)
+        self._misfit_blocks = self._misfit_blocks + 1 if misfit else 0
+        if self._misfit_blocks >= 3:
+            self.shake(4.0)
+            self.path_changes += 1
+            self._misfit_blocks = 0
+            self._holdoff = 25
 
     def process(self, mic: Float32, ref: Float32) -> Float32:
         n = self.block
@@ -109,6 +144,8 @@ class KalmanEchoCanceller:
         e = d - y
         self.mic_energy = float(np.dot(d, d))
         self.error_energy = float(np.dot(e, e))
+        self.estimate, self.error = y, e
+        self._watch_path(float(np.dot(e, y)), float(np.dot(y, y)))
         self._e_pad[n:] = e
         big_e = np.fft.rfft(self._e_pad)
         x2 = self._x.real**2 + self._x.imag**2

@@ -163,9 +163,11 @@ class DelayEstimator:
 class DriftTracker:
     """Clock drift between speaker and microphone (two devices, or PulseAudio's adaptive loopback).
 
-    Once a second, while the canceller cancels well (> 12 dB), it sees how far the filter's impulse
-    response moved and steers ``drift`` so that it stops moving: the reference is read at ``1 + drift``
-    timeline samples per microphone sample, so the echo stays put in the filter instead of sliding out.
+    Once a second, while the canceller cancels at all (> 2 dB), it sees how far the echo moved: how far
+    the filter's impulse response moved plus how the lag the filter has not followed yet changed (in a
+    live room the filter follows a sliding echo slowly), and steers ``drift`` so that it stops moving:
+    the reference is read at ``1 + drift`` timeline samples per microphone sample, so the echo stays put
+    in the filter instead of sliding out.
     """
 
     def __init__(self, block: int) -> None:
@@ -175,29 +177,40 @@ class DriftTracker:
         self._h_blocks = 0  # microphone blocks since _h_prev
         self._mic_e = 0.0  # energies of the microphone and the filter's error while the far end plays
         self._err_e = 0.0
+        self._lag_num = 0.0  # <e, y'> and <y', y'>: how far the echo sits behind the filter's estimate
+        self._lag_den = 0.0
+        self._lag_prev: float | None = None
 
     def forget_response(self) -> None:
         """The filter restarted or the echo path jumped: the next response starts a fresh comparison."""
         self._h_prev = None
+        self._lag_prev = None
 
     def update(self, aec: KalmanEchoCanceller, far_active: bool) -> None:
         """Called after every microphone block the canceller processed."""
         if far_active:
             self._mic_e += aec.mic_energy
             self._err_e += aec.error_energy
+            # d(t) = y(t - lag) ~ y - lag * y': the error's part along y' is the lag the filter has
+            # not followed yet (in a live room it follows a sliding echo only slowly).
+            slope = np.diff(aec.estimate, prepend=aec.estimate[0])
+            self._lag_num += float(np.dot(aec.error, slope))
+            self._lag_den += float(np.dot(slope, slope))
         self._h_blocks += 1
         if self._h_blocks < 50:
             return
-        converged = self._mic_e > 3.0 * self._err_e > 0.0
-        self._mic_e = self._err_e = 0.0
+        converged = self._mic_e > 1.5 * self._err_e > 0.0
+        lag = -self._lag_num / self._lag_den if self._lag_den > 0.0 else 0.0
+        self._mic_e = self._err_e = self._lag_num = self._lag_den = 0.0
         if not converged:
-            self._h_prev = None
+            self._h_prev = self._lag_prev = None
             self._h_blocks = 0
             return
         h = aec.response()
         prev, elapsed = self._h_prev, self._h_blocks * self.block
+        lag_prev, self._lag_prev = self._lag_prev, lag
         self._h_prev, self._h_blocks = h, 0
-        if prev is None:
+        if prev is None or lag_prev is None:
             return
         # Cross-correlate the two responses at 1/16 of a sample: the peak is how far the echo moved.
         up = 16
@@ -209,4 +222,5 @@ class DriftTracker:
             return  # moved too far to be drift
         a, b, c = lags[k - 1], lags[k], lags[k + 1]
         moved = (k - span + (0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0)) / up
+        moved += float(np.clip(lag - lag_prev, -6.0, 6.0))  # where the echo went = filter's move + lag's change
         self.drift = float(np.clip(self.drift - 0.7 * moved / elapsed, -0.002, 0.002))

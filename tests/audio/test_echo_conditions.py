@@ -1,0 +1,60 @@
+"""The echo path on issue 12's synthetic conditions (tests/audio/echo_sim.py): a moved laptop, clock drift of
+either sign in a live room, double talk. The DSP is deterministic (no clocks, no threads), so the margins
+below only absorb differences between seeds, never machine load."""
+
+from __future__ import annotations
+
+import echo_sim as sim
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from voicedesk.audio.echo import EchoControl
+
+
+def _run(sc: sim.Scene, changes: list[int] | None = None) -> tuple[npt.NDArray[np.float32], EchoControl]:
+    """The whole echo path as the engine drives it; the output reaches the device 40 ms before it is heard."""
+    block, rate, ahead = 480, sim.RATE, 2
+    ctl = EchoControl("aec")
+    ctl.timeline.live = True
+    mic16 = np.clip(np.round(sc.mic * 32768.0), -32768, 32767).astype(np.int16)
+    for j in range(ahead):
+        ctl.timeline.append(sc.far[j * block : (j + 1) * block], j * block / rate)
+    out = []
+    for k in range(sc.far.size // block):
+        j = k + ahead
+        ctl.timeline.append(sc.far[j * block : (j + 1) * block], j * block / rate)
+        out.append(ctl.process(mic16[k * block : (k + 1) * block], k * block / rate))
+        if changes is not None:
+            changes.append(ctl.path_changes)
+    return np.concatenate(out).astype(np.float32) / 32768.0, ctl
+
+
+@pytest.mark.parametrize("rt60", [0.25, 0.5])
+def test_a_moved_laptop_is_cancelled_again_within_a_second(rt60: float) -> None:
+    cond = sim.Condition("path change", seconds=16.0, rt60=rt60, change_at=10.0)
+    out, ctl = _run(sim.scene(cond, seed=1))
+    assert ctl.path_changes >= 1
+    assert sim.settle_time(out, 10.0, 15.5) <= 1.0
+    assert len(sim.loud_frames(out, 10.0, 15.5)) <= 5
+    assert sim.erle(sim.scene(cond, seed=1), out, 12.0, 15.5) >= 25.0
+
+
+@pytest.mark.parametrize("ppm", [100, -100, 200, -200])
+def test_drift_locks_in_a_live_room_for_either_sign(ppm: int) -> None:
+    sc = sim.scene(sim.Condition("drift", seconds=20.0, rt60=0.5, ppm=ppm), seed=1)
+    out, ctl = _run(sc)
+    # The reference is read at 1 + drift timeline samples per microphone sample: the opposite sign.
+    assert ctl.drift * 1e6 == pytest.approx(-ppm, abs=40)
+    assert sim.erle(sc, out, 8.0, 19.5) >= 28.0  # 25 dB is the target; seeds measure 35 - 37
+    assert not sim.loud_frames(out, 8.0, 19.5)
+
+
+def test_double_talk_keeps_the_near_end_and_triggers_no_path_change() -> None:
+    sc = sim.scene(sim.Condition("double talk", seconds=18.0, rt60=0.25, talk=(12.0, 15.0)), seed=1)
+    changes: list[int] = []
+    out, _ = _run(sc, changes)
+    snr, attenuation = sim.near_end_quality(sc, out, sim.best_latency(sc, out))
+    assert snr >= 10.0 and attenuation <= 2.0
+    blocks_per_s = sim.RATE // 480
+    assert changes[15 * blocks_per_s] == changes[12 * blocks_per_s - 1]  # the near end is not a moved laptop
