@@ -35,3 +35,17 @@ def test_no_module_is_longer_than_the_limit() -> None:
     lengths = {path: len(path.read_text(encoding="utf-8").splitlines()) for path in PACKAGE.rglob("*.py")}
     too_long = sorted(f"{path.relative_to(PACKAGE.parent)}: {n}" for path, n in lengths.items() if n > MAX_MODULE_LINES)
     assert too_long == [], f"split these by job (over {MAX_MODULE_LINES} lines)"
+
+
+def test_starting_the_app_does_not_import_what_only_some_people_use() -> None:
+    """The MCP SDK (pydantic, httpx, ...) takes most of a second to import: only when mcp.json names a server.
+    The FLAC codec only when a recording is kept or played."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, voicedesk.cli, voicedesk.app, voicedesk.ui.main_window\n"
+        "print(sorted(m for m in ('mcp', 'pydantic', 'httpx', 'soundfile') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]"

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voicedesk.config import AppSettings
 from voicedesk.session.tool_calls import CallDecision
@@ -30,10 +30,12 @@ from voicedesk.tools.approval import (
     denial_output,
 )
 from voicedesk.tools.builtins import default_registry
-from voicedesk.tools.mcp import McpServers, Phase, ServerState
 from voicedesk.tools.mcp_config import load_mcp_config
 from voicedesk.tools.registry import Tool, ToolRegistry
 from voicedesk.tools.user_tools import load_user_tools
+
+if TYPE_CHECKING:  # the MCP SDK takes most of a second to import: only when mcp.json names a server
+    from voicedesk.tools.mcp import McpServers, ServerState
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,11 @@ class SessionTools:
         if config is not None:
             self.problems += config.problems
         taken = [*default_registry().names(), *self._file_registry.names()]
-        self.servers = McpServers(config.servers, taken_names=taken) if config and config.servers else None
+        self.servers: McpServers | None = None
+        if config is not None and config.servers:
+            from voicedesk.tools.mcp import McpServers
+
+            self.servers = McpServers(config.servers, taken_names=taken)
         if self.servers is not None:
             self.servers.on_tools_changed(self._mcp_tools_changed)
         self._approver: Approver = approver or FixedApprover(Answer.DENY)
@@ -211,6 +217,10 @@ class SessionTools:
 
     async def settled(self, timeout_s: float) -> bool:
         """Wait until no MCP server is still starting (ready or failed), at most ``timeout_s``."""
+        if self.servers is None:
+            return True
+        from voicedesk.tools.mcp import Phase
+
         done = asyncio.Event()
 
         def check() -> None:
