@@ -106,7 +106,7 @@ Maintainer: ${DEB_MAINTAINER:-voicedesk developers <voicedesk@users.noreply.gith
 Section: sound
 Priority: optional
 Installed-Size: $(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)
-Depends: $depends
+Depends: $depends, libsndfile1
 Suggests: gnome-keyring | kwalletmanager | keepassxc
 Description: desktop voice assistant for realtime speech models
  Talk to speech-to-speech realtime models (the OpenAI Realtime API, Azure OpenAI and compatible

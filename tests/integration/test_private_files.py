@@ -20,7 +20,7 @@ from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions
 from voicedesk.app import exports as exports_module
 from voicedesk.app.event_log import EventLog
 from voicedesk.app.history import apply_retention, delete_conversation
-from voicedesk.app.recordings import archive, clean_up, read_flac
+from voicedesk.app.recordings import archive, clean_up, read_recording
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
 from voicedesk.audio.wavfile import WavWriter
@@ -139,7 +139,7 @@ def test_recordings_are_flac_only_when_kept_and_go_with_their_conversation(tmp_p
     writer.close()
     kept_folder, files = archive(folder)
     assert kept_folder.name == "20261204-101010" and [f.name for f in files] == ["you.flac"]
-    assert np.array_equal(read_flac(files[0]), tone)  # lossless
+    assert np.array_equal(read_recording(files[0]), tone)  # lossless
     assert not (kept_folder / "you.wav").exists()
     _assert_private_tree(kept_folder)
     with HistoryStore(data / "history.sqlite3") as store:

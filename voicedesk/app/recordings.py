@@ -49,13 +49,18 @@ def archive(folder: Path) -> tuple[Path, list[Path]]:
     """Compress the folder's WAVs to FLAC (0600) and remove the WAVs; returns the folder (renamed if it was
     an unsaved one: "keep audio" was switched on meanwhile) and the FLAC files.
 
-    Blocking (about 1 s of CPU per hour of audio): call it off the event loop."""
-    import soundfile
-
+    Blocking (about 1 s of CPU per hour of audio): call it off the event loop. Without a FLAC codec (no
+    libsndfile on the system), the WAVs are kept as they are."""
     if folder.name.startswith(UNSAVED_PREFIX) and folder.is_dir():
         kept_name = folder.with_name(folder.name.removeprefix(UNSAVED_PREFIX).rsplit("-", 1)[0])
         if not kept_name.exists():
             folder = folder.rename(kept_name)
+    try:
+        import soundfile
+    except OSError as exc:  # soundfile raises OSError when it finds no libsndfile
+        log.warning("recordings kept as WAV: no FLAC codec (%s)", exc)
+        wavs = [folder / f"{name}.wav" for name in AUDIO_NAMES if (folder / f"{name}.wav").exists()]
+        return folder, wavs
 
     kept = []
     for name in AUDIO_NAMES:
@@ -94,8 +99,10 @@ def _compress(wav: Path, flac: Path, soundfile: Any) -> bool:
     return True
 
 
-def read_flac(path: Path) -> np.ndarray:
-    """A kept recording as 24 kHz int16 samples."""
+def read_recording(path: Path) -> np.ndarray:
+    """A kept recording (FLAC, or WAV where there was no FLAC codec) as 24 kHz int16 samples."""
+    if path.suffix == ".wav":
+        return np.fromfile(path, dtype="<i2", offset=WAV_HEADER_BYTES).astype(np.int16)
     import soundfile
 
     data, rate = soundfile.read(path, dtype="int16", always_2d=False)

@@ -104,9 +104,12 @@ class SessionTools:
         taken = [*default_registry().names(), *self._file_registry.names()]
         self.servers: McpServers | None = None
         if config is not None and config.servers:
-            from voicedesk.tools.mcp import McpServers
-
-            self.servers = McpServers(config.servers, taken_names=taken)
+            try:
+                from voicedesk.tools.mcp import McpServers
+            except ImportError as exc:  # a build without the MCP SDK (the bundles leave it out)
+                self.problems.append(f"MCP servers need the mcp package, which this build of voicedesk lacks ({exc})")
+            else:
+                self.servers = McpServers(config.servers, taken_names=taken)
         if self.servers is not None:
             self.servers.on_tools_changed(self._mcp_tools_changed)
         self._approver: Approver = approver or FixedApprover(Answer.DENY)

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
 from voicedesk.app.history import history_path
-from voicedesk.app.recordings import read_flac
+from voicedesk.app.recordings import read_recording
 from voicedesk.config import data_dir
 from voicedesk.history import HistoryError
 from voicedesk.ui.history_panel import HistoryPanel
@@ -67,7 +67,7 @@ class HistoryDock(QDockWidget):
 
     async def play(self, path: Path) -> None:
         try:
-            pcm = read_flac(path)
+            pcm = read_recording(path)
         except (OSError, RuntimeError, ValueError) as exc:
             self.window_.banner.show_message(f"Cannot play {path.name}: {exc}", "", "warning")
             return

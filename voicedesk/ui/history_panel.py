@@ -270,10 +270,11 @@ class HistoryPanel(QWidget):
                 widget.deleteLater()
         store = self._open_store()
         files = [
-            folder / f"{side}.flac"
+            path
             for folder in (store.audio_folders(conversation_id) if store is not None else [])
             for side in ("you", "assistant")
-            if (folder / f"{side}.flac").exists()
+            for path in (folder / f"{side}.flac", folder / f"{side}.wav")  # WAV: kept where no FLAC codec was
+            if path.exists()
         ]
         for number, path in enumerate(files):
             session = f" ({number // 2 + 1})" if len(files) > 2 else ""
