@@ -199,3 +199,10 @@ async def test_the_window_keeps_audio_only_when_asked(tmp_path: Path) -> None:
             assert [p.name for p in folders] == [folder.name] and (folder / "assistant.flac").exists()
         else:
             assert folders == [] and not folder.exists()
+
+
+def test_two_conversations_in_the_same_second_never_share_a_recording_folder(tmp_path: Path) -> None:
+    from voicedesk.app.recordings import new_recording_folder
+
+    folders = {new_recording_folder(tmp_path, keep=True) for _ in range(3)}
+    assert len(folders) == 3 and all(f.is_dir() and _mode(f) == 0o700 for f in folders)

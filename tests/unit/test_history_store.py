@@ -220,3 +220,19 @@ def test_titles_and_queries() -> None:
     assert len(long) <= 80 and long.endswith("…")
     assert fts_query("invoice tot") == '"invoice" "tot"*'
     assert fts_query("invoice ") == '"invoice"'
+
+
+def test_journals_are_imported_once_and_never_while_their_process_runs(tmp_path: Path) -> None:
+    import json as json_module
+
+    from voicedesk.app.history import import_journals
+
+    journals = tmp_path / "journal"
+    journals.mkdir()
+    record = _message("j", "user", "from an old journal")
+    for name in ("20261201-101010-999999999.jsonl", f"20261204-101010-{os.getpid()}.jsonl"):
+        (journals / name).write_text(json_module.dumps(record) + "\n")
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        assert import_journals(store, journals) == 1  # not this (running) process's own journal
+        assert import_journals(store, journals) == 0
+        assert store.count() == (1, 1)

@@ -42,9 +42,11 @@ def import_journals(store: HistoryStore, journal_dir: Path) -> int:
     if not journal_dir.is_dir():
         return 0
     imported = 0
-    mine = f"-{os.getpid()}.jsonl"  # this process's journals hold what it is storing right now
+    done = store.imported_journal_names()
     for path in sorted(journal_dir.glob("*.jsonl")):
-        if path.name.endswith(mine):
+        # Once each; never the journal of a process still running (this one, or a window open while the
+        # history command runs): that process stores those items itself.
+        if path.name in done or recordings.process_alive(path.stem.rsplit("-", 1)[-1]):
             continue
         try:
             records = read_journal(path)

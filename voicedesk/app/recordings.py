@@ -33,7 +33,8 @@ def recordings_root(data_dir: Path) -> Path:
 
 
 def new_recording_folder(data_dir: Path, *, keep: bool) -> Path:
-    """A new folder's path (made 0700 by the first write into it): unsaved ones carry the process id."""
+    """A new 0700 folder (made now, so two conversations in one second never share one); unsaved ones carry
+    the process id."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = stamp if keep else f"{UNSAVED_PREFIX}{stamp}-{os.getpid()}"
     root = private_dir(recordings_root(data_dir), ours=True)
@@ -42,7 +43,7 @@ def new_recording_folder(data_dir: Path, *, keep: bool) -> Path:
     while folder.exists():  # two conversations in the same second
         suffix += 1
         folder = root / f"{name}-{suffix}"
-    return folder
+    return private_dir(folder)
 
 
 def archive(folder: Path) -> tuple[Path, list[Path]]:
@@ -136,13 +137,20 @@ def clean_up(data_dir: Path, retention_days: int, now: float | None = None) -> l
 
 
 def _owner_alive(name: str) -> bool:
-    """Whether the process that made an unsaved folder still runs (its pid is the name's last part)."""
+    """Whether the process that made an unsaved folder still runs (its pid is the name's third part)."""
     pid_text = name.removeprefix(UNSAVED_PREFIX).split("-")[2:3]
-    if not pid_text or not pid_text[0].isdigit():
+    return bool(pid_text) and process_alive(pid_text[0])
+
+
+def process_alive(pid_text: str) -> bool:
+    """Whether the process with this id (as written in a file name) runs; False for anything not a pid."""
+    if not pid_text.isdigit():
         return False
-    pid = int(pid_text[0])
+    pid = int(pid_text)
     if pid == os.getpid():
         return True
+    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl-C there: only this process counts as running
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

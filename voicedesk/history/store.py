@@ -353,6 +353,9 @@ class HistoryStore:
 
     # --- the journals written before the history existed -----------------------------------------
 
+    def imported_journal_names(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT name FROM imported_journals")}
+
     def mark_journal(self, name: str, conversation_id: str) -> None:
         """A journal whose items are stored already (written beside the history): never import it."""
         with self._transaction() as db:
