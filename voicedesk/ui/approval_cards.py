@@ -67,11 +67,11 @@ class ApprovalCard(QFrame):
             self._answered.set_result(answer)
 
 
-def remember_policy(settings: AppSettings, persist: bool) -> Callable[[str, Policy], None]:
-    """Keeps an "always allow" answer in the settings (and saved, when the window saves its settings)."""
+def remember_policy(settings: Callable[[], AppSettings], persist: bool) -> Callable[[str, Policy], None]:
+    """Keeps an "always allow" answer in the settings in use (and saved, when the window saves its settings)."""
 
     def remember(tool: str, policy: Policy) -> None:
-        settings.tool_policies[tool] = policy.value
+        settings().tool_policies[tool] = policy.value
         if persist:
             saved = load_settings()
             saved.tool_policies[tool] = policy.value

@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.approvals = ApprovalCards()  # the questions before a tool runs, under the conversation
         layout.addWidget(self.approvals)
-        runtime.tools.use_approver(self.approvals, remember_policy(runtime.settings, persist))
+        runtime.tools.use_approver(self.approvals, remember_policy(lambda: runtime.settings, persist))
         self.setCentralWidget(central)
         self.exports = ExportActions(self, runtime, self.banner)
         self.notices = SessionNotices(
