@@ -12,8 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.contract import validate_client_event
 from tests.integration.test_ask_cli import records, run_ask
 from voicedesk.history import HistoryStore
@@ -182,8 +180,3 @@ def _stored_items() -> int:
         return 0
     with HistoryStore(_history_file()) as store:
         return store.count()[1]
-
-
-@pytest.fixture(autouse=True)
-def _fast_local_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)

@@ -7,10 +7,7 @@ it has one), the real client and transport, ``voicedesk ask`` as a subprocess.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import socket
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -21,11 +18,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from tests.integration.test_ask_cli import run_ask
 from voicedesk.realtime.client import Backoff, RealtimeClient, RedirectRefused
 from voicedesk.realtime.endpoint import Endpoint, azure_endpoint, custom_endpoint, openai_endpoint
 
 KEY = "sk-test-KEY-SAFETY-0123456789"
-WORKTREE = Path(__file__).resolve().parents[2]
 RequestHandler = Callable[[ServerConnection, Request], Response | None]
 
 
@@ -120,27 +117,6 @@ async def test_a_redirect_to_the_same_origin_is_refused_too() -> None:
 
 
 # --------------------------------------------------------------------------- voicedesk ask, as a person runs it
-
-
-async def run_ask(*args: str, env: dict[str, str] | None = None, within: float = 90) -> tuple[int, str, str]:
-    environment = {**os.environ, "VOICEDESK_NO_KEYRING": "1", **(env or {})}
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKTREE), os.environ.get("PYTHONPATH")]))
-    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN"):
-        if name not in (env or {}):
-            environment.pop(name, None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "voicedesk",
-        "ask",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=environment,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), within)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
 
 
 def one_line(stderr: str) -> str:

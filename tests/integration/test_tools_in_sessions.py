@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from tests.contract import validate_client_event
 from tests.integration.test_ask_cli import run_ask
@@ -189,11 +188,6 @@ def _offered(runtime: AppRuntime) -> set[str]:
     assert runtime.server is not None
     session = runtime.server.sessions[-1]
     return {t["name"] for u in session.received("session.update") for t in u["session"].get("tools", [])}
-
-
-@pytest.fixture(autouse=True)
-def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
 
 
 async def test_a_message_sent_while_the_answer_to_a_tool_is_still_asked_for_gets_its_own_answer() -> None:

@@ -8,7 +8,6 @@ Realtime API accepts, and a word to listeners whenever the tool set or a server'
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import logging
 import time
@@ -41,13 +40,8 @@ class McpTool:
     _connection: ServerConnection = field(repr=False)
 
     def definition(self) -> dict[str, Any]:
-        """The function tool entry of ``session.update``'s ``tools`` list (a fresh copy)."""
-        return {
-            "type": "function",
-            "name": self.name,
-            "description": self.description,
-            "parameters": copy.deepcopy(self.parameters),
-        }
+        """The function tool entry of ``session.update``'s ``tools`` list (a fresh copy), as the registry makes it."""
+        return self.registry_tool().definition()
 
     async def call(self, arguments: Mapping[str, Any]) -> ToolResult:
         started = time.perf_counter()
