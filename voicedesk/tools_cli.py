@@ -23,9 +23,7 @@ def add_tools_parser(sub: argparse._SubParsersAction[Any], parents: Sequence[arg
 
 def run_tools(args: argparse.Namespace) -> int:
     from voicedesk.app.tools import SessionTools, ToolChoice
-    from voicedesk.config import config_dir, load_settings
-    from voicedesk.tools.mcp_config import default_mcp_config_path
-    from voicedesk.tools.user_tools import TOOLS_FOLDER_NAME
+    from voicedesk.config import load_settings
 
     for option, path, check in (
         ("--mcp-config", args.mcp_config, Path.is_file),
@@ -35,11 +33,7 @@ def run_tools(args: argparse.Namespace) -> int:
             print(f"voicedesk: {option} {path}: not found", file=sys.stderr)
             return 2
     settings = load_settings()
-    choice = ToolChoice.of(
-        settings,
-        args.tools_dir or config_dir() / TOOLS_FOLDER_NAME,
-        args.mcp_config or default_mcp_config_path(config_dir()),
-    )
+    choice = ToolChoice.of(settings, args.tools_dir, args.mcp_config)
     tools = SessionTools(choice)
     for problem in tools.problems:
         print(f"voicedesk: warning: {problem}", file=sys.stderr)

@@ -29,7 +29,7 @@ from voicedesk.app.recorder import ConversationRecorder
 from voicedesk.app.recordings import new_recording_folder
 from voicedesk.app.tools import SessionTools, ToolChoice
 from voicedesk.audio.base import SAMPLE_RATE, AudioProblem, Pcm16
-from voicedesk.config import AppSettings, ConfigError, config_dir, data_dir, resolve_endpoint
+from voicedesk.config import AppSettings, ConfigError, data_dir, resolve_endpoint
 from voicedesk.history import HistoryError
 from voicedesk.local.server import LocalRealtimeServer, LocalServerOptions
 from voicedesk.realtime.client import Backoff
@@ -39,8 +39,6 @@ from voicedesk.session.controller import SessionController
 from voicedesk.session.conversation import Item
 from voicedesk.session.listeners import Listener, Listeners
 from voicedesk.tools.approval import Approver
-from voicedesk.tools.mcp_config import default_mcp_config_path
-from voicedesk.tools.user_tools import TOOLS_FOLDER_NAME
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +202,7 @@ class AppRuntime:
         return self.controller.history() if self.controller is not None else ()
 
     def _tool_choice(self, settings: AppSettings) -> ToolChoice:
-        tools_dir = self.options.tools_dir or config_dir() / TOOLS_FOLDER_NAME
-        choice = ToolChoice.of(settings, tools_dir, self.options.mcp_config or default_mcp_config_path(config_dir()))
+        choice = ToolChoice.of(settings, self.options.tools_dir, self.options.mcp_config)
         if self.options.only_tools is not None:
             choice.only = frozenset(self.options.only_tools)
         return choice

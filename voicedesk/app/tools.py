@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voicedesk.config import AppSettings
+from voicedesk.config import AppSettings, config_dir
 from voicedesk.session.tool_calls import CallDecision
 from voicedesk.tools.approval import (
     Answer,
@@ -30,9 +30,9 @@ from voicedesk.tools.approval import (
     denial_output,
 )
 from voicedesk.tools.builtins import default_registry
-from voicedesk.tools.mcp_config import load_mcp_config
+from voicedesk.tools.mcp_config import default_mcp_config_path, load_mcp_config
 from voicedesk.tools.registry import Tool, ToolRegistry
-from voicedesk.tools.user_tools import load_user_tools
+from voicedesk.tools.user_tools import TOOLS_FOLDER_NAME, load_user_tools
 
 if TYPE_CHECKING:  # the MCP SDK takes most of a second to import: only when mcp.json names a server
     from voicedesk.tools.mcp import McpServers, ServerState
@@ -55,11 +55,13 @@ class ToolChoice:
     """Approval policy by tool name (always / ask / never); the rest get their source's default."""
 
     @classmethod
-    def of(cls, settings: AppSettings, tools_dir: Path | None, mcp_config: Path | None) -> ToolChoice:
+    def of(cls, settings: AppSettings, tools_dir: Path | None = None, mcp_config: Path | None = None) -> ToolChoice:
+        """As the settings say; the folder and the MCP file default to the config dir's ``tools/`` and
+        ``mcp.json``."""
         return cls(
             builtins=list(settings.tools),
-            tools_dir=tools_dir,
-            mcp_config=mcp_config,
+            tools_dir=tools_dir or config_dir() / TOOLS_FOLDER_NAME,
+            mcp_config=mcp_config or default_mcp_config_path(config_dir()),
             disabled=frozenset(settings.disabled_tools),
             policies=dict(settings.tool_policies),
         )
@@ -116,6 +118,7 @@ class SessionTools:
         self._on_policy_changed = on_policy_changed
         self.gate = self._gate(choice)
         self._follow: tuple[ToolRegistry, Callable[[], None]] | None = None
+        self._started = False
 
     def use_approver(self, approver: Approver, on_policy_changed: Callable[[str, Policy], None] | None = None) -> None:
         """Who is asked before a call whose policy is "ask" (the window's cards), and who keeps an "always
@@ -210,8 +213,6 @@ class SessionTools:
         if self.servers is not None and not self._started:
             self._started = True
             self.servers.start()
-
-    _started = False
 
     def on_state_changed(self, listener: Callable[[], None]) -> None:
         """Called when an MCP server's state changes (starting, ready, failed)."""
