@@ -35,16 +35,24 @@ def private_dir(path: Path, *, ours: bool = False) -> Path:
     return path
 
 
+_MODE_FLAGS = {
+    "wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+    "ab": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+    "w+b": os.O_RDWR | os.O_CREAT | os.O_TRUNC,
+    "r+b": os.O_RDWR | os.O_CREAT,
+}
+
+
+def private_fd(path: Path, flags: int) -> int:
+    """``os.open`` creating the file 0600; a file that existed before (an older version's) becomes 0600 too."""
+    fd = os.open(path, flags | os.O_CREAT, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    return fd
+
+
 def open_private(path: Path, mode: str = "wb") -> BinaryIO:
-    """Open a file for writing, created 0600 ("wb" replaces it, "ab" appends, "r+b" updates in place)."""
-    flags = {"wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "ab": os.O_WRONLY | os.O_CREAT | os.O_APPEND}.get(
-        mode, os.O_RDWR | os.O_CREAT
-    )
-    if mode == "w+b":
-        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, FILE_MODE)
-    os.fchmod(fd, FILE_MODE)  # a file that existed before (an older version's) becomes private too
-    return cast(BinaryIO, os.fdopen(fd, mode))
+    """Open a file for writing, created 0600 ("wb" replaces it, "ab" appends, "w+b" and "r+b" also read)."""
+    return cast(BinaryIO, os.fdopen(private_fd(path, _MODE_FLAGS[mode]), mode))
 
 
 def write_private_bytes(path: Path, data: bytes) -> Path:

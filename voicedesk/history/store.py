@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from voicedesk.history.schema import migrate
+from voicedesk.private_files import private_dir, private_fd
 
 TITLE_CHARS = 80
 HIGHLIGHT = ("\u27e6", "\u27e7")  # ⟦ ⟧: never typed by people, so a front end can split on them safely
@@ -108,11 +109,9 @@ def fts_query(text: str) -> str:
 
 
 def _private_file(path: Path) -> None:
-    """Create the database file 0600 (and its folder 0700) before SQLite opens it: never readable by others."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    """Create the database file 0600 (and its folders 0700) before SQLite opens it: never readable by others."""
+    private_dir(path.parent)
+    os.close(private_fd(path, os.O_RDWR))
 
 
 class HistoryStore:

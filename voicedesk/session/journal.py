@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from voicedesk.private_files import private_dir
+from voicedesk.private_files import private_dir, private_fd
 from voicedesk.session.conversation import Item
 
 
@@ -26,8 +26,7 @@ class JsonlWriter:
     def __init__(self, path: Path, *, fsync: bool = True) -> None:
         private_dir(path.parent)  # a directory the person chose keeps its mode
         repair_torn_tail(path)
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.fchmod(self._fd, 0o600)
+        self._fd: int | None = private_fd(path, os.O_WRONLY | os.O_APPEND)
         self.path = path
         self._fsync = fsync
 
