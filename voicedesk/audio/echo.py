@@ -214,15 +214,18 @@ class EchoControl:
             return  # twice a second at 20 ms blocks
         mic_e, err_e = self._mic_e, self._err_e
         self._mic_e = self._err_e = 0.0
+        # A filter that cancels the echo has found it, whatever a correlation says: periodic voices
+        # give correlations several peaks. Only a filter that fails (< 6 dB) may be moved, so only
+        # then is the (costly) correlation worth computing.
+        if mic_e == 0.0 or err_e * 4.0 < mic_e:
+            self._candidate = None
+            self._agree = 0
+            return
         found = self._delay.estimate(self.timeline, self._ref_pos - self._fifo_n)
         if found is None or found[1] < 8.0:
             return
         tap = found[0]
-        inside = 0.004 <= tap <= self._tail_s - 0.06
-        # A filter that cancels the echo has found it, whatever a correlation says: periodic voices
-        # give correlations several peaks. Only a filter that fails (< 6 dB) may be moved.
-        cancelling = mic_e > 0.0 and err_e * 4.0 < mic_e
-        if inside or cancelling or mic_e == 0.0:
+        if 0.004 <= tap <= self._tail_s - 0.06:
             self._candidate = None
             self._agree = 0
             return

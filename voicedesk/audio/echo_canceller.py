@@ -20,8 +20,7 @@ from voicedesk.audio.base import SAMPLE_RATE
 A2 = 0.999**2  # per-block forgetting of the echo path: follows a moving echo (drift, a person moving)
 
 Float32 = npt.NDArray[np.float32]
-Float64 = npt.NDArray[np.float64]
-Complex = npt.NDArray[np.complex128]
+Complex = npt.NDArray[np.complex64]
 
 
 class KalmanEchoCanceller:
@@ -54,33 +53,36 @@ class KalmanEchoCanceller:
         # Per-bin forgetting of the state (A^2) lets the filter follow a moving echo path.
         self._a2 = A2
         self._half = block // 2
-        self._win: Float64 = np.sqrt(np.hanning(block + 1)[:block])
+        self._win: Float32 = np.sqrt(np.hanning(block + 1)[:block]).astype(np.float32)
         self.path_changes = 0  # echo-path changes detected since the canceller was made
         self.reset()
 
     def reset(self) -> None:
         p, k, n = self.partitions, self._bins, self.block
-        self._x: Complex = np.zeros((p, k), dtype=np.complex128)  # far-end spectra, newest first
-        self._w: Complex = np.zeros((p, k), dtype=np.complex128)  # echo path estimate
-        self._p: Float64 = np.ones((p, k), dtype=np.float64)  # state error variance
-        self._psi: Float64 = np.ones(k, dtype=np.float64)  # near-end + noise PSD
-        self._x_prev: Float64 = np.zeros(n, dtype=np.float64)
-        self._e_pad: Float64 = np.zeros(2 * n, dtype=np.float64)
+        self._x: Complex = np.zeros((p, k), dtype=np.complex64)  # far-end spectra, newest first
+        self._x2: Float32 = np.zeros((p, k), dtype=np.float32)  # and their powers
+        self._constrain_next = 0  # the partition whose taps are cut back to one block next
+        self._far_quiet = 0  # blocks since the reference last carried sound
+        self._owed = 0  # prediction steps not yet applied to _p while the far end was quiet
+        self._w: Complex = np.zeros((p, k), dtype=np.complex64)  # echo path estimate
+        self._p: Float32 = np.ones((p, k), dtype=np.float32)  # state error variance
+        self._psi: Float32 = np.ones(k, dtype=np.float32)  # near-end + noise PSD
+        self._x_prev: Float32 = np.zeros(n, dtype=np.float32)
+        self._e_pad: Float32 = np.zeros(2 * n, dtype=np.float32)
         # suppressor state
-        self._ebuf: Float64 = np.zeros(n, dtype=np.float64)
-        self._dbuf: Float64 = np.zeros(n, dtype=np.float64)
-        self._ybuf: Float64 = np.zeros(n, dtype=np.float64)
-        self._ola: Float64 = np.zeros(n, dtype=np.float64)
-        self._e_psd: Float64 = np.full(n // 2 + 1, 1e-9)
-        self._e2f: Float64 = np.full(k, 1e-9)  # smoothed |E|^2 on the filter's bins
-        self._unsure: Float64 = np.zeros(n // 2 + 1)  # predicted misalignment echo / error, per bin
+        self._sig: Float32 = np.zeros((3, n + n // 2), dtype=np.float32)  # d, e, y: last half block + this one
+        self._ola: Float32 = np.zeros(n, dtype=np.float32)
+        self._frames: Float32 = np.zeros((3, 2, n), dtype=np.float32)
+        self._e_psd: Float32 = np.full(n // 2 + 1, 1e-9, dtype=np.float32)
+        self._e2f: Float32 = np.full(k, 1e-9, dtype=np.float32)  # smoothed |E|^2 on the filter's bins
+        self._unsure: Float32 = np.zeros(n // 2 + 1, dtype=np.float32)  # predicted misalignment echo / error, per bin
         self._pey = 0.0
         self._pyy = 1e-9
         self.leak = 0.5
         self.mic_energy = 0.0  # of the last block, before and after the linear filter
         self.error_energy = 0.0
-        self.estimate: Float64 = np.zeros(n, dtype=np.float64)  # the last block's echo estimate and error
-        self.error: Float64 = np.zeros(n, dtype=np.float64)
+        self.estimate: Float32 = np.zeros(n, dtype=np.float32)  # the last block's echo estimate and error
+        self.error: Float32 = np.zeros(n, dtype=np.float32)
         self._s_ey = 0.0  # smoothed <e, y>, <e, e>, <y, y>, <d, d>: the path-change detector's statistics
         self._s_ee = 0.0
         self._s_yy = 0.0
@@ -133,14 +135,23 @@ class KalmanEchoCanceller:
 
     def process(self, mic: Float32, ref: Float32) -> Float32:
         n = self.block
-        d = mic.astype(np.float64)
-        x = ref.astype(np.float64)
+        d = mic.astype(np.float32)
+        x = ref.astype(np.float32)
+        self._far_quiet = self._far_quiet + 1 if float(np.dot(x, x)) < 1e-12 * n else 0
+        if self._far_quiet > self.partitions:
+            return self._pass_through(d)
+        self._catch_up()
         self._x[1:] = self._x[:-1]
-        self._x[0] = np.fft.rfft(np.concatenate((self._x_prev, x)))
+        self._x2[1:] = self._x2[:-1]
+        self._x[0] = xf = np.fft.rfft(np.concatenate((self._x_prev, x)))
+        self._x2[0] = xf.real**2 + xf.imag**2
         self._x_prev = x
         # prediction step
-        self._p = self._a2 * self._p + (1.0 - self._a2) * (self._w.real**2 + self._w.imag**2)
-        y = np.fft.irfft(np.einsum("pk,pk->k", self._x, self._w), n=2 * n)[n:]
+        w2 = self._w.real**2 + self._w.imag**2
+        self._p *= self._a2
+        self._p += (1.0 - self._a2) * w2
+        # numpy's FFTs keep float32 (its stubs say float64): astype(copy=False) is free and types it.
+        y = np.fft.irfft(np.einsum("pk,pk->k", self._x, self._w), n=2 * n)[n:].astype(np.float32, copy=False)
         e = d - y
         self.mic_energy = float(np.dot(d, d))
         self.error_energy = float(np.dot(e, e))
@@ -148,63 +159,118 @@ class KalmanEchoCanceller:
         self._watch_path(float(np.dot(e, y)), float(np.dot(y, y)))
         self._e_pad[n:] = e
         big_e = np.fft.rfft(self._e_pad)
-        x2 = self._x.real**2 + self._x.imag**2
-        e2 = big_e.real**2 + big_e.imag**2
+        e2 = (big_e.real**2 + big_e.imag**2).astype(np.float32, copy=False)
         self._psi = 0.9 * self._psi + 0.1 * e2
         # The echo the filter may still be missing, from its own state uncertainty (the error of the
         # zero-padded half block carries half of it): large while it converges, small after.
+        x2 = self._x2
         unsure = 0.5 * np.einsum("pk,pk->k", self._p, x2)
         self._e2f = 0.5 * self._e2f + 0.5 * e2
         self._unsure = np.minimum(unsure[::2] / (self._e2f[::2] + 1e-12), 100.0)
-        phi = 2.0 * unsure + 2.0 * self._psi + 1e-10
-        mu = self._p / phi
-        # Constrained update: the gradient is cut to n taps so partitions stay linear convolutions.
-        grad = np.fft.irfft(mu * np.conj(self._x) * big_e, n=2 * n, axis=1)
-        grad[:, n:] = 0.0
-        self._w += np.fft.rfft(grad, axis=1)
-        self._p *= 1.0 - 0.5 * mu * x2
+        mu = self._p / (2.0 * unsure + 2.0 * self._psi + 1e-10)
+        self._w += mu * np.conj(self._x) * big_e
+        self._constrain()
+        mu *= x2
+        mu *= -0.5
+        mu += 1.0
+        self._p *= mu
         out = self._suppress(d, e, y) if self.suppress else e
         return out.astype(np.float32)
 
-    def _suppress(self, d: Float64, e: Float64, y: Float64) -> Float64:
+    def _pass_through(self, d: Float32) -> Float32:
+        """The far end has been silent for longer than the filter: there is no echo to model, so the
+        filter's work is skipped (most of the time in a conversation); only what the next echo needs
+        is kept current: the near-end level, the detector's statistics and the suppressor's frames."""
+        n = self.block
+        if self._far_quiet == self.partitions + 1:
+            self._x[:] = 0.0
+            self._x2[:] = 0.0
+            self._x_prev[:] = 0.0
+        self._owed += 1
+        self.mic_energy = self.error_energy = float(np.dot(d, d))
+        self.estimate, self.error = np.zeros(n, dtype=np.float32), d
+        self._watch_path(0.0, 0.0)
+        self._e_pad[n:] = d
+        big_e = np.fft.rfft(self._e_pad)
+        e2 = (big_e.real**2 + big_e.imag**2).astype(np.float32, copy=False)
+        self._psi = 0.9 * self._psi + 0.1 * e2
+        self._e2f = 0.5 * self._e2f + 0.5 * e2
+        self._unsure[:] = 0.0
+        if not self.suppress:
+            return d
+        # The suppressor's gain is 1 without an echo estimate: its overlap-add gives the block back
+        # half a block late, done here in the time domain.
+        h, sig, ola = self._half, self._sig, self._ola
+        sig[:, :h] = sig[:, n:]
+        sig[0, h:], sig[1, h:], sig[2, h:] = d, d, 0.0
+        w2 = self._win * self._win
+        out = np.empty(n, dtype=np.float32)
+        out[:h] = ola[h:] + sig[1, :h] * w2[:h]
+        out[h:] = sig[1, h:n] * w2[h:] + sig[1, h : h + h] * w2[:h]
+        ola[h:] = sig[1, n:] * w2[h:]
+        return out
+
+    def _catch_up(self) -> None:
+        """Apply the prediction steps skipped while the far end was quiet (the path does not move
+        meanwhile, so ``k`` steps are one: ``p = a^2k p + (1 - a^2k) |w|^2``)."""
+        if self._owed:
+            a2k = self._a2**self._owed
+            self._p *= a2k
+            self._p += (1.0 - a2k) * (self._w.real**2 + self._w.imag**2)
+            self._owed = 0
+
+    def _constrain(self) -> None:
+        """Cut one partition back to ``block`` taps, in turn (as WebRTC AEC3 does): an unconstrained
+        update is a circular convolution, and cutting every partition every block costs two FFTs per
+        partition; cutting one per block keeps the wrap-around small at a sixteenth of the cost."""
+        n, q = self.block, self._constrain_next
+        taps = np.fft.irfft(self._w[q], n=2 * n)
+        taps[n:] = 0.0
+        self._w[q] = np.fft.rfft(taps)
+        self._constrain_next = (q + 1) % self.partitions
+
+    def _suppress(self, d: Float32, e: Float32, y: Float32) -> Float32:
         """Wiener-like gain from a residual-echo estimate: ``leak * |Y|^2`` (Speex's leak regression)
         for what the converged filter misses, plus the filter's own uncertainty while it converges
         (Enzner's Kalman postfilter), so echo is held down from the first syllable on. A bin where
         the filter made things worse than the microphone (it learned a wrong path where the far end
         had not excited it) starts from the microphone instead."""
         n, h = self.block, self._half
-        out = np.empty(n, dtype=np.float64)
+        # The two half-block frames of d, e and y (each a block long) in one FFT call.
+        sig = self._sig
+        sig[:, :h] = sig[:, n:]
+        sig[0, h:], sig[1, h:], sig[2, h:] = d, e, y
+        frames = self._frames
+        np.multiply(sig[:, :n], self._win, out=frames[:, 0])
+        np.multiply(sig[:, h : h + n], self._win, out=frames[:, 1])
+        spec = np.fft.rfft(frames, axis=2)
+        power = spec.real**2 + spec.imag**2
+        gains = np.empty((2, h + 1), dtype=np.float32)
         for part in range(2):
-            seg = slice(part * h, (part + 1) * h)
-            self._dbuf[:h] = self._dbuf[h:]
-            self._dbuf[h:] = d[seg]
-            self._ebuf[:h] = self._ebuf[h:]
-            self._ebuf[h:] = e[seg]
-            self._ybuf[:h] = self._ybuf[h:]
-            self._ybuf[h:] = y[seg]
-            df = np.fft.rfft(self._dbuf * self._win)
-            ef = np.fft.rfft(self._ebuf * self._win)
-            yf = np.fft.rfft(self._ybuf * self._win)
-            e2 = ef.real**2 + ef.imag**2
-            d2 = df.real**2 + df.imag**2
+            df, ef = spec[0, part], spec[1, part]
+            d2, e2, y2 = power[0, part], power[1, part], power[2, part]
             worse = e2 > d2
             ef[worse] = df[worse]
             e2[worse] = d2[worse]
-            y2 = yf.real**2 + yf.imag**2
             # How much of the residual moves with the echo estimate: near-end speech does not,
             # so it does not inflate the estimate.
-            de = e2 - e2.mean()
-            dy = y2 - y2.mean()
+            de = e2 - e2.sum() / e2.size
+            dy = y2 - y2.sum() / y2.size
             self._pey = 0.95 * self._pey + 0.05 * float(np.dot(de, dy))
             self._pyy = 0.95 * self._pyy + 0.05 * float(np.dot(dy, dy))
             self._pey = max(self._pey, 0.005 * self._pyy)
             self.leak = min(self._pey / (self._pyy + 1e-12), 0.5)
             self._e_psd = 0.5 * self._e_psd + 0.5 * e2
             residual = self.leak * y2 / (self._e_psd + 1e-12) + self._unsure
-            gain = np.clip(1.0 - self._overdrive * residual, self._floor, 1.0)
-            frame = np.fft.irfft(ef * gain, n=n) * self._win
-            self._ola[: n - h] = self._ola[h:]
-            self._ola[n - h :] = 0.0
-            self._ola += frame
-            out[seg] = self._ola[:h]
+            gain = gains[part]
+            np.multiply(residual, -self._overdrive, out=gain)
+            gain += 1.0
+            np.maximum(gain, self._floor, out=gain)
+            np.minimum(gain, 1.0, out=gain)
+        shaped = np.fft.irfft(spec[1] * gains, n=n, axis=1) * self._win
+        ola = self._ola
+        out = np.empty(n, dtype=np.float32)
+        out[:h] = ola[h:] + shaped[0, :h]
+        out[h:] = shaped[0, h:] + shaped[1, :h]
+        ola[h:] = shaped[1, h:]
         return out

@@ -16,7 +16,7 @@ from voicedesk.audio.base import SAMPLE_RATE
 from voicedesk.audio.echo_canceller import KalmanEchoCanceller
 
 Float32 = npt.NDArray[np.float32]
-Complex = npt.NDArray[np.complex128]
+Complex = npt.NDArray[np.complex64]
 
 
 class FarEndTimeline:
@@ -125,7 +125,7 @@ class DelayEstimator:
         self._window = int(window_s * rate)
         self._max_tap = int(max_tap_s * rate)
         self._min_tap = int(min_tap_s * rate)
-        self._mic: Float32 = np.zeros(self._window, dtype=np.float32)
+        self._mic: Float32 = np.zeros(self._window, dtype=np.float32)  # a ring: the newest ends at _n % window
         self._n = 0
 
     def restart(self) -> None:
@@ -133,10 +133,11 @@ class DelayEstimator:
         self._n = 0
 
     def add(self, mic: Float32) -> None:
-        k = mic.size
-        self._mic[:-k] = self._mic[k:]
-        self._mic[-k:] = mic
-        self._n += k
+        w, start = self._window, self._n % self._window
+        first = min(mic.size, w - start)
+        self._mic[start : start + first] = mic[:first]
+        self._mic[: mic.size - first] = mic[first:]
+        self._n += mic.size
 
     def estimate(self, timeline: FarEndTimeline, ref_end: int) -> tuple[float, float] | None:
         """(tap in s, confidence) for a history whose last sample was paired with index ``ref_end - 1``."""
@@ -147,7 +148,7 @@ class DelayEstimator:
         far = timeline.samples(ref_start - self._max_tap, self._window + self._max_tap - self._min_tap)
         if float(np.mean(far.astype(np.float64) ** 2)) < 1e-7:
             return None  # nothing played: nothing to find
-        mic = self._mic.reshape(-1, d).mean(axis=1)
+        mic = np.roll(self._mic, -(self._n % self._window)).reshape(-1, d).mean(axis=1)
         far_d = far[: (far.size // d) * d].reshape(-1, d).mean(axis=1)
         n = 1 << math.ceil(math.log2(mic.size + far_d.size))
         cross = np.conj(np.fft.rfft(mic, n)) * np.fft.rfft(far_d, n)
@@ -193,8 +194,9 @@ class DriftTracker:
             self._err_e += aec.error_energy
             # d(t) = y(t - lag) ~ y - lag * y': the error's part along y' is the lag the filter has
             # not followed yet (in a live room it follows a sliding echo only slowly).
-            slope = np.diff(aec.estimate, prepend=aec.estimate[0])
-            self._lag_num += float(np.dot(aec.error, slope))
+            est = aec.estimate
+            slope = est[1:] - est[:-1]
+            self._lag_num += float(np.dot(aec.error[1:], slope))
             self._lag_den += float(np.dot(slope, slope))
         self._h_blocks += 1
         if self._h_blocks < 50:
