@@ -34,6 +34,10 @@ CONDITIONS = [
     sim.Condition("path change", rt60=0.25, change_at=10.0),
     sim.Condition("path change RT60 0.5", rt60=0.5, change_at=10.0),
     sim.Condition("double talk", rt60=0.25, talk=(14.0, 17.0)),
+    # Noise suppression (Settings: "Noise suppression"): the person talks in a noisy room.
+    sim.Condition("noise: fan -40, talk", far=False, fan=True, noise_dbfs=-40.0, talk=(3.0, 18.0), suppress_noise=True),
+    sim.Condition("noise: white -45, talk", far=False, noise_dbfs=-45.0, talk=(3.0, 18.0), suppress_noise=True),
+    sim.Condition("noise: fan -40, echo, talk", fan=True, noise_dbfs=-40.0, talk=(14.0, 17.0), suppress_noise=True),
 ]
 
 Engine = Callable[[sim.Scene], tuple[np.ndarray, float]]
@@ -42,7 +46,7 @@ Engine = Callable[[sim.Scene], tuple[np.ndarray, float]]
 def run_voicedesk(sc: sim.Scene) -> tuple[np.ndarray, float]:
     """The whole echo path as the engine runs it: timeline, alignment, drift, canceller, suppressor."""
     block, rate = 480, sim.RATE
-    ctl = EchoControl("aec")
+    ctl = EchoControl("aec", noise_suppression=sc.condition.suppress_noise)
     ctl.timeline.live = True
     mic16 = np.clip(np.round(sc.mic * 32768.0), -32768, 32767).astype(np.int16)
     out = []
@@ -61,7 +65,9 @@ def run_voicedesk(sc: sim.Scene) -> tuple[np.ndarray, float]:
 def run_aec3(sc: sim.Scene) -> tuple[np.ndarray, float]:
     from livekit import rtc
 
-    apm = rtc.AudioProcessingModule(echo_cancellation=True, high_pass_filter=True)
+    apm = rtc.AudioProcessingModule(
+        echo_cancellation=True, high_pass_filter=True, noise_suppression=sc.condition.suppress_noise
+    )
     n, rate = 240, sim.RATE
     far16 = np.clip(np.round(sc.far * 32768.0), -32768, 32767).astype(np.int16)
     mic16 = np.clip(np.round(sc.mic * 32768.0), -32768, 32767).astype(np.int16)
@@ -83,7 +89,8 @@ def measure(cond: sim.Condition, seed: int, engine: Engine) -> dict[str, float]:
     out, cpu = engine(sc)
     row: dict[str, float] = {"cpu ms/s": 1000 * cpu / cond.seconds}
     end = cond.seconds - 0.5
-    row["converge s"] = sim.settle_time(out, 0.0, 5.0)
+    if cond.far:
+        row["converge s"] = sim.settle_time(out, 0.0, 5.0)
     if cond.change_at is not None:
         c = cond.change_at
         row["ERLE dB"] = sim.erle(sc, out, 5.0, c)
@@ -91,10 +98,16 @@ def measure(cond: sim.Condition, seed: int, engine: Engine) -> dict[str, float]:
         row["frames>-40"] = len(sim.loud_frames(out, c, min(end, c + 5.0)))
         row["ERLE after dB"] = sim.erle(sc, out, c + 3.0, end)
     elif cond.talk is not None:
-        row["ERLE dB"] = sim.erle(sc, out, 5.0, cond.talk[0])
-        snr, att = sim.near_end_quality(sc, out, sim.best_latency(sc, out))
+        latency = sim.best_latency(sc, out)
+        if cond.far:
+            row["ERLE dB"] = sim.erle(sc, out, 5.0, cond.talk[0])
+        if cond.suppress_noise:
+            row["noise down dB"] = sim.noise_reduction(sc, out, latency)
+            row["segSNR in dB"] = sim.near_end_quality(sc, sc.mic, 0)[0]
+        snr, att = sim.near_end_quality(sc, out, latency)
         row["segSNR dB"], row["atten dB"] = snr, att
-        row["frames>-40 after"] = len(sim.loud_frames(out, cond.talk[1] + 0.3, end))
+        if cond.far:
+            row["frames>-40 after"] = len(sim.loud_frames(out, cond.talk[1] + 0.3, end))
     else:
         row["ERLE dB"] = sim.erle(sc, out, 8.0, end)
         row["frames>-40"] = len(sim.loud_frames(out, 8.0, end))

@@ -51,6 +51,12 @@ def _add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     audio.add_argument("--input-device", metavar="NAME", help="microphone, by (part of) its name")
     audio.add_argument("--output-device", metavar="NAME", help="speaker, by (part of) its name")
     audio.add_argument("--echo", choices=("aec", "half-duplex", "off"), help="echo handling (default aec)")
+    audio.add_argument(
+        "--noise-suppression",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="take steady noise (fans, hum) out of the microphone (default: the saved setting, off)",
+    )
 
 
 def _add_window_options(parser: argparse.ArgumentParser) -> None:
@@ -187,7 +193,7 @@ def settings_from_args(args: argparse.Namespace, base: AppSettings) -> AppSettin
                 f"(the built-in tools are {', '.join(_builtin_tool_names())}; "
                 "others come from --tools-dir or --mcp-config)"
             )
-    for option in ("input_device", "output_device", "echo"):
+    for option in ("input_device", "output_device", "echo", "noise_suppression"):
         value = getattr(args, option, None)
         if value is not None:
             setattr(settings, option, value)

@@ -52,6 +52,8 @@ class AppSettings:
     input_device: str | None = None
     output_device: str | None = None
     echo: EchoMode = "aec"
+    noise_suppression: bool = False
+    """Take steady noise (fans, hum) out of the microphone locally, after echo control (audio/noise.py)."""
     tools: list[str] = field(default_factory=lambda: ["calculator", "get_time", "stop_conversation"])
     session_timeout_s: float | None = 3000.0
     """Renew the server session at the first quiet moment after this long (the service ends it at 60 minutes)."""

@@ -31,6 +31,11 @@ class Condition:
     clipping: bool = False
     change_at: float | None = None  # the echo path jumps to another room here
     talk: tuple[float, float] | None = None  # near-end speech from, to (s)
+    far: bool = True  # the far end plays (False: the person talks, the assistant listens)
+    noise_dbfs: float = -55.0
+    fan: bool = False  # the noise is a fan's: pink, with a 100 Hz hum and its harmonics
+    suppress_noise: bool = False  # measure with noise suppression on
+    far_pause: tuple[float, float] | None = None  # the far end is silent from, to (s)
 
 
 @dataclass
@@ -58,9 +63,24 @@ def _rms(x: npt.NDArray[np.floating]) -> float:
     return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)) + 1e-20)
 
 
+def _fan(n: int, seed: int) -> npt.NDArray[np.float64]:
+    """Pink noise (1/f power) plus a 100 Hz hum with two harmonics: a fan or an air conditioner."""
+    rng = np.random.default_rng(seed + 78)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / RATE)
+    spectrum[1:] /= np.sqrt(f[1:] / 50.0)
+    spectrum[f < 40.0] = 0.0  # below what a microphone picks up
+    pink = np.fft.irfft(spectrum, n)
+    t = np.arange(n) / RATE
+    hum = np.sin(2 * np.pi * 100 * t + 1) + np.sin(2 * np.pi * 200 * t + 2) / 2 + np.sin(2 * np.pi * 300 * t + 3) / 3
+    return pink / _rms(pink) + 0.5 * hum / _rms(hum)
+
+
 def scene(cond: Condition, seed: int) -> Scene:
     n = int(cond.seconds * RATE)
-    far = speechlike(cond.seconds, seed=seed) * 1.6  # peaks at 0.8
+    far = speechlike(cond.seconds, seed=seed) * (1.6 if cond.far else 0.0)  # peaks at 0.8
+    if cond.far_pause is not None:
+        far[int(cond.far_pause[0] * RATE) : int(cond.far_pause[1] * RATE)] = 0.0
     played = np.tanh(2.0 * far) / 2.0 if cond.clipping else far.astype(np.float64)
     first = room(cond.rt60, 1000 + seed)
     echo = np.convolve(played, first)[:n]
@@ -68,7 +88,7 @@ def scene(cond: Condition, seed: int) -> Scene:
         k = int(cond.change_at * RATE)
         second = room(cond.rt60, 2000 + seed)
         echo[k:] = np.convolve(played, second)[k:n] * 1.4  # also closer: louder
-    echo *= 10 ** (-12 / 20) * _rms(far) / _rms(echo[: int(min(n, 10 * RATE))])
+    echo *= 10 ** (-12 / 20) * _rms(far) / _rms(echo[: int(min(n, 10 * RATE))]) if cond.far else 0.0
     if cond.ppm:
         stretched = resample_block(echo.astype(np.float32), RATE, round(RATE * (1 + cond.ppm * 1e-6)))
         out = np.zeros(n)
@@ -79,7 +99,8 @@ def scene(cond: Condition, seed: int) -> Scene:
     if cond.talk is not None:
         a, b = (int(s * RATE) for s in cond.talk)
         near[a:b] = speechlike((b - a) / RATE, seed=seed + 500) * 1.6 * 10 ** (-6 / 20)
-    noise = np.random.default_rng(seed + 77).standard_normal(n) * 10 ** (-55 / 20)
+    noise = _fan(n, seed) if cond.fan else np.random.default_rng(seed + 77).standard_normal(n)
+    noise *= 10 ** (cond.noise_dbfs / 20) / _rms(noise)
     mic = echo + near + noise
     return Scene(
         far.astype(np.float32),
@@ -124,6 +145,8 @@ def near_end_quality(sc: Scene, out: Float32, latency: int) -> tuple[float, floa
     a, b = (int(s * RATE) for s in sc.condition.talk)
     near = sc.near[a:b].astype(np.float64)
     got = out[a + latency : b + latency].astype(np.float64)
+    if float(np.dot(near, got)) < 0.0:
+        got = -got  # WebRTC AEC3 (through livekit) gives the microphone back with its polarity inverted
     m = near.size // FRAME
     near_f = near[: m * FRAME].reshape(m, FRAME)
     got_f = got[: m * FRAME].reshape(m, FRAME)
@@ -140,7 +163,21 @@ def best_latency(sc: Scene, out: Float32, max_lag: int = 1200) -> int:
     assert sc.condition.talk is not None
     a, b = (int(s * RATE) for s in sc.condition.talk)
     near = sc.near[a:b].astype(np.float64)
-    scores = [float(np.dot(near, out[a + lag : b + lag].astype(np.float64))) for lag in range(0, max_lag, 8)]
-    coarse = int(np.argmax(scores)) * 8
-    fine = range(max(0, coarse - 8), coarse + 9)
-    return max(fine, key=lambda lag: float(np.dot(near, out[a + lag : b + lag].astype(np.float64))))
+
+    def score(lag: int) -> float:
+        return abs(float(np.dot(near, out[a + lag : b + lag].astype(np.float64))))
+
+    coarse = max(range(0, max_lag, 8), key=score)
+    return max(range(max(0, coarse - 8), coarse + 9), key=score)
+
+
+def noise_reduction(sc: Scene, out: Float32, latency: int) -> float:
+    """How far the noise fell (dB) in the frames where the near end is silent and the far end too."""
+    m = min(sc.near.size, out.size - latency) // FRAME
+    near = sc.near[: m * FRAME].astype(np.float64).reshape(m, FRAME)
+    far = sc.far[: m * FRAME].astype(np.float64).reshape(m, FRAME)
+    quiet = (np.sum(near**2, axis=1) == 0.0) & (np.sum(far**2, axis=1) == 0.0)
+    quiet[: int(3.0 * RATE) // FRAME] = False  # after the suppressor learned the noise
+    mic = sc.mic[: m * FRAME].astype(np.float64).reshape(m, FRAME)[quiet]
+    got = out[latency : latency + m * FRAME].astype(np.float64).reshape(m, FRAME)[quiet]
+    return float(10 * np.log10(np.sum(mic**2) / (np.sum(got**2) + 1e-20)))

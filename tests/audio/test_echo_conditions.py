@@ -12,10 +12,12 @@ import pytest
 from voicedesk.audio.echo import EchoControl
 
 
-def _run(sc: sim.Scene, changes: list[int] | None = None) -> tuple[npt.NDArray[np.float32], EchoControl]:
+def _run(
+    sc: sim.Scene, changes: list[int] | None = None, *, noise_suppression: bool = False
+) -> tuple[npt.NDArray[np.float32], EchoControl]:
     """The whole echo path as the engine drives it; the output reaches the device 40 ms before it is heard."""
     block, rate, ahead = 480, sim.RATE, 2
-    ctl = EchoControl("aec")
+    ctl = EchoControl("aec", noise_suppression=noise_suppression)
     ctl.timeline.live = True
     mic16 = np.clip(np.round(sc.mic * 32768.0), -32768, 32767).astype(np.int16)
     for j in range(ahead):
@@ -58,3 +60,44 @@ def test_double_talk_keeps_the_near_end_and_triggers_no_path_change() -> None:
     assert snr >= 10.0 and attenuation <= 2.0
     blocks_per_s = sim.RATE // 480
     assert changes[15 * blocks_per_s] == changes[12 * blocks_per_s - 1]  # the near end is not a moved laptop
+
+
+def test_after_a_long_silence_of_the_far_end_the_echo_is_cancelled_at_once() -> None:
+    # Longer than the filter's tail: the filter is skipped meanwhile and must pick up where it was.
+    sc = sim.scene(sim.Condition("pause", seconds=18.0, rt60=0.5, far_pause=(8.0, 11.0)), seed=2)
+    out, ctl = _run(sc)
+    assert not sim.loud_frames(out, 11.0, 17.5)
+    assert sim.erle(sc, out, 11.0, 17.5) >= 28.0
+    assert ctl.path_changes <= 3  # at most the start's: the pause is not a moved laptop
+
+
+@pytest.mark.parametrize("fan", [True, False])
+def test_noise_suppression_takes_the_noise_out_and_keeps_the_voice(fan: bool) -> None:
+    cond = sim.Condition("noise", seconds=14.0, far=False, fan=fan, noise_dbfs=-40.0, talk=(3.0, 13.0))
+    sc = sim.scene(cond, seed=3)
+    out, _ = _run(sc, noise_suppression=True)
+    latency = sim.best_latency(sc, out)
+    assert sim.noise_reduction(sc, out, latency) >= 10.0  # measured 15 - 16 dB
+    snr_in, _ = sim.near_end_quality(sc, sc.mic, 0)
+    snr, attenuation = sim.near_end_quality(sc, out, latency)
+    assert attenuation <= 1.0 and snr >= snr_in - 2.0
+    plain, _ = _run(sc)
+    assert sim.noise_reduction(sc, plain, sim.best_latency(sc, plain)) < 1.0  # off by default
+
+
+def test_noise_suppression_forgets_a_muted_stretch_and_learns_a_new_noise() -> None:
+    from voicedesk.audio.noise import NoiseSuppressor
+
+    rate, block = sim.RATE, 480
+    rng = np.random.default_rng(4)
+    quiet = rng.standard_normal(3 * rate) * 10 ** (-60 / 20)
+    loud = rng.standard_normal(3 * rate) * 10 ** (-35 / 20)
+    signal = np.concatenate((quiet, np.zeros(rate), loud)).astype(np.float32)  # a mute, then a fan switched on
+    ns = NoiseSuppressor(block)
+    out = np.concatenate([ns.process(signal[i : i + block]) for i in range(0, signal.size, block)])
+    tail = slice(6 * rate, 7 * rate)  # 2 s after the fan started
+    reduction = 10 * np.log10(
+        np.mean(signal[tail].astype(np.float64) ** 2) / np.mean(out[tail].astype(np.float64) ** 2)
+    )
+    assert reduction >= 10.0
+    assert ns.noise_floor_dbfs == pytest.approx(-35.0, abs=3.0)

@@ -282,6 +282,9 @@ def test_device_choices_switch_the_engine_live(qtbot: QtBot, make_app: MakeApp, 
         def set_echo_mode(self, mode: str) -> None:
             self.calls.append(("echo", mode))
 
+        def set_noise_suppression(self, on: bool) -> None:
+            self.calls.append(("noise", on))
+
         async def stop(self) -> None:
             pass
 
@@ -290,7 +293,9 @@ def test_device_choices_switch_the_engine_live(qtbot: QtBot, make_app: MakeApp, 
     engine = EngineDouble()
     app.runtime.audio.engine = engine
     controller = app.runtime.controller
-    new = dataclasses.replace(app.runtime.settings, input_device="USB Mic", output_device="Headphones", echo="off")
+    new = dataclasses.replace(
+        app.runtime.settings, input_device="USB Mic", output_device="Headphones", echo="off", noise_suppression=True
+    )
     run(app.window.apply_settings(new))
-    assert engine.calls == [("input", "USB Mic"), ("output", "Headphones"), ("echo", "off")]
+    assert engine.calls == [("input", "USB Mic"), ("output", "Headphones"), ("echo", "off"), ("noise", True)]
     assert app.runtime.controller is controller and controller is not None and controller.connection == "connected"

@@ -31,6 +31,8 @@ class DeviceEngine(Protocol):
 
     def set_echo_mode(self, mode: EchoMode) -> None: ...
 
+    def set_noise_suppression(self, on: bool) -> None: ...
+
     async def stop(self) -> None: ...
 
 
@@ -59,7 +61,13 @@ def open_devices(settings: AppSettings, on_problem: ProblemHandler) -> AudioBack
     """The real microphone and speaker, or an exception (``ask --mic`` wants devices or nothing)."""
     from voicedesk.audio.engine import AudioEngine
 
-    engine = AudioEngine(settings.input_device, settings.output_device, settings.echo, on_problem=on_problem)
+    engine = AudioEngine(
+        settings.input_device,
+        settings.output_device,
+        settings.echo,
+        on_problem=on_problem,
+        noise_suppression=settings.noise_suppression,
+    )
     return AudioBackend(engine.source, engine.sink, engine, None)
 
 

@@ -317,6 +317,8 @@ class AppRuntime:
                 await engine.switch_output(new.output_device)
             if new.echo != old.echo:
                 engine.set_echo_mode(new.echo)
+            if new.noise_suppression != old.noise_suppression:
+                engine.set_noise_suppression(new.noise_suppression)
         controller = self.controller
         try:
             wanted = _endpoint_key(resolve_endpoint(new).endpoint)

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from voicedesk.audio.base import SAMPLE_RATE
 from voicedesk.audio.echo_canceller import KalmanEchoCanceller
 from voicedesk.audio.echo_reference import DelayEstimator, DriftTracker, FarEndTimeline
+from voicedesk.audio.noise import NoiseSuppressor
 
 # A compiled module without type information: bound as Any on purpose (as in resample.py).
 samplerate: Any = importlib.import_module("samplerate")
@@ -109,8 +110,10 @@ class EchoControl:
         lead_s: float = 0.0,
         slack_s: float = 0.02,
         tail_ms: float = 320.0,
+        noise_suppression: bool = False,
     ) -> None:
         self.timeline = FarEndTimeline()
+        self.noise: NoiseSuppressor | None = NoiseSuppressor(block) if noise_suppression else None
         self.block = block
         self.lead_s = lead_s  # first guess: reference this far after the block's stream time
         self.slack_s = slack_s
@@ -141,6 +144,11 @@ class EchoControl:
         if mode != self.mode:
             self.restart()
         self.mode = mode
+
+    def set_noise_suppression(self, on: bool) -> None:
+        """Steady noise taken out of the microphone after echo control (audio/noise.py), in every mode."""
+        if on != (self.noise is not None):
+            self.noise = NoiseSuppressor(self.block) if on else None
 
     def restart(self) -> None:
         """Forget the echo path and the alignment (new mode, the microphone restarted)."""
@@ -240,14 +248,18 @@ class EchoControl:
             self._move(min(paired + round((self.margin_s - tap) * SAMPLE_RATE), latest))
 
     def process(self, block: npt.NDArray[np.int16], t_adc: float) -> npt.NDArray[np.int16]:
-        if self.mode == "off":
+        if self.mode == "off" and self.noise is None:
             return block
         mic = block.astype(np.float32) * (1.0 / 32768.0)
-        if self.mode == "half-duplex":
+        if self.mode == "off":
+            out = mic
+        elif self.mode == "half-duplex":
             # What is audible at the microphone now, with 50 ms to spare so the gate closes early.
             out = self._gate.process(mic, self.timeline.reference(t_adc, block.size + SAMPLE_RATE // 20))
         else:
             ref = self._reference(t_adc)
             out = self._aec.process(mic, ref)
             self._track_delay(mic, float(np.dot(ref, ref)) > 1e-6 * ref.size)
+        if self.noise is not None:
+            out = self.noise.process(out)
         return np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)

@@ -23,8 +23,9 @@ class AudioEngine:
         on_problem: ProblemCallback | None = None,
         *,
         prebuffer_ms: int = 40,
+        noise_suppression: bool = False,
     ) -> None:
-        self.echo = EchoControl(echo, block=24 * block_ms)
+        self.echo = EchoControl(echo, block=24 * block_ms, noise_suppression=noise_suppression)
         self.sink = DeviceSink(output_device, on_problem=on_problem, prebuffer_s=prebuffer_ms / 1000)
         self._reference()
         # Before each microphone block, bring the reference up to what the speaker has played.
@@ -43,6 +44,9 @@ class AudioEngine:
     def set_echo_mode(self, mode: EchoMode) -> None:
         self.echo.set_mode(mode)
         self._reference()
+
+    def set_noise_suppression(self, on: bool) -> None:
+        self.echo.set_noise_suppression(on)
 
     def _reference(self) -> None:
         # The speaker's read-back is resampled for the echo timeline only when echo control uses it.

@@ -245,6 +245,9 @@ class SettingsDialog(QDialog):
         ):
             self.echo_box.addItem(label, value)
         self.echo_box.setCurrentIndex(max(0, self.echo_box.findData(s.echo)))
+        self.noise_check = QCheckBox("Take steady noise (fans, hum) out of the microphone")
+        self.noise_check.setObjectName("noise_suppression")
+        self.noise_check.setChecked(s.noise_suppression)
         self.tone_button = QPushButton("Play a test tone")
         self.tone_button.setEnabled(self.audio.play_tone is not None)
         if self.audio.play_tone is not None:
@@ -257,6 +260,7 @@ class SettingsDialog(QDialog):
         form.addRow("Microphone", self.input_box)
         form.addRow("Speaker", self.output_box)
         form.addRow("Echo handling", self.echo_box)
+        form.addRow("Noise suppression", self.noise_check)
         form.addRow("Microphone level", self.meter)
         form.addRow("", self.tone_button)
         if self.audio.unavailable_reason:
@@ -378,6 +382,7 @@ class SettingsDialog(QDialog):
             input_device=None if self.input_box.currentText() == DEFAULT_DEVICE else self.input_box.currentText(),
             output_device=None if self.output_box.currentText() == DEFAULT_DEVICE else self.output_box.currentText(),
             echo=self.echo_box.currentData(),
+            noise_suppression=self.noise_check.isChecked(),
             ui=dict(self.original.ui),
         )
         return self.tools_tab.apply(self.privacy.apply(result))
