@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voicedesk.audio.base import SAMPLE_RATE
+from voicedesk.audio.stft import HalfHopStft
 
 A2 = 0.999**2  # per-block forgetting of the echo path: follows a moving echo (drift, a person moving)
 
@@ -53,7 +54,6 @@ class KalmanEchoCanceller:
         # Per-bin forgetting of the state (A^2) lets the filter follow a moving echo path.
         self._a2 = A2
         self._half = block // 2
-        self._win: Float32 = np.sqrt(np.hanning(block + 1)[:block]).astype(np.float32)
         self.path_changes = 0  # echo-path changes detected since the canceller was made
         self.reset()
 
@@ -70,9 +70,7 @@ class KalmanEchoCanceller:
         self._x_prev: Float32 = np.zeros(n, dtype=np.float32)
         self._e_pad: Float32 = np.zeros(2 * n, dtype=np.float32)
         # suppressor state
-        self._sig: Float32 = np.zeros((3, n + n // 2), dtype=np.float32)  # d, e, y: last half block + this one
-        self._ola: Float32 = np.zeros(n, dtype=np.float32)
-        self._frames: Float32 = np.zeros((3, 2, n), dtype=np.float32)
+        self._stft = HalfHopStft(n, rows=3)  # d, e, y
         self._e_psd: Float32 = np.full(n // 2 + 1, 1e-9, dtype=np.float32)
         self._e2f: Float32 = np.full(k, 1e-9, dtype=np.float32)  # smoothed |E|^2 on the filter's bins
         self._unsure: Float32 = np.zeros(n // 2 + 1, dtype=np.float32)  # predicted misalignment echo / error, per bin
@@ -198,17 +196,8 @@ class KalmanEchoCanceller:
         self._unsure[:] = 0.0
         if not self.suppress:
             return d
-        # The suppressor's gain is 1 without an echo estimate: its overlap-add gives the block back
-        # half a block late, done here in the time domain.
-        h, sig, ola = self._half, self._sig, self._ola
-        sig[:, :h] = sig[:, n:]
-        sig[0, h:], sig[1, h:], sig[2, h:] = d, d, 0.0
-        w2 = self._win * self._win
-        out = np.empty(n, dtype=np.float32)
-        out[:h] = ola[h:] + sig[1, :h] * w2[:h]
-        out[h:] = sig[1, h:n] * w2[h:] + sig[1, h : h + h] * w2[:h]
-        ola[h:] = sig[1, n:] * w2[h:]
-        return out
+        # The suppressor's gain is 1 without an echo estimate.
+        return self._stft.pass_through(d, d, self.estimate, row=1)
 
     def _catch_up(self) -> None:
         """Apply the prediction steps skipped while the far end was quiet (the path does not move
@@ -235,15 +224,8 @@ class KalmanEchoCanceller:
         (Enzner's Kalman postfilter), so echo is held down from the first syllable on. A bin where
         the filter made things worse than the microphone (it learned a wrong path where the far end
         had not excited it) starts from the microphone instead."""
-        n, h = self.block, self._half
-        # The two half-block frames of d, e and y (each a block long) in one FFT call.
-        sig = self._sig
-        sig[:, :h] = sig[:, n:]
-        sig[0, h:], sig[1, h:], sig[2, h:] = d, e, y
-        frames = self._frames
-        np.multiply(sig[:, :n], self._win, out=frames[:, 0])
-        np.multiply(sig[:, h : h + n], self._win, out=frames[:, 1])
-        spec = np.fft.rfft(frames, axis=2)
+        h = self._half
+        spec = self._stft.analyse(d, e, y)  # the two half-block frames of each, in one FFT call
         power = spec.real**2 + spec.imag**2
         gains = np.empty((2, h + 1), dtype=np.float32)
         for part in range(2):
@@ -267,10 +249,4 @@ class KalmanEchoCanceller:
             gain += 1.0
             np.maximum(gain, self._floor, out=gain)
             np.minimum(gain, 1.0, out=gain)
-        shaped = np.fft.irfft(spec[1] * gains, n=n, axis=1) * self._win
-        ola = self._ola
-        out = np.empty(n, dtype=np.float32)
-        out[:h] = ola[h:] + shaped[0, :h]
-        out[h:] = shaped[0, h:] + shaped[1, :h]
-        ola[h:] = shaped[1, h:]
-        return out
+        return self._stft.synthesise(spec[1] * gains)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from voicedesk.audio.stft import HalfHopStft
+
 Float32 = npt.NDArray[np.float32]
 
 
@@ -31,14 +33,11 @@ class NoiseSuppressor:
         self._half = block // 2
         self._floor = np.float32(10.0 ** (floor_db / 20.0))
         self._sub_hops = max(1, round(window_s * 24000 / self._half / self.SUBWINDOWS))
-        self._win: Float32 = np.sqrt(np.hanning(block + 1)[:block]).astype(np.float32)
         self.reset()
 
     def reset(self) -> None:
         n, bins = self.block, self._half + 1
-        self._sig: Float32 = np.zeros(n + self._half, dtype=np.float32)  # last half block + this one
-        self._frames: Float32 = np.zeros((2, n), dtype=np.float32)
-        self._ola: Float32 = np.zeros(n, dtype=np.float32)
+        self._stft = HalfHopStft(n)
         self._smooth: Float32 = np.zeros(bins, dtype=np.float32)
         self._minima: Float32 = np.full((self.SUBWINDOWS, bins), np.inf, dtype=np.float32)  # newest last
         self._noise: Float32 = np.full(bins, np.inf, dtype=np.float32)
@@ -73,20 +72,8 @@ class NoiseSuppressor:
         return gain
 
     def process(self, block: Float32) -> Float32:
-        n, h = self.block, self._half
-        sig, frames = self._sig, self._frames
-        sig[:h] = sig[n:]
-        sig[h:] = block
-        np.multiply(sig[:n], self._win, out=frames[0])
-        np.multiply(sig[h : h + n], self._win, out=frames[1])
-        spec = np.fft.rfft(frames, axis=1)
-        power = (spec.real**2 + spec.imag**2).astype(np.float32, copy=False)
+        spec = self._stft.analyse(block)[0]
+        power = spec.real**2 + spec.imag**2
         spec[0] *= self.gains(power[0])
         spec[1] *= self.gains(power[1])
-        shaped = np.fft.irfft(spec, n=n, axis=1).astype(np.float32, copy=False) * self._win
-        ola = self._ola
-        out = np.empty(n, dtype=np.float32)
-        out[:h] = ola[h:] + shaped[0, :h]
-        out[h:] = shaped[0, h:] + shaped[1, :h]
-        ola[h:] = shaped[1, h:]
-        return out
+        return self._stft.synthesise(spec)
