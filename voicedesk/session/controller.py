@@ -121,9 +121,6 @@ class SessionController:
             apply=self._take_assistant,
             resend=self._resend_settings,
         )
-        first = self._handoffs.use(assistants, assistant)
-        if first is not None and self._handoffs.current is not None:
-            self._take_assistant(self._handoffs.current, first)
         self._talk = TalkInput(
             parts,
             self._answers,
@@ -156,13 +153,14 @@ class SessionController:
             note_error=self._renewal.note_error,
             rate_limits=RateLimitRetries(parts.responses, request=lambda: self._answers.request(), spawn=self._spawn),
             request_gate=self._request_gate,
-            turn_answered=self._turn_answered,
+            turn_answered=self._renewal.turn_answered,
             guardrails=self._guardrails,
         )
         self._ending = False
         self._ticker: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._ended = asyncio.Event()
+        self.set_assistants(assistants, assistant)
 
     @property
     def session_started_at(self) -> float:
@@ -291,10 +289,6 @@ class SessionController:
             self.conversation.add_note(note)
             self._emit(se.HistoryAdded(note))
         self._emit(event)
-
-    def _turn_answered(self) -> None:
-        self._renewal.turn_answered()
-        self._guardrails.answered()
 
     def add_tool(self, func: Callable[..., Any], name: str | None = None, description: str | None = None) -> None:
         self.tools.register(func, name=name, description=description)

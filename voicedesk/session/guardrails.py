@@ -29,7 +29,7 @@ from typing import Any
 from voicedesk.session import events as se
 from voicedesk.session.answers import Answers
 from voicedesk.session.intents import CutHeardItem, SendSystemMessage
-from voicedesk.session.items import note_item
+from voicedesk.session.items import Item, note_item
 from voicedesk.session.parts import SessionParts
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,6 @@ class GuardrailRunner:
         self._patterns: list[re.Pattern[str]] = []
         self._watches: dict[str, _Watch] = {}
         self._tripped: set[str] = set()
-        self._recovering = False
         self._hook_running = False
         self._reported: set[str] = set()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -121,7 +120,6 @@ class GuardrailRunner:
     def reset(self) -> None:
         """A new server session: the old one's answers are over."""
         self._watches.clear()
-        self._recovering = False
 
     # ------------------------------------------------------------------ checks
 
@@ -207,6 +205,7 @@ class GuardrailRunner:
             parts.playback.refuse(item_id)
             if item_id in parts.conversation:
                 parts.wire.send(CutHeardItem(item_id, 0, 0))
+        recovering = _since_last_trip(parts.conversation.items())
         event = se.GuardrailTripped(results, text, item_id)
         parts.emit(event)
         names = [result.guardrail for result in results]
@@ -220,15 +219,20 @@ class GuardrailRunner:
                 "rest of it. Do not repeat it. Apologise briefly and carry on without it."
             )
         )
-        if not self._recovering:  # a recovery that trips again is not asked for a third time
-            self._recovering = True
+        if not recovering:  # a recovery that trips as well is not asked for again: the person speaks next
             self._answers.request()
-
-    def answered(self) -> None:
-        """An answer completed: the next trip may ask for a recovery again."""
-        self._recovering = False
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def _since_last_trip(items: tuple[Item, ...]) -> bool:
+    """Nothing the person said since the last guardrail trip: an answer cut now was the recovery."""
+    for item in reversed(items):
+        if item.type == "guardrail_tripped":
+            return True
+        if item.type == "message" and item.role == "user":
+            return False
+    return False
