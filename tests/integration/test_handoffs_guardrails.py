@@ -10,6 +10,7 @@ the test (``NullSink(now=...)``), so the played-sample counts are the same on an
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -165,8 +166,7 @@ class PlayedInStep:
 
 async def test_a_guardrail_cuts_an_answer_that_says_a_card_number(make_harness: HarnessFactory) -> None:
     clock = PlayedInStep()
-    guardrails = OutputGuardrails(blocked_patterns=(CARD,), debounce_chars=1)
-    h = await make_harness(assistants=[billing(guardrails)], sink=clock.sink)
+    h = await make_harness(assistants=[billing(OutputGuardrails(blocked_patterns=(CARD,)))], sink=clock.sink)
     h.controller.subscribe(clock.on_event)
     h.controller.send_text("What card number do you have on file?")
     tripped = await h.wait_for(se.GuardrailTripped)
@@ -176,7 +176,8 @@ async def test_a_guardrail_cuts_an_answer_that_says_a_card_number(make_harness: 
     assert "blocked pattern" in tripped.reason and re.search(CARD, tripped.message)
     assert tripped.item_id == clock.watched
     # The heard audio stopped within 100 ms of the pattern appearing in the transcript: counted in samples
-    # played (the checks run on the loop as the text arrives, and the flush fades out over 5 ms).
+    # played (patterns are searched on the loop as the text arrives, whatever debounce_chars says (100 here),
+    # and the flush fades out over 5 ms).
     assert clock.appeared_at is not None and clock.tripped_at is not None
     assert clock.tripped_at - clock.appeared_at <= SAMPLE_RATE // 10
     assert clock.tripped_buffered == 0  # what was queued behind it was dropped at once
@@ -203,20 +204,30 @@ async def test_a_guardrail_cuts_an_answer_that_says_a_card_number(make_harness: 
     assert not [e for e in h.received if e["type"] == "error"]
 
 
-async def test_the_default_debounce_still_trips_and_a_clean_answer_is_left_alone(make_harness: HarnessFactory) -> None:
-    h = await make_harness(assistants=[billing()])  # debounce_chars 100, the Agents SDK's default
+async def test_a_clean_answer_is_left_alone_and_the_next_one_is_cut(make_harness: HarnessFactory) -> None:
+    h = await make_harness(assistants=[billing()])
     h.controller.send_text("What is the time?")
     assert await h.controller.wait_idle(15)
     assert not h.of(se.GuardrailTripped)
     h.controller.send_text("And what card number do you have on file?")
     tripped = await h.wait_for(se.GuardrailTripped)
     assert await h.controller.wait_idle(15)
-    assert len(CARD_ANSWER) > 100 and tripped.item_id in [i.id for i in h.controller.history()]
+    assert tripped.item_id in [i.id for i in h.controller.history()]
+    assert tripped.message.endswith("4111 1111 1111 1111,")  # cut as the pattern's last word arrived
     assert h.controller.history()[-1].display_text == GUARDRAIL_APOLOGY
 
 
+GIVEN: list[str] = []
+
+
 def trip_on_payment(text: str) -> tuple[bool, str]:
+    GIVEN.append(text)
     return "payment" in text, "it talks about a payment"
+
+
+def never_trips(text: str) -> bool:
+    GIVEN.append(text)
+    return False
 
 
 def broken_hook(text: str) -> tuple[bool, str]:
@@ -234,6 +245,18 @@ async def test_a_hook_trips_and_a_broken_or_hung_hook_is_one_line_and_trips_noth
         ("tests:trip_on_payment", "it talks about a payment")
     ]
     assert await h.controller.wait_idle(15)
+    assert "payment" in tripped.message and GIVEN.index(tripped.message) > 0  # checked before, as it grew
+
+    # The hook is given the text each time it grew by debounce_chars, and the whole answer at its end.
+    GIVEN.clear()
+    h = await make_harness(assistants=[billing(OutputGuardrails(hook=never_trips, hook_name="t:n", debounce_chars=30))])
+    h.controller.send_text("What card number do you have on file?")
+    assert await h.controller.wait_idle(15)
+    await h.log.wait_until(lambda: GIVEN[-1] == CARD_ANSWER or None, 5, "the whole answer checked")
+    lengths = [len(text) for text in GIVEN]
+    assert all(later - earlier >= 30 for earlier, later in itertools.pairwise(lengths[:-1])), lengths
+    assert lengths[-1] > lengths[-2], "the end of the answer, however little it grew since"
+    assert not h.of(se.GuardrailTripped)
 
     release = threading.Event()
     calls: list[str] = []

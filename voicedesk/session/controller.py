@@ -185,6 +185,9 @@ class SessionController:
         self._ended.clear()
         self._parts.reset()
         self._guardrails.reset()
+        settings = self._handoffs.current_settings()  # nothing spoken yet: the assistant's own voice again
+        if settings is not None and self._handoffs.current is not None:
+            self._take_assistant(self._handoffs.current, settings)
         await self._client.connect()
         for intent in self._renewal.session_opened():
             self._parts.wire.send(intent)

@@ -1,18 +1,21 @@
 """Output guardrails: checks over the assistant's streamed transcript that cut an answer when one trips.
 
-As in the Agents SDK's realtime sessions, the checks run each time an answer's text has grown by
-``debounce_chars`` (and once more when its transcript is complete). Built in: ``blocked_patterns``
-(regular expressions) and ``max_answer_seconds`` (how much of one answer may be heard); plus a Python hook
-``module:function`` that takes the text and returns ``(tripped, reason)`` (or just ``tripped``).
+Built in: ``blocked_patterns`` (regular expressions) and ``max_answer_seconds`` (how much of one answer may be
+heard); plus a Python hook ``module:function`` that takes the text and returns ``(tripped, reason)`` (or just
+``tripped``). As in the Agents SDK's realtime sessions, the hook runs each time an answer's text has grown by
+``debounce_chars`` (100 by default, the SDK's ``debounce_text_length``) and once more when its transcript is
+complete. The patterns are cheap enough to run on every delta, each check seeing only the new text and the
+``OVERLAP_CHARS`` before it: a pattern stops the audio as the words arrive, not up to 100 characters later
+(when the transcript streams in step with the audio, 100 characters are several seconds of speech).
 
 When one trips, the answer is cut the way an interruption cuts it (voicedesk.session.answers): playback
 stops at once, ``response.cancel``, the item truncated at what was heard (deleted when nothing was), then
 ``guardrail_tripped`` with the results, a note in the conversation (journaled), and a system message that
 lets the model recover politely, with one ``response.create`` (not again if the recovery trips as well).
 
-Nothing here holds the event loop for long: the patterns only ever see the text added since the last
-check (plus an overlap for matches across the boundary), at most ``MAX_WINDOW_CHARS``; the hook runs on
-its own thread with a time limit, one call at a time. A hook that raises or hangs is reported in one line
+Nothing here holds the event loop for long: a pattern search looks at ``MAX_WINDOW_CHARS`` at most (tens of
+microseconds: benchmarks/bench_guardrails.py); the hook runs on its own thread with a time limit, one call
+at a time. A hook that raises or hangs is reported in one line
 and trips nothing.
 """
 
@@ -38,8 +41,8 @@ DEFAULT_DEBOUNCE_CHARS = 100
 MAX_DEBOUNCE_CHARS = 1000
 OVERLAP_CHARS = 200
 """A blocked pattern's match may reach this far back into text already checked."""
-MAX_WINDOW_CHARS = MAX_DEBOUNCE_CHARS + OVERLAP_CHARS
-"""The most text one pattern check looks at, however long the answer grows."""
+MAX_WINDOW_CHARS = 1000 + OVERLAP_CHARS
+"""The most text one pattern search looks at (a longer stretch of new text is searched in steps)."""
 DEFAULT_HOOK_TIMEOUT_S = 1.0
 
 Hook = Callable[[str], object]
@@ -95,8 +98,10 @@ def hook_verdict(value: object) -> tuple[bool, str]:
 
 @dataclass(slots=True)
 class _Watch:
-    checked: int = 0
-    """How much of the item's text the checks have seen."""
+    searched: int = 0
+    """How much of the item's text the patterns have seen."""
+    hooked: int = 0
+    """How much of it the hook was last given."""
 
 
 class GuardrailRunner:
@@ -129,22 +134,31 @@ class GuardrailRunner:
         if not (self._patterns or config.hook is not None) or item_id in self._tripped:
             return
         watch = self._watches.setdefault(item_id, _Watch())
-        grown = len(text) - watch.checked
-        if grown <= 0 or (grown < config.debounce_chars and not final):
-            return
-        start = max(0, watch.checked - OVERLAP_CHARS, len(text) - MAX_WINDOW_CHARS)
-        watch.checked = len(text)
-        window = text[start:]
-        results = tuple(
-            se.GuardrailResult("blocked_patterns", f"it matched the blocked pattern {pattern.pattern!r}")
-            for pattern in self._patterns
-            if pattern.search(window)
-        )
+        results = self._search(watch, text)
         if results:
             self.trip(item_id, text, results)
-        elif config.hook is not None and not self._hook_running:
-            self._hook_running = True  # one call at a time: a slow hook sees the text as it is when it is free
+            return
+        grown = len(text) - watch.hooked
+        if config.hook is None or grown <= 0 or (grown < config.debounce_chars and not final):
+            return
+        if not self._hook_running:  # one call at a time: a slow hook is given the text as it is when it is free
+            self._hook_running = True
+            watch.hooked = len(text)
             self._spawn(self._ask_hook(config, item_id, text), "guardrail-hook")
+
+    def _search(self, watch: _Watch, text: str) -> tuple[se.GuardrailResult, ...]:
+        """The patterns over the text added since the last search (and the overlap before it)."""
+        step = MAX_WINDOW_CHARS - OVERLAP_CHARS
+        found: dict[str, se.GuardrailResult] = {}
+        while self._patterns and watch.searched < len(text):
+            start = max(0, watch.searched - OVERLAP_CHARS)
+            watch.searched = min(len(text), watch.searched + step)
+            window = text[start : watch.searched]
+            for pattern in self._patterns:
+                if pattern.pattern not in found and pattern.search(window):
+                    reason = f"it matched the blocked pattern {pattern.pattern!r}"
+                    found[pattern.pattern] = se.GuardrailResult("blocked_patterns", reason)
+        return tuple(found.values())
 
     def tick(self) -> None:
         """Periodic: ``max_answer_seconds`` against what has been heard of the answer playing now."""
@@ -178,6 +192,10 @@ class GuardrailRunner:
         if tripped and item_id not in self._tripped:
             result = se.GuardrailResult(config.hook_name, reason or f"{config.hook_name} said no")
             self.trip(item_id, text, (result,))
+            return
+        item = self._parts.conversation.get(item_id)
+        if item is not None and len(item.display_text) > len(text):  # it grew (or ended) while the hook ran
+            self.on_text(item_id, item.display_text, final=item.status != "in_progress")
 
     def _hook_done(self) -> None:
         self._hook_running = False

@@ -138,6 +138,10 @@ class Handoffs:
         self._emit(event)
         return event
 
+    def current_settings(self) -> SessionSettings | None:
+        """The talking assistant's settings as the session can take them now (its own voice, in a new one)."""
+        return self._settings_of(self.current)[0] if self.current is not None else None
+
     def _settings_of(self, target: Assistant) -> tuple[SessionSettings, str]:
         """The target's settings as this session can take them: the model stays the session's (it only
         changes on connect), and so does the voice once the assistant has spoken."""
