@@ -193,6 +193,9 @@ async def test_a_guardrail_cuts_an_answer_that_says_a_card_number(make_harness: 
     assert h.server.sessions[0].responses[0]["status"] == "cancelled"
     heard_by_server = next(i for i in h.server.sessions[0].items if i["id"] == tripped.item_id)
     assert "4111" not in heard_by_server["content"][0]["transcript"]  # the number itself was never heard
+    cut = h.controller.conversation.get(tripped.item_id)
+    assert cut is not None and cut.transcript and "4111" not in cut.transcript  # nor kept (journal, window)
+    assert cut.to_record()["heard_transcript"] == cut.transcript and cut.audio_ms == interrupted.audio_end_ms
     # The model is told, as a system message, and recovers politely with one more answer.
     system = next(e for e in h.sent if e["type"] == "conversation.item.create" and e["item"]["role"] == "system")
     assert "output guardrail" in system["item"]["content"][0]["text"]

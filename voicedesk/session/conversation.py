@@ -48,6 +48,8 @@ class _ItemState:
     server_done: bool = False
     transcript_settled: bool = True
     finished: bool = False
+    heard_only: bool = False
+    """A guardrail cut it: only the words heard are kept, and nothing more of it is taken."""
 
     def display_text(self) -> str:
         """``Item.display_text`` without building a whole snapshot (asked for every streamed word)."""
@@ -217,8 +219,9 @@ class Conversation:
 
     def _append_assistant_text(self, item_id: str, content_index: int, delta: str) -> _ItemState | None:
         state = self._items.get(item_id)
-        if state is not None:
-            state.transcript_parts[content_index] = state.transcript_parts.get(content_index, "") + delta
+        if state is None or state.heard_only:
+            return None
+        state.transcript_parts[content_index] = state.transcript_parts.get(content_index, "") + delta
         return state
 
     def set_assistant_text(self, item_id: str, content_index: int, text: str) -> None:
@@ -289,6 +292,17 @@ class Conversation:
         if not state.server_done:
             state.status = "incomplete"
         return state.snapshot()
+
+    def keep_heard_only(self, item_id: str) -> None:
+        """A guardrail cut this answer: forget the words that were not heard (they may be what it caught), and
+        whatever more of it arrives. Its audio length becomes what was heard."""
+        state = self._items.get(item_id)
+        if state is None or state.truncated_ms is None:
+            return
+        heard = state.snapshot().heard_text
+        state.transcript_parts = {0: heard} if heard else {}
+        state.audio_samples = min(state.audio_samples, ms_to_samples(state.truncated_ms))
+        state.heard_only = True
 
     def settle_waiting_transcripts(self) -> None:
         """A response finished: stop waiting for user transcripts that never came, so the items are

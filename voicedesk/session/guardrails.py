@@ -218,11 +218,14 @@ class GuardrailRunner:
         """Cut the answer (as an interruption does), say why, and let the model recover."""
         parts = self._parts
         self._tripped.add(item_id)
-        self._answers.interrupt("guardrail")
+        playing = parts.playback.current()
+        if playing is None or playing.item_id == item_id or parts.playback.span_of(item_id) is None:
+            self._answers.interrupt("guardrail")  # not another answer a late verdict would cut instead
         if parts.playback.span_of(item_id) is None:  # none of its audio arrived: nothing heard, nothing kept
             parts.playback.refuse(item_id)
             if item_id in parts.conversation:
                 parts.wire.send(CutHeardItem(item_id, 0, 0))
+        parts.conversation.keep_heard_only(item_id)
         recovering = _since_last_trip(parts.conversation.items())
         event = se.GuardrailTripped(results, text, item_id)
         parts.emit(event)
@@ -230,7 +233,7 @@ class GuardrailRunner:
         note = note_item("guardrail_tripped", f"Guardrail: {event.reason}", guardrails=names, reason=event.reason,
                          item_id=item_id)  # fmt: skip
         parts.conversation.add_note(note)
-        parts.emit(se.HistoryAdded(note))
+        parts.emit(se.HistoryUpdated(parts.conversation.items()))  # the note, and the answer as heard
         parts.wire.send(
             SendSystemMessage(
                 f"Your last answer was stopped by an output guardrail ({event.reason}); the person did not hear the "
