@@ -3,7 +3,9 @@ conversation.jsonl (and the journal) keep both; bad profiles are one line and ex
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from pathlib import Path
 
 from tests.integration.test_ask_cli import records, run_ask
@@ -77,3 +79,17 @@ async def test_ask_refuses_bad_profiles_in_one_line(tmp_path: Path) -> None:
     code, _, stderr = await run_ask("--profiles", str(bad), "--text", "hi", "--out-dir", str(tmp_path / "o2"))
     assert code == 2 and "line 3: profile 'A': tools: no tool named 'send_fax'" in stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+async def test_the_window_refuses_an_unknown_profile_before_it_opens(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "voicedesk", "--profile", "Nobody",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    _stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert stderr.decode().strip() == (
+        f"voicedesk: --profile: no profile named 'Nobody' in {os.environ['VOICEDESK_CONFIG_DIR']}/profiles.toml "
+        "(the profiles are Assistant)"
+    )
