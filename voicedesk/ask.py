@@ -79,6 +79,10 @@ class AskOptions:
     mcp_config: Path | None = None
     approve_all: bool = False
     """Run tools whose policy is "ask" without asking (``--approve all``); else they are declined."""
+    profiles: Path | None = None
+    """The assistants (``--profiles``); default: the config dir's profiles.toml."""
+    profile: str | None = None
+    """The profile that talks first (``--profile``)."""
 
 
 class UsageError(Exception):
@@ -179,6 +183,12 @@ class _Narrator:
                 self.ended_by_tool = True
             case se.SessionRenewed(reason=reason, carried_items=carried):
                 self.notify(f"(session renewed after {reason}; {carried} items carried over)")
+            case se.Handoff(from_agent=source, to_agent=target, voice_note=voice_note):
+                self.say(f"handoff: {source} → {target}")
+                if voice_note:
+                    self.notify(f"voicedesk: note: {voice_note}")
+            case se.GuardrailTripped():
+                self.say(f"guardrail tripped: {event.reason}")
             case _:
                 pass
 
@@ -215,6 +225,8 @@ async def run_ask(options: AskOptions) -> int:
             mcp_config=options.mcp_config,
             only_tools=options.only_tools,
             approver=FixedApprover(Answer.APPROVE if options.approve_all else Answer.DENY),
+            profiles=options.profiles,
+            profile=options.profile,
         ),
     )
     narrator = _Narrator(options.out_dir, *((None, None) if options.quiet else (sys.stdout, sys.stderr)))
@@ -227,6 +239,8 @@ async def run_ask(options: AskOptions) -> int:
         controller = runtime.controller
         assert controller is not None
         controller.conversation.on_finished(narrator.item_finished)
+        if runtime.tools.servers is None and _unknown_profile_tool(runtime):
+            return EXIT_USAGE
         if runtime.using_local_server:
             narrator.notify(f"({runtime.endpoint_reason})")
         try:
@@ -237,6 +251,8 @@ async def run_ask(options: AskOptions) -> int:
         # Unattended, the first turn waits (a while) for the MCP servers' tools; the connection did not.
         if not await runtime.tools.settled(MCP_START_WAIT_S):
             narrator.notify(f"voicedesk: warning: MCP servers still starting after {MCP_START_WAIT_S:.0f} s")
+        if runtime.tools.servers is not None and _unknown_profile_tool(runtime):
+            return EXIT_USAGE  # known only now that the MCP servers have said what they have
         await _converse(options, controller, source, narrator)
     finally:
         await runtime.shutdown()
@@ -250,6 +266,14 @@ async def run_ask(options: AskOptions) -> int:
     if narrator.unanswered is not None:
         return EXIT_UNREACHABLE if narrator.unanswered.code in UNANSWERED_CODES else EXIT_SERVER_ERROR
     return EXIT_OK
+
+
+def _unknown_profile_tool(runtime: AppRuntime) -> bool:
+    """A tool a profile names that no source has: said in one line."""
+    unknown = runtime.profiles.unknown_tools(entry.name for entry in runtime.tools.catalogue())
+    if unknown:
+        print(f"voicedesk: {unknown[0]}", file=sys.stderr)
+    return bool(unknown)
 
 
 async def _converse(

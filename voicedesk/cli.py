@@ -64,6 +64,7 @@ def _add_window_options(parser: argparse.ArgumentParser) -> None:
     window = parser.add_argument_group("window")
     window.add_argument("--connect", action="store_true", help="connect at start")
     window.add_argument("--smoke", action="store_true", help="open, run one turn on the local server, exit 0")
+    window.add_argument("--profile", metavar="NAME", help="the assistant (profile) that talks first")
 
 
 def _verbose_option(*, default: object) -> _Parser:
@@ -95,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--out-dir", required=True, type=Path, help="where to write assistant.wav and the logs")
     _add_endpoint_options(ask)
     ask.add_argument("--instructions", help="system instructions for the model")
+    ask.add_argument(
+        "--profiles", type=Path, metavar="FILE", help="assistants (default: profiles.toml in the config dir)"
+    )
+    ask.add_argument("--profile", metavar="NAME", help="the assistant (profile) that talks first")
     ask.add_argument("--turn-detection", choices=TURN_DETECTION_TYPES, help="default server_vad")
     ask.add_argument("--transcribe", metavar="MODEL", help="input transcription model ('none' to disable)")
     ask.add_argument(
@@ -129,6 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("serve_args", nargs="*")
     return parser
+
+
+def check_profiles(path: Path | None, start: str | None) -> None:
+    """``--profiles`` / ``--profile``, checked before anything starts (ConfigError: one line)."""
+    if path is None and start is None:
+        return  # the config dir's file: a problem with it is reported, and the Settings make the assistant
+    from voicedesk.app.assistants import RuntimeProfiles
+    from voicedesk.app.profiles import ProfileError, profiles_path
+    from voicedesk.config import config_dir
+
+    try:
+        RuntimeProfiles.open(path or profiles_path(config_dir()), start, create=path is None)
+    except (ProfileError, OSError) as exc:
+        raise ConfigError(f"{'--profiles' if path is not None else '--profile'}: {exc}") from None
 
 
 def _seconds(text: str) -> float:
@@ -258,6 +277,7 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
             raise UsageError(f"--mcp-config {args.mcp_config}: no such file")
         if args.tools_dir is not None and not args.tools_dir.is_dir():
             raise UsageError(f"--tools-dir {args.tools_dir}: no such folder")
+        check_profiles(args.profiles, args.profile)
         prepare_out_dir(args.out_dir, overwrite=args.overwrite)
     except (ConfigError, SettingsError, EndpointError, UsageError) as exc:
         print(f"voicedesk: {exc}", file=sys.stderr)
@@ -276,6 +296,8 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
         tools_dir=args.tools_dir,
         mcp_config=args.mcp_config,
         approve_all=args.approve == "all",
+        profiles=args.profiles,
+        profile=args.profile,
     )
     try:
         return asyncio.run(run_ask(options))
@@ -361,10 +383,11 @@ def _run_gui(args: argparse.Namespace) -> int:
         return 1
     try:
         settings = settings_from_args(args, load_settings())
+        check_profiles(None, args.profile)
     except (ConfigError, SettingsError, EndpointError) as exc:
         print(f"voicedesk: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return int(run_app(settings, connect=args.connect, smoke=args.smoke))
+    return int(run_app(settings, connect=args.connect, smoke=args.smoke, profile=args.profile))
 
 
 def _subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ models (tests/contract.py): the protocol contract is checked on every code path 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -25,6 +25,7 @@ from voicedesk.realtime.session_config import SessionSettings, TurnDetection
 from voicedesk.realtime.transport import TransportFactory, open_websocket
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
+from voicedesk.session.handoffs import Assistant
 from voicedesk.tools.builtins import default_registry
 
 E = TypeVar("E")
@@ -87,6 +88,9 @@ class HarnessFactory(Protocol):
         on_input_sent: Callable[[Pcm16], None] | None = ...,
         backoff: Backoff = ...,
         response_timeout_s: float = ...,
+        assistants: Sequence[Assistant] = ...,
+        assistant: str | None = ...,
+        sink: NullSink | None = ...,
     ) -> Harness: ...
 
 
@@ -109,11 +113,14 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
         on_input_sent: Callable[[Pcm16], None] | None = None,
         backoff: Backoff = FAST_BACKOFF,
         response_timeout_s: float = 20.0,
+        assistants: Sequence[Assistant] = (),
+        assistant: str | None = None,
+        sink: NullSink | None = None,
     ) -> Harness:
         server = LocalRealtimeServer(options or LocalServerOptions(audio_pace=math.inf))
         await server.start()
         settings = settings or SessionSettings(turn_detection=TurnDetection(type="none"))
-        sink = NullSink(speed=speed)
+        sink = sink or NullSink(speed=speed)
         source = FileSource(speed=speed)
         if endpoint_for is not None:
             endpoint = endpoint_for(server)
@@ -129,6 +136,8 @@ async def make_harness() -> AsyncIterator[HarnessFactory]:
             transport_factory=transport_factory,
             on_input_sent=on_input_sent,
             response_timeout_s=response_timeout_s,
+            assistants=assistants,
+            assistant=assistant,
         )
         controller.raw_events = True
         harness = Harness(server, controller, sink, source)

@@ -102,6 +102,8 @@ def make_app(qtbot: QtBot, run: Callable[..., Any]) -> Iterator[Callable[..., Ap
         audio: AudioBackend | None = None,
         history: bool = False,
         tools_dir: Path | None = None,
+        profiles: Path | None = None,
+        profile: str | None = None,
     ) -> AppHarness:
         settings = settings or ptt_settings()
         options = options or LocalServerOptions(audio_pace=math.inf, record_audio=False)
@@ -120,6 +122,8 @@ def make_app(qtbot: QtBot, run: Callable[..., Any]) -> Iterator[Callable[..., Ap
                 backoff=FAST_BACKOFF,
                 history="window" if history else None,
                 tools_dir=tools_dir,
+                profiles=profiles,
+                profile=profile,
             ),
         )
         window = MainWindow(runtime, persist=persist)

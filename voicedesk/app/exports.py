@@ -46,6 +46,8 @@ def conversation_markdown(items: Sequence[Item], *, title: str = "voicedesk conv
                 if item.cut_off is not None:
                     text += f" _({item.cut_off})_"
                 lines += [f"**{_speaker(item)}** {stamp}", "", text, ""]
+        elif item.is_note:  # "Concierge → Billing", "Guardrail: …"
+            lines += [f"> {item.text} {stamp}", ""]
         elif item.type == "function_call":
             result = outputs.get(item.call_id)
             call = f"`{item.name}({item.arguments})`"

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from voicedesk.app import exports, recordings
+from voicedesk.app.assistants import open_profiles
 from voicedesk.app.audio import AudioBackend, AudioFactory, calibration_tone, device_audio
 from voicedesk.app.event_log import DEFAULT_LIMIT, EventLog
 from voicedesk.app.history import SessionHistory, apply_retention, history_path
+from voicedesk.app.profiles import Profile
 from voicedesk.app.recorder import ConversationRecorder
 from voicedesk.app.recordings import new_recording_folder
 from voicedesk.app.tools import SessionTools, ToolChoice
@@ -37,6 +39,7 @@ from voicedesk.realtime.endpoint import Endpoint, EndpointError, custom_endpoint
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.session.conversation import Item
+from voicedesk.session.handoffs import Assistant
 from voicedesk.session.listeners import Listener, Listeners
 from voicedesk.tools.approval import Approver
 
@@ -70,6 +73,10 @@ class RuntimeOptions:
     """Asks the person before a tool whose policy is "ask" runs; None: such calls are declined."""
     history: str | None = None
     """Store conversations in the history under this source name ("window", "ask"); None: not stored."""
+    profiles: Path | None = None
+    """The assistants (profiles.toml); default: the config dir's, created with one profile on first start."""
+    profile: str | None = None
+    """The profile that talks first; default: the file's first."""
     strict_endpoint: bool = False
     """Raise ConfigError/EndpointError for unusable endpoint settings (``ask``) instead of reporting them and
     using the local server (the window, where the person can then open Settings)."""
@@ -104,6 +111,7 @@ class AppRuntime:
         self.stored: SessionHistory | None = None
         self._follow_history_setting()
         self._apply_retention()
+        self.profiles = open_profiles(self.options.profiles, self.options.profile)
         self.tools = SessionTools(self._tool_choice(settings), approver=self.options.approver)
         self._resumed: tuple[str, list[Item]] | None = None
         self.playing_until = 0.0
@@ -121,6 +129,7 @@ class AppRuntime:
         self._listeners.emit(event)
 
     def _on_controller_event(self, event: se.SessionEvent) -> None:
+        self.profiles.follow(event)
         self.event_log.on_event(event)
         self.recorder.on_event(event)
         self.emit(event)
@@ -205,6 +214,7 @@ class AppRuntime:
         choice = ToolChoice.of(settings, self.options.tools_dir, self.options.mcp_config)
         if self.options.only_tools is not None:
             choice.only = frozenset(self.options.only_tools)
+        choice.builtins = self.profiles.with_named_builtins(choice.builtins)  # each profile offers its own
         return choice
 
     # ------------------------------------------------------------------ lifecycle
@@ -217,6 +227,9 @@ class AppRuntime:
         for problem in self.tools.problems:  # said once, now that the front end listens
             self.emit(se.ErrorOccurred(f"Tools: {problem}", "tools_config", hint="The other tools still work."))
         self.tools.problems.clear()
+        if self.profiles.problem and not self.profiles.told:  # once; the Settings make the assistant meanwhile
+            self.profiles.told = True
+            self.emit(se.ErrorOccurred(f"Profiles: {self.profiles.problem}", "profiles", hint="Fix profiles.toml."))
         endpoint: Endpoint | None
         try:
             resolved = resolve_endpoint(self.settings)
@@ -258,6 +271,8 @@ class AppRuntime:
             response_timeout_s=self.settings.response_timeout_s,
             backoff=self.options.backoff,
             on_input_sent=self.recorder.record_sent,
+            assistants=self._assistants(),
+            assistant=self.profiles.current,
         )
         controller.raw_events = True
         controller.approve_calls_with(self.tools.decide)
@@ -265,6 +280,7 @@ class AppRuntime:
         self._unsubscribe = controller.subscribe(self._on_controller_event)
         self.controller = controller
         if self.stored is not None:
+            self.stored.profile = controller.assistant
             self.stored.attach(controller, endpoint.kind)
             self._carry_resumed()
         self.emit(controller.state)  # views start from the new session's state (its turn mode, say)
@@ -333,10 +349,29 @@ class AppRuntime:
             if was_connected:
                 await self.connect()
             return True
-        controller.update_settings(new.session)
+        assistants = self._assistants()
+        if assistants:  # the profiles over the new Settings
+            controller.set_assistants(assistants, self.profiles.current)
+        else:
+            controller.update_settings(new.session)
         if (new.tools, new.disabled_tools, new.tool_policies) != (old.tools, old.disabled_tools, old.tool_policies):
             self.tools.reconfigure(self._tool_choice(new))
         return False
+
+    def _assistants(self) -> list[Assistant]:
+        return self.profiles.built(self.settings, self.emit)
+
+    def select_profile(self, name: str) -> se.Handoff | None:
+        """The person picked a profile: it talks from now on (a connected session is updated). KeyError."""
+        self.profiles.select(name)
+        return self.controller.switch_assistant(name) if self.controller is not None else None
+
+    def set_profiles(self, profiles: list[Profile]) -> None:
+        """Edited profiles: saved to profiles.toml (ProfileError when they cannot be) and used at once."""
+        self.profiles.replace(profiles)
+        self.tools.reconfigure(self._tool_choice(self.settings))
+        if self.controller is not None:
+            self.controller.set_assistants(self._assistants(), self.profiles.current)
 
     async def play_test_tone(self) -> None:
         """A short tone on the output device (the sink is started for it when no session runs)."""

@@ -3,7 +3,10 @@
 The answers are chosen so tests can prove things about the client: "what was my first message" quotes the
 first user item of *this* session (did the client carry the conversation over after a reconnect?), "talk
 for N seconds" produces an answer of a known length (long-answer and barge-in tests), and recognisable
-requests call the session's tools (calculator, clock, stop_conversation, or any tool by name).
+requests call the session's tools (calculator, clock, stop_conversation, or any tool by name). A request
+that names another assistant ("billing") calls its ``transfer_to_billing`` tool when the session has one
+(the handoff tests); the assistant taken over then answers the same request in its own name. Asked for a
+card number, it says one (the guardrail tests), and after a system message about a guardrail it apologises.
 """
 
 from __future__ import annotations
@@ -64,6 +67,12 @@ _ZONES = {
 }  # fmt: skip
 _ZONE_NAME = re.compile(r"\b[A-Z][A-Za-z_]+/[A-Z][A-Za-z_]+\b")
 _GOODBYE = re.compile(r"\b(good ?bye|bye|see you|that'?s all)\b")
+HANDOFF_PREFIX = "transfer_to_"
+CARD_ANSWER = (
+    "The card number on file is 4111 1111 1111 1111, and the next payment of forty euros is due on the first "
+    "of next month."
+)
+GUARDRAIL_APOLOGY = "Sorry, I cannot say that here. Is there anything else I can help you with?"
 _FILLER = (
     "This is sentence number {n} of a long answer from the local test server, "
     "and it keeps going so the audio lasts as long as you asked."
@@ -72,8 +81,26 @@ _FILLER = (
 
 def respond(turns: Sequence[Turn], *, instructions: str, tools: Sequence[JsonDict], tool_choice: Any) -> list[Output]:
     last = turns[-1] if turns else None
+    if last is not None and last.kind == "system" and "guardrail" in last.text.lower():
+        return [Speak(GUARDRAIL_APOLOGY)]
     if last is not None and last.kind == "function_call_output":
-        return [Speak(_say_tool_output(last.text))]
+        taken_over = _handed_over_to(turns)
+        if taken_over is None:
+            return [Speak(_say_tool_output(last.text))]
+        # The new assistant takes the request up itself (never handing it on again: no ping-pong).
+        tools = [t for t in tools if not str(t.get("name", "")).startswith(HANDOFF_PREFIX)]
+        answer = _respond_to_user(turns, instructions, tools, tool_choice)
+        first = answer[0] if answer else None
+        if isinstance(first, Speak):
+            answer[0] = Speak(f"{taken_over} here. {first.text}", first.seconds)
+        return answer
+    return _respond_to_user(turns, instructions, tools, tool_choice)
+
+
+def _respond_to_user(
+    turns: Sequence[Turn], instructions: str, tools: Sequence[JsonDict], tool_choice: Any
+) -> list[Output]:
+    last = turns[-1] if turns else None
     user = next((t for t in reversed(turns) if t.kind == "user"), None)
     if user is None or (last is not None and last.kind in ("assistant", "function_call")):
         forced = _forced_tool(tools, tool_choice)
@@ -102,6 +129,8 @@ def _answer(user: Turn, words: str, turns: Sequence[Turn], instructions: str) ->
         if instructions.strip():
             return Speak(f"My instructions are: {_quote(instructions)}.")
         return Speak("I have no special instructions.")
+    if re.search(r"\bcard number\b", words):
+        return Speak(CARD_ANSWER)
     if user.audio:
         return Speak(f"I heard {_quote(user.text)}.")
     return Speak(f"You said: {_quote(user.text)}.")
@@ -115,6 +144,9 @@ def _tool_call(
     if named and named.group(1) in functions and (forced is None or forced == named.group(1)):
         args = re.search(r"\bwith (\{.*\})", text)
         return [CallTool(named.group(1), _json_args(args.group(1) if args else "{}"))]
+    handoff = next((f for f in functions if f.startswith(HANDOFF_PREFIX) and _names(words, f)), None)
+    if handoff is not None and forced in (None, handoff):
+        return [CallTool(handoff, "{}")]
     stop = next((f for f in functions if f == "stop_conversation"), None) or next(
         (f for f in functions if "stop" in f or "hang_up" in f or "end_conversation" in f), None
     )
@@ -131,6 +163,24 @@ def _tool_call(
     if forced is not None:
         return [CallTool(forced, "{}")]
     return None
+
+
+def _names(words: str, handoff_tool: str) -> bool:
+    """The request names the assistant this tool hands off to ("billing" for transfer_to_billing)."""
+    target = handoff_tool[len(HANDOFF_PREFIX) :].replace("_", " ").strip()
+    return bool(target) and re.search(rf"\b{re.escape(target)}\b", words) is not None
+
+
+def _handed_over_to(turns: Sequence[Turn]) -> str | None:
+    """The assistant a handoff just went to: the last call was a transfer_to_ tool, and its output names it."""
+    call = next((t for t in reversed(turns) if t.kind == "function_call"), None)
+    if call is None or not call.name.startswith(HANDOFF_PREFIX):
+        return None
+    value: Any = None
+    with contextlib.suppress(ValueError):
+        value = json.loads(turns[-1].text)
+    name = value.get("assistant") if isinstance(value, dict) else None
+    return str(name) if name else call.name[len(HANDOFF_PREFIX) :].replace("_", " ").title()
 
 
 def _forced_tool(tools: Sequence[JsonDict], tool_choice: Any) -> str | None:

@@ -81,7 +81,7 @@ class Answers:
         parts = self._parts
         stopped = False
         # On barge-in the server cancels its own response (interrupt_response): no cancel of ours.
-        if reason == "user" and parts.responses.cancel():
+        if reason != "barge_in" and parts.responses.cancel():
             parts.wire.send(CancelResponse())
             stopped = True
         span = parts.playback.current()

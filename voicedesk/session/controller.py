@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from voicedesk.session import events as se
 from voicedesk.session.activity import TICK_S, SessionStatus
 from voicedesk.session.answers import Answers
 from voicedesk.session.conversation import Conversation, Item
+from voicedesk.session.guardrails import GuardrailRunner
+from voicedesk.session.handoffs import Assistant, Handoffs, handoff_note
 from voicedesk.session.inspector import for_inspection
 from voicedesk.session.intents import UpdateSession
 from voicedesk.session.journal import SessionJournal
@@ -61,8 +63,11 @@ class SessionController:
         tool_timeout_s: float = 15.0,
         on_input_sent: Callable[[Pcm16], None] | None = None,
         response_timeout_s: float = DEFAULT_TIMEOUT_S,
+        assistants: Sequence[Assistant] = (),
+        assistant: str | None = None,
     ) -> None:
-        """``on_input_sent`` sees exactly each microphone block sent to the server (e.g. for a recording)."""
+        """``on_input_sent`` sees exactly each microphone block sent to the server (e.g. for a recording).
+        With ``assistants`` (profiles), ``assistant`` (else the first) talks, on its own settings over these."""
         settings.validate()
         self.settings = settings
         self.endpoint = endpoint
@@ -94,6 +99,7 @@ class SessionController:
             emit=self._emit,
             end_session=self._end_after_goodbye,
             timeout_s=tool_timeout_s,
+            take_call=lambda name, arguments: self._handoffs.take_call(name, arguments),
         )
         self._status = SessionStatus(
             parts,
@@ -106,6 +112,14 @@ class SessionController:
         self._request_gate = RequestGate()
         self._answers = Answers(
             parts, update_activity=self._status.update, request_gate=self._request_gate, spawn=self._spawn
+        )
+        self._guardrails = GuardrailRunner(parts, self._answers, spawn=self._spawn)
+        self._handoffs = Handoffs(
+            emit=self._note_handoff,
+            voice_used=lambda: parts.voice_used,
+            settings=lambda: self.settings,
+            apply=self._take_assistant,
+            resend=self._resend_settings,
         )
         self._talk = TalkInput(
             parts,
@@ -140,11 +154,13 @@ class SessionController:
             rate_limits=RateLimitRetries(parts.responses, request=lambda: self._answers.request(), spawn=self._spawn),
             request_gate=self._request_gate,
             turn_answered=self._renewal.turn_answered,
+            guardrails=self._guardrails,
         )
         self._ending = False
         self._ticker: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._ended = asyncio.Event()
+        self.set_assistants(assistants, assistant)
 
     @property
     def session_started_at(self) -> float:
@@ -168,6 +184,10 @@ class SessionController:
         self._ending = False
         self._ended.clear()
         self._parts.reset()
+        self._guardrails.reset()
+        settings = self._handoffs.current_settings()  # nothing spoken yet: the assistant's own voice again
+        if settings is not None and self._handoffs.current is not None:
+            self._take_assistant(self._handoffs.current, settings)
         await self._client.connect()
         for intent in self._renewal.session_opened():
             self._parts.wire.send(intent)
@@ -189,6 +209,7 @@ class SessionController:
         with contextlib.suppress(Exception):
             await self.sink.stop()
         self.conversation.settle_waiting_transcripts()
+        self._guardrails.close()
         self._journal.close()
         self._status.set_activity("idle")
         self._status.idle.set()
@@ -219,8 +240,9 @@ class SessionController:
         return self._journal.path
 
     def _session_payload(self) -> ev.JsonDict:
+        tools = self._handoffs.tool_definitions(self.tools.definitions())
         return build_session_payload(
-            self.settings, self.endpoint.protocol, self.tools.definitions(), include_voice=not self._parts.voice_used
+            self.settings, self.endpoint.protocol, tools, include_voice=not self._parts.voice_used
         )
 
     def update_settings(self, settings: SessionSettings) -> None:
@@ -233,6 +255,43 @@ class SessionController:
         self.conversation.transcription_enabled = bool(settings.transcription_model)
         self._resend_settings()
         self._status.update()  # the turn mode may have changed
+
+    # ------------------------------------------------------------------ assistants (profiles)
+
+    @property
+    def assistant(self) -> str | None:
+        """The name of the assistant talking now (None without profiles)."""
+        return self._handoffs.current.name if self._handoffs.current is not None else None
+
+    @property
+    def assistants(self) -> list[str]:
+        return list(self._handoffs.assistants)
+
+    def set_assistants(self, assistants: Sequence[Assistant], current: str | None = None) -> None:
+        """New assistants (the profiles were edited): ``current`` (else the one talking, else the first)
+        talks on; a connected session is updated."""
+        settings = self._handoffs.use(assistants, current or self.assistant)
+        if settings is not None and self._handoffs.current is not None:
+            self._take_assistant(self._handoffs.current, settings)
+        self._resend_settings()
+
+    def switch_assistant(self, name: str) -> se.Handoff:
+        """The person picked another assistant: as a handoff, without a response. KeyError if unknown."""
+        return self._handoffs.switch(name, "person")
+
+    def _take_assistant(self, assistant: Assistant, settings: SessionSettings) -> None:
+        self.settings = settings
+        self._parts.wire.codec.set_formats(settings.input_format, settings.output_format)
+        self.conversation.transcription_enabled = bool(settings.transcription_model)
+        self._guardrails.use(assistant.guardrails)
+        self._status.update()  # the turn mode may have changed
+
+    def _note_handoff(self, event: se.SessionEvent) -> None:
+        if isinstance(event, se.Handoff):
+            note = handoff_note(event)
+            self.conversation.add_note(note)
+            self._emit(se.HistoryAdded(note))
+        self._emit(event)
 
     def add_tool(self, func: Callable[..., Any], name: str | None = None, description: str | None = None) -> None:
         self.tools.register(func, name=name, description=description)
@@ -344,6 +403,7 @@ class SessionController:
             if self._watchdog.check():
                 self._status.update()
             self._status.tick()
+            self._guardrails.tick()
             quiet = self.activity == "idle" and not self._talk.held  # never cut a turn to renew
             self._renewal.maybe_renew(time.monotonic(), quiet)
 

@@ -10,105 +10,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from voicedesk.audio.base import ms_to_samples, samples_to_ms
 from voicedesk.realtime.events import JsonDict
+from voicedesk.session.items import NOTE_ID_PREFIX, ItemType
+from voicedesk.session.items import Item as Item
+from voicedesk.session.items import Role as Role
+from voicedesk.session.items import item_from_record as item_from_record
 
-ItemType = Literal["message", "function_call", "function_call_output", "other"]
-Role = Literal["user", "assistant", "system"]
 SUMMARY_ID_PREFIX = "item_vdsum"
 """Ids of the summary items we create when carrying a long conversation over; kept out of the history."""
 
 # Tuples, not sets: a server may send any JSON value as a type, and a dict is not hashable.
 _TEXT_TYPES = ("input_text", "output_text", "text")
 _AUDIO_TYPES = ("input_audio", "output_audio", "audio")
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    id: str
-    type: ItemType
-    role: Role | None
-    status: str
-    text: str = ""
-    transcript: str = ""
-    has_audio: bool = False
-    audio_ms: int = 0
-    truncated_ms: int | None = None
-    name: str | None = None
-    call_id: str | None = None
-    arguments: str = ""
-    output: str | None = None
-    created_at: float = 0.0
-    cut_off: str | None = None
-    """Why an answer stopped short (e.g. "cut off: it reached the token limit"), None when it did not."""
-
-    @property
-    def display_text(self) -> str:
-        """What a person reads for this item: the transcript of audio, else its text."""
-        return self.transcript or self.text
-
-    @property
-    def heard_text(self) -> str:
-        """For an interrupted answer, the part of the transcript that was actually heard (estimated
-        by the share of the audio played; the service trims its own copy the same way)."""
-        if self.truncated_ms is None or self.audio_ms <= 0:
-            return self.display_text
-        share = min(1.0, max(0.0, self.truncated_ms / self.audio_ms))
-        text = self.display_text
-        cut = int(len(text) * share)
-        # Do not end mid-word.
-        while 0 < cut < len(text) and not text[cut - 1].isspace() and not text[cut].isspace():
-            cut -= 1
-        return text[:cut].rstrip()
-
-    def to_record(self) -> dict[str, Any]:
-        """The JSON line written to journals and ``conversation.jsonl``."""
-        record: dict[str, Any] = {"id": self.id, "type": self.type, "role": self.role, "status": self.status}
-        if self.type == "message":
-            record["text"] = self.text
-            record["transcript"] = self.transcript
-            record["has_audio"] = self.has_audio
-            if self.has_audio:
-                record["audio_ms"] = self.audio_ms
-            if self.truncated_ms is not None:
-                record["truncated_ms"] = self.truncated_ms
-                record["heard_transcript"] = self.heard_text
-            if self.cut_off is not None:
-                record["cut_off"] = self.cut_off
-        elif self.type == "function_call":
-            record |= {"name": self.name, "call_id": self.call_id, "arguments": self.arguments}
-        elif self.type == "function_call_output":
-            record |= {"call_id": self.call_id, "output": self.output, "name": self.name}
-        record["created_at"] = round(self.created_at, 3)
-        return record
-
-
-def item_from_record(record: dict[str, Any]) -> Item | None:
-    """An item back from its record (a journal line, the history), or None when the record is not one."""
-    item_type, role = record.get("type"), record.get("role")
-    if item_type not in ("message", "function_call", "function_call_output") or not isinstance(record.get("id"), str):
-        return None
-    truncated = record.get("truncated_ms")
-    output = record.get("output")
-    return Item(
-        id=record["id"],
-        type=item_type,
-        role=role if role in ("user", "assistant", "system") else None,
-        status=str(record.get("status") or "completed"),
-        text=str(record.get("text") or ""),
-        transcript=str(record.get("transcript") or ""),
-        has_audio=bool(record.get("has_audio")),
-        audio_ms=int(record.get("audio_ms") or 0),
-        truncated_ms=int(truncated) if isinstance(truncated, int | float) else None,
-        name=record.get("name") if isinstance(record.get("name"), str) else None,
-        call_id=record.get("call_id") if isinstance(record.get("call_id"), str) else None,
-        arguments=str(record.get("arguments") or ""),
-        output=output if isinstance(output, str) else None,
-        created_at=float(record.get("created_at") or 0.0),
-        cut_off=record.get("cut_off") if isinstance(record.get("cut_off"), str) else None,
-    )
 
 
 @dataclass(slots=True)
@@ -127,10 +43,13 @@ class _ItemState:
     arguments: str = ""
     output: str | None = None
     cut_off: str | None = None
+    note: dict[str, Any] | None = None
     created_at: float = field(default_factory=time.time)
     server_done: bool = False
     transcript_settled: bool = True
     finished: bool = False
+    heard_only: bool = False
+    """A guardrail cut it: only the words heard are kept, and nothing more of it is taken."""
 
     def display_text(self) -> str:
         """``Item.display_text`` without building a whole snapshot (asked for every streamed word)."""
@@ -153,6 +72,7 @@ class _ItemState:
             output=self.output,
             created_at=self.created_at,
             cut_off=self.cut_off,
+            note=self.note,
         )
 
 
@@ -200,6 +120,12 @@ class Conversation:
         """Call ``listener`` once for each item when it is complete (transcript included)."""
         self._finished_listeners.append(listener)
 
+    def add_note(self, note: Item) -> None:
+        """One of our notes (a handoff, a guardrail trip) at the end: finished at once, so it is journaled."""
+        self.restore([note])
+        for listener in self._finished_listeners:
+            listener(note)
+
     def restore(self, items: list[Item]) -> None:
         """Finished items of an earlier conversation (a resume): carried into the next server session as a
         renewal carries its own, and not announced as finished again (they are stored already)."""
@@ -210,7 +136,7 @@ class Conversation:
             state.text_parts = {0: item.text} if item.text else {}
             state.transcript_parts = {0: item.transcript} if item.transcript else {}
             state.has_audio, state.audio_samples = item.has_audio, ms_to_samples(item.audio_ms)
-            state.truncated_ms, state.cut_off = item.truncated_ms, item.cut_off
+            state.truncated_ms, state.cut_off, state.note = item.truncated_ms, item.cut_off, item.note
             state.name, state.call_id, state.arguments, state.output = (
                 item.name,
                 item.call_id,
@@ -233,7 +159,10 @@ class Conversation:
         if state is None:
             state = self._new_state(wire_item)
             if previous_item_id in self._items and previous_item_id != self._order[-1]:
-                self._order.insert(self._order.index(previous_item_id) + 1, item_id)
+                at = self._order.index(previous_item_id) + 1
+                while at < len(self._order) and self._order[at].startswith(NOTE_ID_PREFIX):
+                    at += 1  # the server knows nothing of our notes: the item follows those after its previous
+                self._order.insert(at, item_id)
             else:
                 self._order.append(item_id)
             self._items[item_id] = state
@@ -290,8 +219,9 @@ class Conversation:
 
     def _append_assistant_text(self, item_id: str, content_index: int, delta: str) -> _ItemState | None:
         state = self._items.get(item_id)
-        if state is not None:
-            state.transcript_parts[content_index] = state.transcript_parts.get(content_index, "") + delta
+        if state is None or state.heard_only:
+            return None
+        state.transcript_parts[content_index] = state.transcript_parts.get(content_index, "") + delta
         return state
 
     def set_assistant_text(self, item_id: str, content_index: int, text: str) -> None:
@@ -362,6 +292,17 @@ class Conversation:
         if not state.server_done:
             state.status = "incomplete"
         return state.snapshot()
+
+    def keep_heard_only(self, item_id: str) -> None:
+        """A guardrail cut this answer: forget the words that were not heard (they may be what it caught), and
+        whatever more of it arrives. Its audio length becomes what was heard."""
+        state = self._items.get(item_id)
+        if state is None or state.truncated_ms is None:
+            return
+        heard = state.snapshot().heard_text
+        state.transcript_parts = {0: heard} if heard else {}
+        state.audio_samples = min(state.audio_samples, ms_to_samples(state.truncated_ms))
+        state.heard_only = True
 
     def settle_waiting_transcripts(self) -> None:
         """A response finished: stop waiting for user transcripts that never came, so the items are

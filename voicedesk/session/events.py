@@ -1,7 +1,8 @@
 """What the session controller reports: one typed union, the vocabulary of the OpenAI Agents SDK's
 realtime session events (agent_start/agent_end, tool_start/tool_end, audio, audio_end, audio_interrupted,
-error, history_updated/history_added, raw_model_event) plus what a desktop client shows besides:
-connection and activity state, transcript deltas, latency, usage, session renewal, audio device problems.
+error, history_updated/history_added, raw_model_event, handoff, guardrail_tripped) plus what a desktop client
+shows besides: connection and activity state, transcript deltas, latency, usage, session renewal, audio device
+problems.
 
 Every event has a ``kind`` string equal to its Agents SDK name where one exists.
 """
@@ -18,7 +19,7 @@ from voicedesk.session.conversation import Item
 
 Activity = Literal["idle", "listening", "thinking", "speaking"]
 Direction = Literal["client", "server"]
-InterruptReason = Literal["user", "barge_in"]
+InterruptReason = Literal["user", "barge_in", "guardrail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ class AudioEnd:
 
 @dataclass(frozen=True, slots=True)
 class AudioInterrupted:
-    """Playback was cut (button, Esc or barge-in); ``audio_end_ms`` is what the person heard."""
+    """Playback was cut (button, Esc, barge-in or a guardrail); ``audio_end_ms`` is what the person heard."""
 
     item_id: str
     audio_end_ms: int
@@ -205,6 +206,43 @@ class AudioDeviceProblem:
 
 
 @dataclass(frozen=True, slots=True)
+class Handoff:
+    """Another assistant took over: the model called its ``transfer_to_…`` tool, or the person picked it.
+    ``voice_note`` says why the voice stayed as it was (it cannot change once the assistant has spoken)."""
+
+    from_agent: str
+    to_agent: str
+    requested_by: Literal["model", "person"] = "model"
+    voice_note: str = ""
+    kind: str = "handoff"
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailResult:
+    """One output guardrail's verdict: its name (``blocked_patterns``, ``max_answer_seconds``, the hook's
+    ``module:function``) and why it tripped."""
+
+    guardrail: str
+    reason: str
+    tripped: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailTripped:
+    """An output guardrail stopped an answer: playback stopped, the response cancelled, the item cut at what
+    was heard. ``message`` is the answer's text when it tripped."""
+
+    guardrail_results: tuple[GuardrailResult, ...]
+    message: str
+    item_id: str
+    kind: str = "guardrail_tripped"
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(result.reason for result in self.guardrail_results)
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnded:
     """The session is over: the person disconnected, a tool ended it, or an error left nothing to do."""
 
@@ -231,5 +269,7 @@ SessionEvent = (
     | RateLimitsReported
     | SessionRenewed
     | AudioDeviceProblem
+    | Handoff
+    | GuardrailTripped
     | SessionEnded
 )

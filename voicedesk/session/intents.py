@@ -60,6 +60,13 @@ class SendUserText:
 
 
 @dataclass(frozen=True, slots=True)
+class SendSystemMessage:
+    """A note to the model only (e.g. why its last answer was cut), as a system message item."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class SendToolOutput:
     call_id: str
     output: str
@@ -87,6 +94,7 @@ Intent = (
     | CancelResponse
     | CutHeardItem
     | SendUserText
+    | SendSystemMessage
     | SendToolOutput
     | UpdateSession
     | ReplayItem
@@ -118,6 +126,8 @@ class IntentSender:
                 return [ev.ItemDelete(item_id)]  # a truncate to 0 ms is refused: nothing heard, nothing kept
             case SendUserText(text=text):
                 return [ev.ItemCreate(ev.MessageSpec("user", text))]
+            case SendSystemMessage(text=text):
+                return [ev.ItemCreate(ev.MessageSpec("system", text))]
             case SendToolOutput(call_id=call_id, output=output):
                 return [ev.ItemCreate(ev.FunctionOutputSpec(call_id, output))]
             case UpdateSession(payload=payload):

@@ -93,6 +93,15 @@ class PlaybackTracker:
                 return span
         return None
 
+    def span_of(self, item_id: str) -> Span | None:
+        return self._spans.get(item_id)
+
+    def refuse(self, item_id: str, content_index: int = 0) -> None:
+        """Never play this item's audio, none of which has arrived yet (a guardrail stopped it first)."""
+        if item_id not in self._spans:
+            self._spans[item_id] = Span(item_id, content_index, self._sink.played_samples, cut=True)
+            self._order.append(item_id)
+
     def is_playing(self) -> bool:
         return self.current() is not None and self._sink.buffered_samples > 0
 

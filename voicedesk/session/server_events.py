@@ -15,6 +15,7 @@ from voicedesk.realtime import events as ev
 from voicedesk.realtime.session_config import SessionSettings
 from voicedesk.session import events as se
 from voicedesk.session.answers import Answers
+from voicedesk.session.guardrails import GuardrailRunner
 from voicedesk.session.inspector import for_inspection
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.rate_limits import (
@@ -47,6 +48,7 @@ class ServerEventRouter:
         rate_limits: RateLimitRetries,
         request_gate: RequestGate,
         turn_answered: Callable[[], None],
+        guardrails: GuardrailRunner,
     ) -> None:
         self._parts = parts
         self._conversation = parts.conversation
@@ -67,6 +69,7 @@ class ServerEventRouter:
         self._rate_limits = rate_limits
         self._request_gate = request_gate
         self._turn_answered = turn_answered
+        self._guardrails = guardrails
 
     def on_server_event(self, event: ev.ServerEvent, raw: ev.JsonDict | None) -> None:
         if raw is not None and self._raw_events():
@@ -89,8 +92,12 @@ class ServerEventRouter:
                 text = conversation.append_assistant_delta(item_id, index, delta)
                 if text is not None:
                     self._emit(se.TranscriptDelta(item_id, "assistant", delta, text))
+                    self._guardrails.on_text(item_id, text)
             case ev.TranscriptDone(item_id=item_id, content_index=index, text=text):
                 conversation.set_assistant_text(item_id, index, text)
+                done = conversation.get(item_id)
+                if done is not None:
+                    self._guardrails.on_text(item_id, done.display_text, final=True)
             case ev.AudioDone(item_id=item_id):
                 self._playback.mark_audio_done(item_id)
             case ev.ItemAdded(item=item, previous_item_id=previous):

@@ -32,6 +32,9 @@ class CallDecision:
 
 ApproveCall = Callable[[str, str, str], Awaitable[CallDecision]]
 """(tool name, arguments JSON, call id) -> the decision; asked before every call (the app's approval gate)."""
+TakeCall = Callable[[str, str], str | None]
+"""(tool name, arguments JSON) -> the output of a call done at once by the session itself (a handoff), or None
+for a call the registry runs."""
 
 
 @dataclass(slots=True)
@@ -52,9 +55,11 @@ class ToolCallRunner:
         end_session: Callable[[], None],
         timeout_s: float = 15.0,
         approve: ApproveCall | None = None,
+        take_call: TakeCall | None = None,
     ) -> None:
         self.registry = registry
         self.approve = approve
+        self._take_call = take_call
         self._send = send
         self._request_response = request_response
         self._emit = emit
@@ -73,6 +78,11 @@ class ToolCallRunner:
             return
         self._seen_calls.add(call_id)
         calls = self._by_response.setdefault(response_id, _ResponseCalls())
+        taken = self._take_call(name, arguments) if self._take_call is not None else None
+        if taken is not None:  # done already (a handoff): its output, and the usual one response.create after
+            self._send(SendToolOutput(call_id, taken))
+            self._maybe_continue(response_id)
+            return
         calls.pending.add(call_id)
         self._emit(ToolStart(call_id, name, arguments))
         task = asyncio.create_task(self._run(response_id, call_id, name, arguments), name=f"tool-{name}")

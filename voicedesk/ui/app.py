@@ -108,7 +108,7 @@ async def _smoke_turn(window: MainWindow) -> int:
     return EXIT_OK
 
 
-async def _main(app: QApplication, settings: AppSettings, connect: bool, smoke: bool) -> int:
+async def _main(app: QApplication, settings: AppSettings, connect: bool, smoke: bool, profile: str | None) -> int:
     started = time.perf_counter()
     if smoke:
         settings = dataclasses.replace(settings, endpoint="local")
@@ -119,7 +119,7 @@ async def _main(app: QApplication, settings: AppSettings, connect: bool, smoke: 
         )
         runtime = AppRuntime(settings, options)
     else:
-        runtime = AppRuntime(settings, RuntimeOptions(history="window"))
+        runtime = AppRuntime(settings, RuntimeOptions(history="window", profile=profile))
     holder: list[MainWindow] = []
     install_error_handlers(lambda: holder[0] if holder else None, asyncio.get_running_loop())
     window = MainWindow(runtime, persist=not smoke)
@@ -140,7 +140,7 @@ async def _main(app: QApplication, settings: AppSettings, connect: bool, smoke: 
     return code
 
 
-def run_app(settings: AppSettings, connect: bool = False, smoke: bool = False) -> int:
+def run_app(settings: AppSettings, connect: bool = False, smoke: bool = False, profile: str | None = None) -> int:
     """Open the window and run until it is closed; returns the process exit code."""
     import qasync
 
@@ -148,6 +148,6 @@ def run_app(settings: AppSettings, connect: bool = False, smoke: bool = False) -
     app.setQuitOnLastWindowClosed(False)  # main() decides when to stop: after the clean shutdown
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-            return runner.run(_main(app, settings, connect, smoke))
+            return runner.run(_main(app, settings, connect, smoke, profile))
     except KeyboardInterrupt:
         return EXIT_OK

@@ -58,7 +58,7 @@ class TalkControls(QWidget):
         self.interrupt_button.setToolTip("Stop the assistant at once (Esc)")
         self.settings_button = QPushButton("Settings…")
         self.settings_button.setObjectName("settings_button")
-        layout = QHBoxLayout(self)
+        layout = self.row = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.connect_button)
         layout.addStretch(1)

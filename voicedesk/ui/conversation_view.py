@@ -211,7 +211,8 @@ class ConversationView(QWidget):
 
     @staticmethod
     def _renders(item: Item) -> bool:
-        return item.type == "function_call" or (item.type == "message" and item.role in ("user", "assistant"))
+        shown_message = item.type == "message" and item.role in ("user", "assistant")
+        return shown_message or item.type == "function_call" or item.is_note
 
     def _render_all(self) -> None:
         self.browser.clear()
@@ -274,6 +275,12 @@ class ConversationView(QWidget):
         c = theme.colors()
         muted = f"color:{c['muted']}"
         stamp = time.strftime("%H:%M:%S", time.localtime(item.created_at)) if item.created_at else ""
+        if item.is_note:  # a handoff ("Concierge → Billing") or a guardrail that cut an answer
+            color, mark = (c["tool"], "⇄") if item.type == "handoff" else (c["cut"], "⛔")
+            extra = str((item.note or {}).get("voice_note") or "")
+            aside = f"<br><span style='{muted}'>{_escape(extra)}</span>" if extra else ""
+            head = f"<span style='color:{color}'>{mark} {_escape(item.text)}</span>"
+            return f"{head} <span style='{muted}'>{stamp}</span>{aside}"
         if item.type == "function_call":
             output = self._outputs.get(item.call_id or "")
             call = f"{html.escape(item.name or '?')}({html.escape(_compact(item.arguments))})"

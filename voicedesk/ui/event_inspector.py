@@ -7,6 +7,7 @@ inspector costs only the bookkeeping)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -40,6 +41,10 @@ FLUSH_MS = 500  # twice a second: each insertion re-lays out and repaints the wh
 SUMMARY_CHARS = 120  # a glance (the details pane shows the whole event); long cells cost text shaping per paint
 
 
+_ARROWS = {"client": "↑", "server": "↓"}
+_FROM = {"client": "sent by voicedesk", "server": "received from the server"}
+
+
 class RawEvent:
     __slots__ = ("data", "direction", "size", "summary", "t", "type")
 
@@ -59,9 +64,8 @@ class RawEvent:
         return self.summary
 
     def cells(self) -> list[QStandardItem]:
-        sent = self.direction == "client"
-        arrow = QStandardItem("↑" if sent else "↓")
-        arrow.setToolTip("sent by voicedesk" if sent else "received from the server")
+        arrow = QStandardItem(_ARROWS.get(self.direction, "◆"))
+        arrow.setToolTip(_FROM.get(self.direction, "the session's own event (not on the wire)"))
         return [QStandardItem(f"{self.t:9.3f}"), arrow, QStandardItem(self.type), QStandardItem(self.summarize())]
 
 
@@ -166,6 +170,7 @@ class EventInspector(QWidget):
         self.direction_box.addItem("both ways", "")
         self.direction_box.addItem("↑ sent", "client")
         self.direction_box.addItem("↓ received", "server")
+        self.direction_box.addItem("◆ session", "session")
         self.hide_audio_box = QCheckBox("Hide audio")
         self.hide_audio_box.setChecked(True)
         self.hide_audio_box.setToolTip("Hide input_audio_buffer.append and audio delta events")
@@ -249,6 +254,9 @@ class EventInspector(QWidget):
     def apply_event(self, event: se.SessionEvent) -> None:
         if isinstance(event, se.RawModelEvent):
             self.add(event.direction, event.data, event.size)
+        elif isinstance(event, se.Handoff | se.GuardrailTripped):  # the session's own, in the SDK's words
+            data = {"type": event.kind, **{k: v for k, v in dataclasses.asdict(event).items() if k != "kind"}}
+            self.add("session", data, len(json.dumps(data, ensure_ascii=False)))
 
     def add(self, direction: str, data: dict[str, Any], size: int = 0) -> None:
         self.model.add(RawEvent(time.monotonic() - self._t0, direction, data, size))

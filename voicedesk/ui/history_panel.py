@@ -73,6 +73,8 @@ def conversation_html(items: list[Item]) -> str:
                 f"<p><b>{who}</b> <span style='color:gray'>{stamp}</span>{note}<br>"
                 f"{html.escape(text or '(audio, no transcript)')}</p>"
             )
+        elif item.is_note:  # a handoff, a guardrail that cut an answer
+            parts.append(f"<p style='color:gray'>{html.escape(item.text)} {stamp}</p>")
         elif item.type == "function_call":
             result = outputs.get(item.call_id)
             call = html.escape(f"{item.name}({item.arguments})")

@@ -36,9 +36,11 @@ from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
 from voicedesk.ui.history_dock import HistoryDock
 from voicedesk.ui.layout_memory import LayoutMemory
+from voicedesk.ui.profile_picker import ProfilesUi
 from voicedesk.ui.qtasync import async_slot
 from voicedesk.ui.session_notices import SessionNotices, has_microphone
 from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
+from voicedesk.ui.settings_profiles import profiles_hooks
 from voicedesk.ui.settings_tools import tools_hooks
 from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.tool_log import ToolLogView
@@ -114,6 +116,8 @@ class MainWindow(QMainWindow):
         if self.history_dock is not None:
             self.menuBar().addMenu("&View").addAction(self.history_dock.toggle_action)
         self._wire()
+        vm, row = self.view_model, self.controls.row  # the profile picker goes beside Connect
+        self.profiles_ui = ProfilesUi(runtime, vm, row, self.banner, self.tool_log, self.inspector)
         self._keys = KeyForwarder(self, self.controls)
         self.resize(1100, 760)
         self.splitter.setSizes([640, 440])
@@ -385,7 +389,8 @@ class MainWindow(QMainWindow):
         )
         restart = lambda name: self.spawn(self.runtime.tools.restart(name), "mcp-restart")  # noqa: E731
         tools = tools_hooks(self.runtime.tools, restart, self.runtime.tools.choice.mcp_config)
-        dialog = SettingsDialog(self.runtime.settings, hooks, self, clock=self.clock, tools=tools)
+        profiles = profiles_hooks(self.runtime, saved=self.profiles_ui.refresh)
+        dialog = SettingsDialog(self.runtime.settings, hooks, self, clock=self.clock, tools=tools, profiles=profiles)
         dialog.accepted.connect(partial(self._settings_accepted, dialog))
         self.settings_dialog = dialog
         dialog.open()

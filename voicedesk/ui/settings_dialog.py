@@ -33,6 +33,7 @@ from voicedesk.tools.approval import ToolSource
 from voicedesk.tools.builtins import default_registry
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.settings_privacy import PrivacyTab
+from voicedesk.ui.settings_profiles import ProfilesHooks, ProfilesTab
 from voicedesk.ui.settings_tools import ToolInfo, ToolsHooks, ToolsTab
 
 MODELS = ("gpt-realtime", "gpt-realtime-mini", "gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview")
@@ -89,6 +90,7 @@ class SettingsDialog(QDialog):
         save_key: Callable[[str, str | None], None] = store_key,
         clock: DisplayClock | None = None,
         tools: ToolsHooks | None = None,
+        profiles: ProfilesHooks | None = None,
     ) -> None:
         super().__init__(parent)
         self._clock = clock
@@ -111,6 +113,9 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.tools_tab, "Tools")
         self.privacy = PrivacyTab(settings)
         self.tabs.addTab(self.privacy, "History && privacy")
+        self.profiles_tab = ProfilesTab(profiles) if profiles is not None else None
+        if self.profiles_tab is not None:
+            self.tabs.addTab(self.profiles_tab, "Assistants")
         self.error_label = QLabel()
         self.error_label.setObjectName("settings_error")
         self.error_label.setWordWrap(True)
@@ -392,6 +397,10 @@ class SettingsDialog(QDialog):
             settings = self.build_settings()
         except (SettingsError, EndpointError) as exc:
             self.show_error(f"Not saved: {exc}.")
+            return
+        problem = self.profiles_tab.save() if self.profiles_tab is not None else None
+        if problem is not None:
+            self.show_error(f"Assistants not saved: {problem}")
             return
         key = self.key_edit.text().strip()
         if key and str(self.endpoint_box.currentData()) != "local":

@@ -37,9 +37,13 @@ class ToolCall:
     duration_s: float | None = None
     approval: str = ""
     source: str = ""
+    note: str = ""
+    """For the session's own rows (a handoff, a guardrail trip): the status to show."""
 
     @property
     def status(self) -> str:
+        if self.note:
+            return self.note
         if self.ok is None:
             return "running"
         if self.approval in _REFUSALS:
@@ -115,8 +119,22 @@ class ToolCallModel(QAbstractTableModel):
         return sequence - self.calls.dropped
 
     def started(self, event: se.ToolStart) -> None:
-        if self.row_of(event.call_id) is not None:
-            return
+        if self.row_of(event.call_id) is None:
+            self._push(ToolCall(event.call_id, event.name, event.arguments, time.time()))
+
+    def noted(self, event: se.Handoff | se.GuardrailTripped) -> None:
+        """The session's own steps between tool calls, one row each."""
+        row_id = f"{event.kind}-{self.calls.dropped + len(self.calls)}"
+        if isinstance(event, se.Handoff):
+            what = f"{event.from_agent} → {event.to_agent}"
+            said = event.voice_note or f"{event.to_agent} answers from here"
+            status = "handoff (you chose)" if event.requested_by == "person" else "handoff"
+            self._push(ToolCall(row_id, "handoff", what, time.time(), said, True, 0.0, note=status))
+        else:
+            names = ", ".join(result.guardrail for result in event.guardrail_results)
+            self._push(ToolCall(row_id, "guardrail", names, time.time(), event.reason, False, 0.0, note="answer cut"))
+
+    def _push(self, call: ToolCall) -> None:
         if len(self.calls) >= self.max_rows:
             self.beginRemoveRows(QModelIndex(), 0, 0)
             self._sequence.pop(self.calls[0].call_id, None)
@@ -124,8 +142,8 @@ class ToolCallModel(QAbstractTableModel):
             self.endRemoveRows()
         row = len(self.calls)
         self.beginInsertRows(QModelIndex(), row, row)
-        self._sequence[event.call_id] = self.calls.dropped + row
-        self.calls.push(ToolCall(event.call_id, event.name, event.arguments, time.time()))
+        self._sequence[call.call_id] = self.calls.dropped + row
+        self.calls.push(call)
         self.endInsertRows()
 
     def finished(self, event: se.ToolEnd) -> None:
@@ -189,6 +207,9 @@ class ToolLogView(QWidget):
             self.table.scrollToBottom()
         elif isinstance(event, se.ToolEnd):
             self.model.finished(event)
+        elif isinstance(event, se.Handoff | se.GuardrailTripped):
+            self.model.noted(event)
+            self.table.scrollToBottom()
 
     def refresh(self) -> None:
         self.table.viewport().update()

@@ -73,6 +73,8 @@ class SessionViewModel(QObject):
     session_renewed = Signal(object)  # se.SessionRenewed
     audio_interrupted = Signal(object)  # se.AudioInterrupted
     session_ended = Signal(str)  # reason
+    handoff = Signal(object)  # se.Handoff
+    guardrail_tripped = Signal(object)  # se.GuardrailTripped
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +120,10 @@ class SessionViewModel(QObject):
                 self.audio_interrupted.emit(event)
             case se.SessionEnded(reason=reason):
                 self.session_ended.emit(reason)
+            case se.Handoff():
+                self.handoff.emit(event)
+            case se.GuardrailTripped():
+                self.guardrail_tripped.emit(event)
             case se.AgentStart() | se.AgentEnd() | se.AudioChunk() | se.AudioEnd():
                 pass  # the activity in StateChanged says what these mean for the window; levels come from the clock
             case _:
