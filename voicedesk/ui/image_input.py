@@ -77,7 +77,9 @@ class QtRaster:
         data = QByteArray()
         buffer = QBuffer(data)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        if not image.save(buffer, b"PNG" if encoding == "png" else b"JPEG", quality if encoding == "jpeg" else -1):
+        kind, level = ("PNG", -1) if encoding == "png" else ("JPEG", quality)
+        # The stubs say bytes; PySide6 6.11 takes only str for the format at run time.
+        if not image.save(buffer, kind, level):  # type: ignore[call-overload]
             raise ImageError(f"the image could not be encoded as {encoding.upper()}")
         return bytes(data.data())
 

@@ -61,7 +61,8 @@ class RegionPicker(QWidget):
         """The framed rectangle in widget coordinates (empty before a drag)."""
         if self._start is None or self._end is None:
             return QRect()
-        return QRect(self._start, self._end).normalized()
+        left, top = min(self._start.x(), self._end.x()), min(self._start.y(), self._end.y())
+        return QRect(left, top, abs(self._end.x() - self._start.x()), abs(self._end.y() - self._start.y()))
 
     def to_pixels(self, rect: QRect) -> QRect:
         """Widget coordinates to the capture's pixels (they differ by the device pixel ratio)."""
