@@ -217,3 +217,37 @@ def test_markdown_shows_images_embedded_or_as_files_beside(tmp_path: Path) -> No
     assert oct(image_file.stat().st_mode & 0o777) == "0o600"
     without = conversation_markdown([item_from_record(items[0].to_record())])  # type: ignore[list-item]
     assert "not kept" in without
+
+
+def test_the_history_keeps_images_once_and_deletes_them_with_the_conversation(tmp_path: Path) -> None:
+    from voicedesk.history import HistoryStore
+
+    part = _part()
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        first, second = store.begin(), store.begin()
+        for conversation in (first, first, second):  # the same image twice in one conversation: stored once
+            store.add_image(conversation, part.sha256, part.mime, part.data)
+        store.add_item(first, Item("item_vdimg1", "message", "user", "completed", images=(part,)).to_record())
+        assert store.images(first) == {part.sha256: part.data}
+        store.delete(first)
+        assert store.images(second) == {part.sha256: part.data}, "another conversation's copy stays"
+        assert store._db.execute("SELECT count(*) FROM images").fetchone()[0] == 1
+
+
+def test_an_older_history_gains_the_images_table(tmp_path: Path) -> None:
+    import sqlite3
+
+    from voicedesk.history import HistoryStore
+    from voicedesk.history.schema import VERSION
+
+    path = tmp_path / "old.sqlite3"
+    with HistoryStore(path) as store:
+        kept = store.begin()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE images")
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
+    db.close()
+    with HistoryStore(path) as store:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == VERSION == 4
+        assert store.images(kept) == {}
