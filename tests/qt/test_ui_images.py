@@ -52,6 +52,8 @@ def test_sharing_the_whole_screen_sends_it_at_once_and_shows_a_thumbnail(qtbot: 
     shared = w.images.shared[0]
     shown = w.conversation.browser.document().resource(QTextDocument.ResourceType.ImageResource, thumbnail_url(shared))
     assert isinstance(shown, QImage) and 0 < shown.width() <= 240 and 0 < shown.height() <= 160
+    assert f'<img src="{thumbnail_url(shared).toString()}"' in w.conversation.browser.document().toHtml()
+    assert thumbnail_url(shared).toString() == f"vdimage:{shared.sha256}", "the img names its resource"
     assert shared.describe() in w.conversation.plain_text()
     assert "ask about it" in w.statusBar().currentMessage()
 

@@ -42,7 +42,8 @@ def _spec(item: Item) -> ItemSpec | None:
 
 def _summary_line(item: Item) -> str:
     if item.type == "message":
-        text = " ".join(_message_text(item).split())
+        shown = [f"[image {image.describe()}]" for image in item.images if image.data]
+        text = " ".join([*shown, *_message_text(item).split()])
         if len(text) > SUMMARY_LINE_CHARS:
             text = text[: SUMMARY_LINE_CHARS - 1] + "…"
         return f"{item.role}: {text}" if text else ""

@@ -16,7 +16,7 @@ SCHEME = "vdimage"
 
 
 def thumbnail_url(image: ImagePart) -> QUrl:
-    return QUrl(f"{SCHEME}://{image.sha256}")
+    return QUrl(f"{SCHEME}:{image.sha256}")  # no "//": a sha256 is longer than a host name may be
 
 
 def _thumbnail_size(document: QTextDocument, image: ImagePart) -> QSize | None:
