@@ -1,6 +1,7 @@
 """``voicedesk ask``: a whole conversation from files, headless, with everything written as it happens.
 
-Each input (a WAV file or a ``--text`` message) is one user turn, sent in order. A WAV is streamed as a
+Each input (a WAV file or a ``--text`` message) is one user turn, sent in order; an ``--image`` goes with the
+next turn (or, last, is a turn of its own), scaled to the model's limits first. A WAV is streamed as a
 live microphone would (real time, or ``--fast``), followed by silence until the server's VAD commits
 the turn (with turn detection ``none``, ``ask`` commits itself). Every answer, tool round trips
 included, is awaited before the next turn. Written to the output directory as things happen:
@@ -31,6 +32,7 @@ from voicedesk.app import (
     open_devices,
 )
 from voicedesk.app.history import history_path
+from voicedesk.app.images import ImageError, load_image_file
 from voicedesk.audio.base import Pcm16
 from voicedesk.audio.filesource import FileSource
 from voicedesk.audio.null import NullSink
@@ -40,6 +42,7 @@ from voicedesk.history import HistoryError, HistoryStore
 from voicedesk.private_files import private_dir
 from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
+from voicedesk.session.items import IMAGES_NEED_GA, ImagePart
 from voicedesk.session.journal import JsonlWriter
 from voicedesk.tools.approval import Answer, FixedApprover
 
@@ -51,9 +54,11 @@ VAD_COMMIT_WAIT_S = 8.0
 
 @dataclass(frozen=True)
 class Turn:
-    kind: Literal["wav", "text"]
+    kind: Literal["wav", "text", "image"]
     value: str
     pcm: Pcm16 | None = None
+    images: tuple[ImagePart, ...] = ()
+    """Sent with this turn, in the same message as its text or just before its audio."""
 
 
 @dataclass
@@ -117,13 +122,22 @@ def check_resume(reference: str) -> str:
 
 
 def load_turns(turns: Sequence[tuple[str, str]]) -> list[Turn]:
-    """Read every WAV up front so a bad file fails before anything is sent."""
-    loaded = []
+    """Read every WAV and image up front so a bad file fails before anything is sent. Images go with the
+    next text or WAV turn; images after the last one are a turn of their own."""
+    loaded: list[Turn] = []
+    images: list[ImagePart] = []
     for kind, value in turns:
+        if kind == "image":
+            try:
+                images.append(load_image_file(Path(value)))
+            except ImageError as exc:
+                raise UsageError(f"--image: {exc}") from None
+            continue
         if kind == "text":
             if not value.strip():
                 raise UsageError("--text needs a non-empty message")
-            loaded.append(Turn("text", value))
+            loaded.append(Turn("text", value, images=tuple(images)))
+            images.clear()
             continue
         try:
             pcm = read_wav(Path(value))
@@ -131,9 +145,12 @@ def load_turns(turns: Sequence[tuple[str, str]]) -> list[Turn]:
             raise UsageError(str(exc)) from None
         except OSError as exc:
             raise UsageError(f"cannot read {value}: {exc.strerror or exc}") from None
-        loaded.append(Turn("wav", value, pcm))
+        loaded.append(Turn("wav", value, pcm, images=tuple(images)))
+        images.clear()
+    if images:
+        loaded.append(Turn("image", ", ".join(image.source for image in images), images=tuple(images)))
     if not loaded:
-        raise UsageError("nothing to ask: give WAV files and/or --text messages")
+        raise UsageError("nothing to ask: give WAV files, --text messages and/or --image files")
     return loaded
 
 
@@ -162,7 +179,8 @@ class _Narrator:
         if item.type == "message" and item.role in ("user", "assistant"):
             cut = " [interrupted]" if item.truncated_ms is not None else ""
             text = item.heard_text if item.truncated_ms is not None else item.display_text
-            self.say(f"{item.role}: {text or '(no transcript)'}{cut}")
+            shown = " ".join([*(f"[image {image.describe()}]" for image in item.images), text]).strip()
+            self.say(f"{item.role}: {shown or '(no transcript)'}{cut}")
 
     def on_event(self, event: se.SessionEvent) -> None:
         match event:
@@ -238,6 +256,9 @@ async def run_ask(options: AskOptions) -> int:
         await runtime.prepare()
         controller = runtime.controller
         assert controller is not None
+        if any(turn.images for turn in options.turns) and not controller.takes_images:
+            print(f"voicedesk: --image: {IMAGES_NEED_GA}", file=sys.stderr)
+            return EXIT_USAGE
         controller.conversation.on_finished(narrator.item_finished)
         if runtime.tools.servers is None and _unknown_profile_tool(runtime):
             return EXIT_USAGE
@@ -316,10 +337,12 @@ async def _live(narrator: _Narrator) -> None:
 
 
 async def _send_turn(controller: SessionController, source: FileSource, narrator: _Narrator, turn: Turn) -> None:
-    if turn.kind == "text":
-        controller.send_text(turn.value)
+    if turn.kind != "wav":  # a text, or images alone (answered: nothing follows them)
+        controller.send_text(turn.value if turn.kind == "text" else "", turn.images, respond=True)
         return
     assert turn.pcm is not None
+    if turn.images:  # in the conversation before the audio, answered with it
+        controller.send_text("", turn.images, respond=False)
     if controller.push_to_talk_mode:
         controller.start_push_to_talk()
         await source.play(turn.pcm)

@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="talk to the model from files, headless", parents=command_options)
     ask.add_argument("inputs", nargs="*", metavar="INPUT.wav", help="user turns as WAV files (any rate/channels)")
     ask.add_argument("--text", action="append", default=[], metavar="MESSAGE", help="a typed user turn")
+    ask.add_argument("--image", action="append", default=[], metavar="FILE", help="an image for the next turn")
     ask.add_argument("--out-dir", required=True, type=Path, help="where to write assistant.wav and the logs")
     _add_endpoint_options(ask)
     ask.add_argument("--instructions", help="system instructions for the model")
@@ -220,24 +221,24 @@ def settings_from_args(args: argparse.Namespace, base: AppSettings) -> AppSettin
 
 
 def _ordered_turns(argv: Sequence[str], args: argparse.Namespace) -> list[tuple[str, str]]:
-    """WAV files and --text messages in the order they were given on the command line."""
-    files, texts = list(args.inputs), list(args.text)
+    """WAV files, --text messages and --image files in the order they were given on the command line."""
+    files, given = list(args.inputs), {"text": list(args.text), "image": list(args.image)}
     turns: list[tuple[str, str]] = []
     tokens = list(argv)
     i = 0
     while i < len(tokens):
-        token = tokens[i]
-        if token == "--text" and i + 1 < len(tokens) and texts and tokens[i + 1] == texts[0]:
-            turns.append(("text", texts.pop(0)))
+        token, option = tokens[i], tokens[i].removeprefix("--").partition("=")
+        values = given.get(option[0]) if token.startswith("--") else None
+        if values and not option[1] and i + 1 < len(tokens) and tokens[i + 1] == values[0]:
+            turns.append((option[0], values.pop(0)))
             i += 2
             continue
-        if token.startswith("--text=") and texts and token[len("--text=") :] == texts[0]:
-            turns.append(("text", texts.pop(0)))
+        if values and option[1] and option[2] == values[0]:
+            turns.append((option[0], values.pop(0)))
         elif files and token == files[0]:
             turns.append(("wav", files.pop(0)))
         i += 1
-    turns += [("wav", f) for f in files] + [("text", t) for t in texts]
-    return turns
+    return turns + [("wav", f) for f in files] + [(kind, v) for kind in given for v in given[kind]]
 
 
 def _require_devices() -> None:
@@ -260,8 +261,8 @@ def _run_ask(argv: Sequence[str], args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args, load_settings())
         if args.mic:
-            if args.inputs or args.text:
-                raise UsageError("--mic is a live conversation: give it no files or --text")
+            if args.inputs or args.text or args.image:
+                raise UsageError("--mic is a live conversation: give it no files, --text or --image")
             if not settings.session.vad_enabled:
                 raise UsageError("--mic needs turn detection server_vad or semantic_vad")
             _require_devices()

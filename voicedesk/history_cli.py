@@ -98,7 +98,7 @@ def _run(store: HistoryStore, args: argparse.Namespace) -> int:
                 print(f"{_line(hit.conversation)}\n    {hit.role or ''}: {' '.join(snippet.split())}")
     elif command == "export":
         stored = store.conversation(args.id)
-        text = export_text(stored, args.format)
+        text = export_text(stored, args.format, store.images(stored.summary.id) if args.format == "md" else None)
         if args.output is None:
             print(text, end="")
         else:

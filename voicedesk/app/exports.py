@@ -9,7 +9,7 @@ import platform
 import sys
 import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from voicedesk import __version__
 from voicedesk.app.recorder import ConversationRecorder
 from voicedesk.config import AppSettings
-from voicedesk.private_files import open_private, private_dir, write_private_text
+from voicedesk.image_formats import data_url
+from voicedesk.private_files import open_private, private_dir, write_private_bytes, write_private_text
 from voicedesk.session.conversation import Item
+from voicedesk.session.items import ImagePart
+
+ImageLink = Callable[[ImagePart], str | None]
+"""Where the Markdown points for an image (None: its bytes are not at hand)."""
 
 _SECRET_WORDS = ("key", "token", "secret", "password", "authorization", "sig")
 
@@ -31,7 +36,24 @@ def _speaker(item: Item) -> str:
     return {"user": "You", "assistant": "Assistant", "system": "System"}.get(item.role or "", "Item")
 
 
-def conversation_markdown(items: Sequence[Item], *, title: str = "voicedesk conversation") -> str:
+def embedded(image: ImagePart) -> str | None:
+    """The image inside the Markdown itself, as a data URL (one file that goes anywhere)."""
+    return data_url(image.mime, image.data) if image.data else None
+
+
+def _image_lines(item: Item, link: ImageLink) -> list[str]:
+    lines = []
+    for image in item.images:
+        target = link(image)
+        what = f"image: {image.describe()}" + (f" ({image.source})" if image.source else "")
+        lines += [f"![{what}]({target})" if target else f"_[{what}, not kept]_", ""]
+    return lines
+
+
+def conversation_markdown(
+    items: Sequence[Item], *, title: str = "voicedesk conversation", image_link: ImageLink = embedded
+) -> str:
+    """The conversation as Markdown; images as ``image_link`` says (default: embedded as data URLs)."""
     outputs = {item.call_id: item.output for item in items if item.type == "function_call_output"}
     lines = [f"# {title}", "", f"_Exported {time.strftime('%Y-%m-%d %H:%M:%S')}_", ""]
     for item in items:
@@ -45,7 +67,8 @@ def conversation_markdown(items: Sequence[Item], *, title: str = "voicedesk conv
                 text = item.display_text or ("(audio, no transcript)" if item.has_audio else "")
                 if item.cut_off is not None:
                     text += f" _({item.cut_off})_"
-                lines += [f"**{_speaker(item)}** {stamp}", "", text, ""]
+                lines += [f"**{_speaker(item)}** {stamp}", "", *_image_lines(item, image_link)]
+                lines += [text, ""] if text else []
         elif item.is_note:  # "Concierge → Billing", "Guardrail: …"
             lines += [f"> {item.text} {stamp}", ""]
         elif item.type == "function_call":
@@ -53,6 +76,22 @@ def conversation_markdown(items: Sequence[Item], *, title: str = "voicedesk conv
             call = f"`{item.name}({item.arguments})`"
             lines += [f"> tool {call} → `{result}`" if result is not None else f"> tool {call}", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def write_conversation_markdown(path: Path, items: Sequence[Item]) -> list[Path]:
+    """``path`` and, beside it in ``<name>-images/``, the images it shows (linked by relative paths)."""
+    folder = path.with_name(path.stem + "-images")
+    written: list[Path] = []
+
+    def link(image: ImagePart) -> str | None:
+        if not image.data:
+            return None
+        target = private_dir(folder) / f"{len(written) + 1:02d}-{image.sha256[:8]}.{image.extension}"
+        written.append(write_private_bytes(target, image.data))
+        return f"{folder.name}/{target.name}"
+
+    markdown = conversation_markdown(items, image_link=link)
+    return [write_private_text(path, markdown), *written]
 
 
 def conversation_json(items: Sequence[Item]) -> str:
@@ -134,10 +173,9 @@ def export_everything(
     """The one-click export: Markdown, JSON, both WAVs and the debug bundle into ``directory``."""
     private_dir(directory)
     written = []
-    md, js = directory / "conversation.md", directory / "conversation.json"
-    write_private_text(md, conversation_markdown(items))
-    write_private_text(js, conversation_json(items))
-    written += [md, js]
+    js = directory / "conversation.json"
+    written += write_conversation_markdown(directory / "conversation.md", items)
+    written.append(write_private_text(js, conversation_json(items)))
     written += recorder.copy_to(directory)
     written.append(write_debug_bundle(directory / "debug-bundle.zip", parts))
     return written

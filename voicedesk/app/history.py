@@ -23,6 +23,7 @@ from voicedesk.app.pricing import estimate_cost
 from voicedesk.history import HistoryError, HistoryStore, StoredConversation, default_path
 from voicedesk.session import events as se
 from voicedesk.session.conversation import Item, item_from_record
+from voicedesk.session.items import ImagePart, with_image_data
 from voicedesk.session.journal import read_journal
 
 if TYPE_CHECKING:
@@ -60,19 +61,23 @@ def import_journals(store: HistoryStore, journal_dir: Path) -> int:
     return imported
 
 
-def stored_items(stored: StoredConversation) -> list[Item]:
-    return [item for item in (item_from_record(r) for r in stored.records) if item is not None]
+def stored_items(stored: StoredConversation, images: dict[str, bytes] | None = None) -> list[Item]:
+    """The items of a stored conversation; with ``images`` (the store's, by sha256) their images' bytes too."""
+    items = [item for item in (item_from_record(r) for r in stored.records) if item is not None]
+    return items if images is None else [with_image_data(item, images.get) for item in items]
 
 
 def items_to_resume(store: HistoryStore, reference: str) -> tuple[str, list[Item]]:
-    """A stored conversation's id and its items, to carry into a new session (HistoryError if unknown)."""
+    """A stored conversation's id and its items (images included), to carry into a new session (HistoryError
+    if unknown)."""
     stored = store.conversation(reference)
-    return stored.summary.id, stored_items(stored)
+    return stored.summary.id, stored_items(stored, store.images(stored.summary.id))
 
 
-def export_text(stored: StoredConversation, kind: Literal["md", "json"]) -> str:
-    """A stored conversation as Markdown (its title as heading) or JSON (with its summary)."""
-    items = stored_items(stored)
+def export_text(stored: StoredConversation, kind: Literal["md", "json"], images: dict[str, bytes] | None = None) -> str:
+    """A stored conversation as Markdown (its title as heading; ``images`` embedded as data URLs, so the text
+    is whole wherever it goes) or JSON (with its summary)."""
+    items = stored_items(stored, images)
     if kind == "md":
         return exports.conversation_markdown(items, title=stored.summary.title)
     payload = json.loads(exports.conversation_json(items))
@@ -131,6 +136,10 @@ class HistoryWriter:
                     job(store)
                 except Exception:
                     log.exception("history write failed")
+
+
+def _image_job(conversation_id: str, image: ImagePart) -> _Job:
+    return lambda store: store.add_image(conversation_id, image.sha256, image.mime, image.data)
 
 
 class SessionHistory:
@@ -200,6 +209,9 @@ class SessionHistory:
                 )
             )
         conversation_id = self.conversation_id
+        for image in item.images:
+            if image.data:  # before the item that names it
+                self.writer.submit(_image_job(conversation_id, image))
         path = self._controller.journal_path if self._controller is not None else None
         if path is not None and path.name != self._marked_journal:
             # Each connect writes a journal holding these same items: never import it later.

@@ -77,6 +77,16 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE conversations ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
     """,
+    # 4: the images shared in a conversation (its items' records name them by sha256), deleted with it.
+    """
+    CREATE TABLE images (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        sha256 TEXT NOT NULL,
+        mime TEXT NOT NULL,
+        data BLOB NOT NULL,
+        UNIQUE (conversation_id, sha256)
+    );
+    """,
 ]
 
 VERSION = len(_MIGRATIONS)

@@ -245,6 +245,20 @@ class HistoryStore:
             db.execute("UPDATE conversations SET title = ?, title_custom = 1 WHERE id = ?", (title, conversation_id))
         return conversation_id
 
+    def add_image(self, conversation_id: str, sha256: str, mime: str, data: bytes) -> None:
+        """An image shared in the conversation (once per content: a second share of it costs nothing)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO images (conversation_id, sha256, mime, data) VALUES (?, ?, ?, ?)",
+                (conversation_id, sha256, mime, data),
+            )
+
+    def images(self, reference: str) -> dict[str, bytes]:
+        """A conversation's images by sha256."""
+        conversation_id = self.resolve(reference)
+        rows = self._db.execute("SELECT sha256, data FROM images WHERE conversation_id = ?", (conversation_id,))
+        return {str(row[0]): bytes(row[1]) for row in rows}
+
     def add_audio(self, conversation_id: str, folder: Path) -> None:
         with self._transaction() as db:
             db.execute(

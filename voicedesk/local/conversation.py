@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from voicedesk.audio.base import SAMPLE_RATE, ms_to_samples, samples_to_ms
+from voicedesk.image_formats import DataUrlError, describe_size, parse_data_url, probe
 from voicedesk.local import errors
 from voicedesk.local.codec import Format, Pcm, decode_b64, encode_b64, to_pcm24
 from voicedesk.local.responder import Turn
@@ -40,6 +41,7 @@ class StoredItem:
     input_audio: Pcm | None = None
     plan: SpeechPlan | None = None  # assistant audio
     sent_samples: int = 0  # assistant audio sent (and, after a truncation, kept)
+    images: tuple[str, ...] = ()  # what the model "sees" of each input_image ("a 2560×1440 PNG image, 1.2 MB")
 
     @property
     def id(self) -> str:
@@ -152,7 +154,7 @@ def turns_of(items: Sequence[StoredItem]) -> list[Turn]:
             else:
                 text = " ".join(str(p.get("text") or p.get("transcript") or "") for p in parts).strip()
             if role in ("user", "assistant", "system"):
-                turns.append(Turn(role, text, audio=audio))
+                turns.append(Turn(role, text, audio=audio, images=stored.images))
     return turns
 
 
@@ -227,6 +229,7 @@ def _message(raw: JsonDict, base: JsonDict, dialect: Dialect, input_format: Form
     parts: list[JsonDict] = []
     heard: list[str] = []
     audio: list[Pcm] = []
+    images: list[str] = []
     for i, part in enumerate(content):
         p = f"{param}.content[{i}]"
         if not isinstance(part, dict):
@@ -247,9 +250,12 @@ def _message(raw: JsonDict, base: JsonDict, dialect: Dialect, input_format: Form
             audio.append(pcm)
         elif ptype == "output_audio":
             parts.append({"type": "output_audio", "transcript": str(part.get("transcript") or "")})
+        elif ptype == "input_image":
+            images.append(_image(part, p))
+            parts.append({"type": "input_image", **({"detail": part["detail"]} if "detail" in part else {})})
         else:
             parts.append({"type": ptype})
-    stored = StoredItem({**base, "role": role, "content": parts}, heard=" ".join(heard))
+    stored = StoredItem({**base, "role": role, "content": parts}, heard=" ".join(heard), images=tuple(images))
     if audio:
         stored.input_audio = audio[0] if len(audio) == 1 else _concat(audio)
     return stored
@@ -280,6 +286,22 @@ def _audio(part: JsonDict, param: str, input_format: Format) -> Pcm:
         raise errors.ClientError(
             f"Invalid '{param}.audio': {exc}.", code="invalid_value", param=f"{param}.audio"
         ) from exc
+
+
+def _image(part: JsonDict, param: str) -> str:
+    """What the model sees of an input_image: "a 2560×1440 PNG image, 1.2 MB"; the service's errors otherwise."""
+    url = _string(part, "image_url", param)
+    detail = part.get("detail")
+    if detail is not None and detail not in ("auto", "low", "high"):
+        raise errors.invalid_value(f"{param}.detail", detail, ["auto", "low", "high"])
+    try:
+        data = parse_data_url(url).data
+    except DataUrlError as exc:
+        raise errors.invalid_image_url(f"{param}.image_url", str(exc)) from None
+    info = probe(data)
+    if info is None:
+        raise errors.unsupported_image(f"{param}.image_url")
+    return f"a {info.width}×{info.height} {info.kind} image, {describe_size(len(data))}"
 
 
 def _required_int(event: JsonDict, key: str) -> int:

@@ -76,6 +76,25 @@ def invalid_type(param: str, value: Any, expected: str) -> ClientError:
     )
 
 
+def invalid_image_url(param: str, got: str) -> ClientError:
+    return ClientError(
+        f"Invalid '{param}'. Expected a base64-encoded data URL with an image MIME type "
+        f"(e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got {got}.",
+        code="invalid_value",
+        param=param,
+    )
+
+
+def unsupported_image(param: str) -> ClientError:
+    """Bytes that are no PNG or JPEG (the realtime models take those two only)."""
+    return ClientError(
+        "You uploaded an unsupported image. Please make sure your image has of one the following formats: "
+        "['png', 'jpeg'].",
+        code="invalid_image_format",
+        param=param,
+    )
+
+
 def missing_parameter(param: str) -> ClientError:
     return ClientError(f"Missing required parameter: '{param}'.", code="missing_required_parameter", param=param)
 

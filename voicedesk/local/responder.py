@@ -31,6 +31,7 @@ class Turn:
     text: str = ""  # message text (the heard transcript for user audio), tool output, or call arguments
     audio: bool = False  # a user turn that arrived as audio
     name: str = ""  # function name, for function_call turns
+    images: tuple[str, ...] = ()  # what the model sees of a user message's images
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,26 @@ def _respond_to_user(
         call = _tool_call(user.text, words, functions, tools, tool_choice)
         if call is not None:
             return call
-    return [_answer(user, words, turns, instructions)]
+    seen = _images_since_last_answer(turns)
+    if seen and not user.text.strip():
+        return [Speak(f"I see {_and_list(seen)}.")]
+    answer = _answer(user, words, turns, instructions)
+    return [Speak(f"I see {_and_list(seen)}. {answer.text}", answer.seconds)] if seen else [answer]
+
+
+def _images_since_last_answer(turns: Sequence[Turn]) -> list[str]:
+    """The images of the person's turn: their messages since the assistant last spoke (an image is often
+    shared just before the question about it)."""
+    seen: list[str] = []
+    for turn in reversed(turns):
+        if turn.kind != "user":
+            break
+        seen[:0] = turn.images
+    return seen
+
+
+def _and_list(things: Sequence[str]) -> str:
+    return things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1]
 
 
 def _answer(user: Turn, words: str, turns: Sequence[Turn], instructions: str) -> Speak:

@@ -31,6 +31,7 @@ from voicedesk.realtime.events import (
     audio_delta_fields,
     new_event_id,
     parse_server_event,
+    without_image_data,
 )
 from voicedesk.realtime.transport import (
     Closed,
@@ -243,7 +244,7 @@ class RealtimeClient:
         event_id = new_event_id()
         wire["event_id"] = event_id
         if not isinstance(event, InputAudioAppend):
-            self._remember(event_id, wire)
+            self._remember(event_id, without_image_data(wire))  # an error names the event, not its megabytes
         self._outbox.append(wire)
         self._outbox_ready.set()
         return event_id

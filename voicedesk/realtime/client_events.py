@@ -9,9 +9,10 @@ from one place.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
+from voicedesk.image_formats import data_url
 from voicedesk.realtime.wire_types import JsonDict, ProtocolVersion
 
 
@@ -128,27 +129,71 @@ ClientEvent = (
 # --------------------------------------------------------------------------- items we create
 
 
+IMAGE_NOT_SENT = "[an image was shared here; this endpoint's protocol takes no images]"
+
+
+@dataclass(frozen=True, slots=True)
+class InputImage:
+    """An image for a user message (GA only): PNG or JPEG bytes, sent as a base64 data URL."""
+
+    mime: str
+    data: bytes = field(repr=False)
+    detail: Literal["auto", "low", "high"] | None = None
+
+    def to_wire(self) -> JsonDict:
+        part: JsonDict = {"type": "input_image", "image_url": data_url(self.mime, self.data)}
+        if self.detail is not None:
+            part["detail"] = self.detail
+        return part
+
+
 @dataclass(frozen=True, slots=True)
 class MessageSpec:
-    """A message item; ``role`` decides the content type names on the wire."""
+    """A message item; ``role`` decides the content type names on the wire. ``images`` (user messages) follow
+    the text; the beta protocol has no image content, so there each becomes a line of text saying so."""
 
     role: Literal["user", "assistant", "system"]
     text: str
     item_id: str | None = None
+    images: tuple[InputImage, ...] = ()
 
     def to_wire(self, protocol: ProtocolVersion) -> JsonDict:
         if self.role == "assistant":
             content_type = "output_text" if protocol == "ga" else "text"
         else:
             content_type = "input_text"
-        wire: JsonDict = {
-            "type": "message",
-            "role": self.role,
-            "content": [{"type": content_type, "text": self.text}],
-        }
+        content: list[JsonDict] = [{"type": content_type, "text": self.text}] if self.text or not self.images else []
+        for image in self.images:
+            content.append(image.to_wire() if protocol == "ga" else {"type": "input_text", "text": IMAGE_NOT_SENT})
+        wire: JsonDict = {"type": "message", "role": self.role, "content": content}
         if self.item_id is not None:
             wire["id"] = self.item_id
         return wire
+
+
+def without_image_data(wire: dict[str, Any]) -> dict[str, Any]:
+    """The event itself when it carries no image; else a copy with each data URL replaced by its size (logs
+    and the client's memory of recent events keep no megabytes of base64)."""
+    item = wire.get("item")
+    if not isinstance(item, dict):
+        return wire
+    content = item.get("content")
+    if not isinstance(content, list) or not any(
+        isinstance(p, dict) and isinstance(p.get("image_url"), str) for p in content
+    ):
+        return wire
+    parts = [
+        {**p, "image_url": _elided_url(p["image_url"])} if isinstance(p, dict) and "image_url" in p else p
+        for p in content
+    ]
+    return {**wire, "item": {**item, "content": parts}}
+
+
+def _elided_url(url: Any) -> Any:
+    if not isinstance(url, str) or "," not in url:
+        return url
+    head, payload = url.split(",", 1)
+    return f"{head},<{len(payload) * 3 // 4} bytes of image>"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from voicedesk.realtime.client_events import (
     InputAudioAppend,
     InputAudioClear,
     InputAudioCommit,
+    InputImage,
     ItemCreate,
     ItemDelete,
     ItemSpec,
@@ -35,6 +36,7 @@ from voicedesk.realtime.client_events import (
     ResponseCreate,
     SessionUpdate,
     new_event_id,
+    without_image_data,
 )
 from voicedesk.realtime.server_events import (
     AudioCommitted,
@@ -82,6 +84,7 @@ __all__ = [
     "InputAudioAppend",
     "InputAudioClear",
     "InputAudioCommit",
+    "InputImage",
     "InputTranscriptCompleted",
     "InputTranscriptDelta",
     "InputTranscriptFailed",
@@ -120,6 +123,7 @@ __all__ = [
     "new_event_id",
     "normalized_type",
     "parse_server_event",
+    "without_image_data",
 ]
 
 # Beta / Azure-preview event names -> the GA name we use internally.

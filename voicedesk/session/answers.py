@@ -10,11 +10,12 @@ nothing was heard)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from voicedesk.session import events as se
-from voicedesk.session.intents import CancelResponse, CutHeardItem, RequestResponse, SendUserText
+from voicedesk.session.intents import CancelResponse, CutHeardItem, RequestResponse, SendUserMessage, SendUserText
+from voicedesk.session.items import ImagePart, new_image_item_id
 from voicedesk.session.parts import SessionParts
 from voicedesk.session.rate_limits import RequestGate
 
@@ -66,15 +67,25 @@ class Answers:
 
         self._spawn(when_open(), "request-after-rate-limit-reset")
 
-    def reply_to_text(self, text: str) -> None:
-        """The person typed a message: cut off the answer in progress, send the text, ask for an answer."""
+    def reply_to_text(self, text: str, images: Sequence[ImagePart] = (), *, respond: bool | None = None) -> None:
+        """The person typed a message (or shared images, with the text typed alongside): cut off the answer in
+        progress, send it as one user message, ask for an answer. ``respond`` defaults to "when there is
+        text": an image shared alone waits for the next spoken or typed turn, which is answered with it."""
         text = text.strip()
-        if not text:
+        if not text and not images:
             return
-        self.interrupt()
-        self._parts.wire.send(SendUserText(text))
-        self._parts.turn_clock.start()
-        self.request()
+        respond = bool(text) if respond is None else respond
+        if respond:
+            self.interrupt()
+        if images:
+            item_id = new_image_item_id()
+            self._parts.conversation.expect_images(item_id, tuple(images))
+            self._parts.wire.send(SendUserMessage(text, tuple(images), item_id))
+        else:
+            self._parts.wire.send(SendUserText(text))
+        if respond:
+            self._parts.turn_clock.start()
+            self.request()
 
     def interrupt(self, reason: se.InterruptReason = "user") -> bool:
         """Silence the assistant at once and tell the server what was heard. True if anything stopped."""

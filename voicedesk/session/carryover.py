@@ -12,6 +12,7 @@ import secrets
 
 from voicedesk.realtime.events import FunctionCallSpec, FunctionOutputSpec, ItemSpec, MessageSpec
 from voicedesk.session.conversation import SUMMARY_ID_PREFIX, Item
+from voicedesk.session.intents import input_images
 
 RECENT_ITEMS = 24
 SUMMARY_LINE_CHARS = 160
@@ -19,15 +20,19 @@ SUMMARY_MAX_CHARS = 4000
 
 
 def _message_text(item: Item) -> str:
-    return item.heard_text if item.role == "assistant" else item.display_text
+    text = item.heard_text if item.role == "assistant" else item.display_text
+    # An image whose bytes are not at hand (a resumed conversation without them) is carried as what it was.
+    missing = [f"[an image shared earlier: {image.describe()}]" for image in item.images if not image.data]
+    return "\n".join([text, *missing]) if missing and text else "\n".join(missing) or text
 
 
 def _spec(item: Item) -> ItemSpec | None:
     if item.type == "message" and item.role is not None:
         text = _message_text(item)
-        if not text.strip():
+        images = input_images(item.images) if item.role == "user" else ()
+        if not text.strip() and not images:
             return None  # nothing to carry (e.g. unheard audio, no transcript)
-        return MessageSpec(item.role, text, item_id=item.id)
+        return MessageSpec(item.role, text, item_id=item.id, images=images)
     if item.type == "function_call" and item.call_id and item.name:
         return FunctionCallSpec(item.call_id, item.name, item.arguments or "{}", item_id=item.id)
     if item.type == "function_call_output" and item.call_id:
@@ -37,7 +42,8 @@ def _spec(item: Item) -> ItemSpec | None:
 
 def _summary_line(item: Item) -> str:
     if item.type == "message":
-        text = " ".join(_message_text(item).split())
+        shown = [f"[image {image.describe()}]" for image in item.images if image.data]
+        text = " ".join([*shown, *_message_text(item).split()])
         if len(text) > SUMMARY_LINE_CHARS:
             text = text[: SUMMARY_LINE_CHARS - 1] + "…"
         return f"{item.role}: {text}" if text else ""

@@ -31,6 +31,7 @@ from voicedesk.session.guardrails import GuardrailRunner
 from voicedesk.session.handoffs import Assistant, Handoffs, handoff_note
 from voicedesk.session.inspector import for_inspection
 from voicedesk.session.intents import UpdateSession
+from voicedesk.session.items import IMAGES_NEED_GA, ImagePart, ImagesNotSupported
 from voicedesk.session.journal import SessionJournal
 from voicedesk.session.listeners import Listener, Listeners
 from voicedesk.session.parts import SessionParts
@@ -349,9 +350,18 @@ class SessionController:
     def mic_muted(self) -> bool:
         return self._talk.muted
 
-    def send_text(self, text: str) -> None:
-        """A typed message: it cuts off the answer in progress and gets its own answer."""
-        self._answers.reply_to_text(text)
+    @property
+    def takes_images(self) -> bool:
+        """The endpoint's protocol has image content (GA; not beta / Azure preview)."""
+        return self.endpoint.protocol == "ga"
+
+    def send_text(self, text: str, images: Sequence[ImagePart] = (), *, respond: bool | None = None) -> None:
+        """A typed message: it cuts off the answer in progress and gets its own answer. With ``images``, one
+        message holding both; images alone wait for the next turn (see Answers.reply_to_text). Raises
+        ImagesNotSupported on a beta (preview) endpoint, which takes no images."""
+        if images and not self.takes_images:
+            raise ImagesNotSupported(IMAGES_NEED_GA)
+        self._answers.reply_to_text(text, images, respond=respond)
 
     def interrupt(self, reason: se.InterruptReason = "user") -> bool:
         """Silence the assistant at once and tell the server what was heard. True if anything stopped."""

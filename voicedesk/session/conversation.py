@@ -14,7 +14,7 @@ from typing import Any
 
 from voicedesk.audio.base import ms_to_samples, samples_to_ms
 from voicedesk.realtime.events import JsonDict
-from voicedesk.session.items import NOTE_ID_PREFIX, ItemType
+from voicedesk.session.items import NOTE_ID_PREFIX, ImagePart, ItemType
 from voicedesk.session.items import Item as Item
 from voicedesk.session.items import Role as Role
 from voicedesk.session.items import item_from_record as item_from_record
@@ -44,6 +44,7 @@ class _ItemState:
     output: str | None = None
     cut_off: str | None = None
     note: dict[str, Any] | None = None
+    images: tuple[ImagePart, ...] = ()
     created_at: float = field(default_factory=time.time)
     server_done: bool = False
     transcript_settled: bool = True
@@ -73,6 +74,7 @@ class _ItemState:
             created_at=self.created_at,
             cut_off=self.cut_off,
             note=self.note,
+            images=self.images,
         )
 
 
@@ -92,6 +94,8 @@ class Conversation:
         self._settled_pending: set[str] = set()
         """Ids in ``_pending_input_transcripts`` whose transcript is final (``.completed`` came first)."""
         self._finished_listeners: list[FinishedListener] = []
+        self._expected_images: dict[str, tuple[ImagePart, ...]] = {}
+        """Images of user messages we created, by item id, until the server adds the item."""
         self.transcription_enabled = transcription_enabled
 
     # ------------------------------------------------------------------ reading
@@ -137,6 +141,7 @@ class Conversation:
             state.transcript_parts = {0: item.transcript} if item.transcript else {}
             state.has_audio, state.audio_samples = item.has_audio, ms_to_samples(item.audio_ms)
             state.truncated_ms, state.cut_off, state.note = item.truncated_ms, item.cut_off, item.note
+            state.images = item.images
             state.name, state.call_id, state.arguments, state.output = (
                 item.name,
                 item.call_id,
@@ -146,6 +151,11 @@ class Conversation:
             state.server_done = state.finished = True
             self._items[item.id] = state
             self._order.append(item.id)
+
+    def expect_images(self, item_id: str, images: tuple[ImagePart, ...]) -> None:
+        """The user message ``item_id`` we are creating holds these images: the item gets them when the server
+        adds it (its echo may not repeat the bytes)."""
+        self._expected_images[item_id] = images
 
     # ------------------------------------------------------------------ server-driven changes
 
@@ -166,6 +176,7 @@ class Conversation:
             else:
                 self._order.append(item_id)
             self._items[item_id] = state
+            state.images = self._expected_images.pop(item_id, ())
             if item_id in self._pending_input_transcripts:
                 state.transcript_parts = {0: self._pending_input_transcripts.pop(item_id)}
                 if item_id in self._settled_pending:
@@ -207,6 +218,7 @@ class Conversation:
         self._items.clear()
         self._pending_input_transcripts.clear()
         self._settled_pending.clear()
+        self._expected_images.clear()
 
     def append_assistant_text(self, item_id: str, content_index: int, delta: str) -> Item | None:
         state = self._append_assistant_text(item_id, content_index, delta)

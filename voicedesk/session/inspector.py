@@ -1,9 +1,11 @@
-"""Copies of wire events fit for logs and the event inspector: audio payloads replaced by their size, and
+"""Copies of wire events fit for logs and the event inspector: audio and image payloads replaced by their size, and
 any other very long string (a 16 MB transcript, say) shortened, so what is kept in memory stays bounded."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from voicedesk.realtime.events import without_image_data
 
 _AUDIO_FIELDS = {
     "response.output_audio.delta": "delta",
@@ -27,7 +29,7 @@ def elide_audio(event: dict[str, Any]) -> dict[str, Any]:
 def for_inspection(event: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """The event as logs keep it (audio elided, long strings shortened; the event itself when nothing
     changes) and roughly how many bytes it holds."""
-    event = elide_audio(event)
+    event = without_image_data(elide_audio(event))  # images as their size, like audio
     size = _size(event)
     if size <= MAX_STRING_CHARS:  # no string in it can be too long
         return event, size

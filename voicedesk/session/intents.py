@@ -15,6 +15,7 @@ from typing import assert_never
 
 from voicedesk.audio.base import Pcm16
 from voicedesk.realtime import events as ev
+from voicedesk.session.items import ImagePart
 from voicedesk.session.wire_audio import AudioCodec
 
 
@@ -59,6 +60,19 @@ class SendUserText:
     text: str
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SendUserMessage:
+    """A user message with images (and the text typed alongside, if any), under an id of ours."""
+
+    text: str
+    images: tuple[ImagePart, ...]
+    item_id: str
+
+
+def input_images(images: tuple[ImagePart, ...]) -> tuple[ev.InputImage, ...]:
+    return tuple(ev.InputImage(image.mime, image.data) for image in images if image.data)
+
+
 @dataclass(frozen=True, slots=True)
 class SendSystemMessage:
     """A note to the model only (e.g. why its last answer was cut), as a system message item."""
@@ -94,6 +108,7 @@ Intent = (
     | CancelResponse
     | CutHeardItem
     | SendUserText
+    | SendUserMessage
     | SendSystemMessage
     | SendToolOutput
     | UpdateSession
@@ -126,6 +141,8 @@ class IntentSender:
                 return [ev.ItemDelete(item_id)]  # a truncate to 0 ms is refused: nothing heard, nothing kept
             case SendUserText(text=text):
                 return [ev.ItemCreate(ev.MessageSpec("user", text))]
+            case SendUserMessage(text=text, images=images, item_id=item_id):
+                return [ev.ItemCreate(ev.MessageSpec("user", text, item_id=item_id, images=input_images(images)))]
             case SendSystemMessage(text=text):
                 return [ev.ItemCreate(ev.MessageSpec("system", text))]
             case SendToolOutput(call_id=call_id, output=output):

@@ -8,16 +8,90 @@ cut an answer). Their ids start with ``NOTE_ID_PREFIX``; they are never sent or 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from voicedesk.image_formats import describe_size
 
 ItemType = Literal["message", "function_call", "function_call_output", "handoff", "guardrail_tripped", "other"]
 Role = Literal["user", "assistant", "system"]
 NOTE_TYPES: tuple[ItemType, ...] = ("handoff", "guardrail_tripped")
 NOTE_ID_PREFIX = "item_vdnote_"
 _RECORD_TYPES = ("message", "function_call", "function_call_output", *NOTE_TYPES)
+
+
+IMAGE_ITEM_PREFIX = "item_vdimg"
+"""Ids of the user messages with images we create (the image parts are ours to keep: the server's echo
+need not repeat megabytes of them)."""
+
+
+class ImagesNotSupported(ValueError):
+    """The endpoint speaks a protocol without image content (beta / Azure preview)."""
+
+
+IMAGES_NEED_GA = (
+    "this endpoint speaks the beta (preview) Realtime protocol, which takes no images: "
+    "use a GA endpoint (gpt-realtime) to share images"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image in a user message: PNG or JPEG bytes ready to send, and what records keep of it (no bytes:
+    the history keeps those, by ``sha256``)."""
+
+    mime: str
+    width: int
+    height: int
+    size: int
+    sha256: str
+    source: str = ""
+    """What it shows, for people: "screen", "window: Title", "region", "clipboard", a file name."""
+    data: bytes = field(default=b"", repr=False, compare=False)
+
+    @classmethod
+    def of(cls, mime: str, width: int, height: int, data: bytes, source: str = "") -> ImagePart:
+        return cls(mime, width, height, len(data), hashlib.sha256(data).hexdigest(), source, data)
+
+    @property
+    def kind(self) -> str:
+        return self.mime.rsplit("/", 1)[-1].upper()
+
+    @property
+    def extension(self) -> str:
+        return "png" if self.mime == "image/png" else "jpg"
+
+    def describe(self) -> str:
+        """2048×1152 JPEG, 412 KB"""
+        return f"{self.width}×{self.height} {self.kind}, {describe_size(self.size)}"
+
+    def with_data(self, data: bytes) -> ImagePart:
+        return replace(self, data=data)
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"mime": self.mime, "width": self.width, "height": self.height}
+        record |= {"bytes": self.size, "sha256": self.sha256}
+        return record | ({"source": self.source} if self.source else {})
+
+    @classmethod
+    def from_record(cls, record: Any) -> ImagePart | None:
+        if not isinstance(record, dict) or not isinstance(record.get("sha256"), str):
+            return None
+        try:
+            width, height, size = int(record["width"]), int(record["height"]), int(record.get("bytes") or 0)
+        except (KeyError, TypeError, ValueError):
+            return None
+        return cls(
+            str(record.get("mime") or ""), width, height, size, record["sha256"], str(record.get("source") or "")
+        )
+
+
+def new_image_item_id() -> str:
+    return IMAGE_ITEM_PREFIX + secrets.token_hex(8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +114,8 @@ class Item:
     """Why an answer stopped short (e.g. "cut off: it reached the token limit"), None when it did not."""
     note: dict[str, Any] | None = field(default=None, hash=False)
     """A note's own fields (a handoff's ``from_agent``/``to_agent``, a guardrail's ``reason``); None otherwise."""
+    images: tuple[ImagePart, ...] = ()
+    """The images of a user message (screen shared, pasted, dropped, ``ask --image``)."""
 
     @property
     def is_note(self) -> bool:
@@ -78,6 +154,8 @@ class Item:
                 record["heard_transcript"] = self.heard_text
             if self.cut_off is not None:
                 record["cut_off"] = self.cut_off
+            if self.images:
+                record["images"] = [image.to_record() for image in self.images]
         elif self.type == "function_call":
             record |= {"name": self.name, "call_id": self.call_id, "arguments": self.arguments}
         elif self.type == "function_call_output":
@@ -120,4 +198,19 @@ def item_from_record(record: dict[str, Any]) -> Item | None:
         created_at=float(record.get("created_at") or 0.0),
         cut_off=record.get("cut_off") if isinstance(record.get("cut_off"), str) else None,
         note={k: v for k, v in record.items() if k in note_keys} if item_type in NOTE_TYPES else None,
+        images=_images_from(record.get("images")),
     )
+
+
+def _images_from(records: Any) -> tuple[ImagePart, ...]:
+    if not isinstance(records, list):
+        return ()
+    return tuple(image for image in (ImagePart.from_record(r) for r in records) if image is not None)
+
+
+def with_image_data(item: Item, lookup: Callable[[str], bytes | None]) -> Item:
+    """The item with its images' bytes filled in from ``lookup`` (by sha256), where it has them."""
+    if not item.images:
+        return item
+    filled = tuple(image if image.data else image.with_data(lookup(image.sha256) or b"") for image in item.images)
+    return replace(item, images=filled)

@@ -22,6 +22,7 @@ from voicedesk.session import events as se
 from voicedesk.session.conversation import Item
 from voicedesk.ui import theme
 from voicedesk.ui.display_clock import DisplayClock
+from voicedesk.ui.thumbnails import thumbnails_html
 
 FLUSH_MS = 100
 LINE_SEPARATOR = "\u2028"  # what <br> becomes in a QTextDocument: a line break inside the paragraph
@@ -293,7 +294,7 @@ class ConversationView(QWidget):
         user = item.role == "user"
         who = "You" if user else "Assistant"
         color = c["user"] if user else c["assistant"]
-        kind = ("spoken · " if item.has_audio else "typed · ") if user else ""
+        kind = ("spoken · " if item.has_audio else "shared · " if item.images else "typed · ") if user else ""
         head = f"<b style='color:{color}'>{who}</b> <span style='{muted}'>{kind}{stamp}</span>"
         text = self._text.get(item.id) or item.display_text
         if item.truncated_ms is not None:
@@ -306,10 +307,15 @@ class ConversationView(QWidget):
             body = _escape(text)
         elif user and item.has_audio:
             body = f"<span style='{muted}'>(speech; the transcript follows)</span>"
+        elif item.images:
+            body = ""
         else:
             body = f"<span style='{muted}'>…</span>"
         if item.cut_off is not None:
             body += f" <span style='color:{c['cut']}'>— {_escape(item.cut_off)}</span>"
+        if item.images:  # thumbnails first, the text typed with them under
+            shown = thumbnails_html(self.browser.document(), item.images, muted)
+            body = f"{shown}<br>{body}" if body else shown
         return f"{head}<br>{body}"
 
     # ------------------------------------------------------------------ for tests and exports

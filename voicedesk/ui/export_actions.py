@@ -59,7 +59,7 @@ class ExportActions:
             return
         target = Path(path)
         if what == "md":
-            self._report(lambda: [_write(target, exports.conversation_markdown(self.history()))])
+            self._report(lambda: exports.write_conversation_markdown(target, self.history()))
         elif what == "json":
             self._report(lambda: [_write(target, exports.conversation_json(self.history()))])
         else:

@@ -71,7 +71,8 @@ def conversation_html(items: list[Item]) -> str:
             who = speakers.get(item.role or "", "Item")
             parts.append(
                 f"<p><b>{who}</b> <span style='color:gray'>{stamp}</span>{note}<br>"
-                f"{html.escape(text or '(audio, no transcript)')}</p>"
+                + "".join(f"[image {html.escape(image.describe())}] " for image in item.images)
+                + f"{html.escape(text or ('' if item.images else '(audio, no transcript)'))}</p>"
             )
         elif item.is_note:  # a handoff, a guardrail that cut an answer
             parts.append(f"<p style='color:gray'>{html.escape(item.text)} {stamp}</p>")
@@ -346,7 +347,9 @@ class HistoryPanel(QWidget):
             self.export_to(Path(name), stored)
 
     def export_to(self, path: Path, stored: StoredConversation) -> None:
-        text = export_text(stored, "json" if path.suffix.lower() == ".json" else "md")
+        store, markdown = self._open_store(), path.suffix.lower() != ".json"
+        images = store.images(stored.summary.id) if store is not None and markdown else None
+        text = export_text(stored, "md" if markdown else "json", images)
         try:
             write_private_text(path, text)
         except OSError as exc:

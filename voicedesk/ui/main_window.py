@@ -35,6 +35,7 @@ from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
 from voicedesk.ui.history_dock import HistoryDock
+from voicedesk.ui.image_input import install_image_input
 from voicedesk.ui.layout_memory import LayoutMemory
 from voicedesk.ui.profile_picker import ProfilesUi
 from voicedesk.ui.qtasync import async_slot
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         vm, row = self.view_model, self.controls.row  # the profile picker goes beside Connect
         self.profiles_ui = ProfilesUi(runtime, vm, row, self.banner, self.tool_log, self.inspector)
         self._keys = KeyForwarder(self, self.controls)
+        self.images, self.share_screen = install_image_input(self)  # paste, drop, Share screen
         self.resize(1100, 760)
         self.splitter.setSizes([640, 440])
         self.splitter.setChildrenCollapsible(False)
