@@ -187,15 +187,24 @@ class X11Shortcut(ShortcutBackend):
         display = self._display
         if display is None:
             return
-        events: list[KeyEvent] = []
         try:
-            while display.pending_events():
-                event = display.next_event()
-                if event.type in (X.KeyPress, X.KeyRelease) and event.detail == self._keycode:
-                    events.append(KeyEvent(event.type == X.KeyPress, int(event.time)))
+            events = self._drain(display)
+            if events and not events[-1].pressed and not self.detectable_repeat:
+                # A repeat's press is made in the same instant as its release but may not have been read
+                # yet: a round trip to the server brings everything it had queued for us.
+                display.sync()
+                events += self._drain(display)
         except (xerror.ConnectionClosedError, OSError) as exc:
             self.stop()
             self.fail(f"The shortcut stopped working: the X server closed the connection ({exc}).")
             return
         for key in drop_auto_repeat(events):
             self.key(key.pressed)
+
+    def _drain(self, display: Any) -> list[KeyEvent]:
+        events: list[KeyEvent] = []
+        while display.pending_events():
+            event = display.next_event()
+            if event.type in (X.KeyPress, X.KeyRelease) and event.detail == self._keycode:
+                events.append(KeyEvent(event.type == X.KeyPress, int(event.time)))
+        return events
