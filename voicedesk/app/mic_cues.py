@@ -4,8 +4,8 @@ listens.
 
 The ticks go out through the session's sink like the assistant's audio, so with echo cancellation they are
 part of the far-end reference and are cancelled from the microphone like everything else played. They are
-written only while nothing else is queued for playback: a tick queued behind an answer would sound long
-after the microphone changed (the tray icon shows the state then). Timing: a tick written at a position
+written only while nothing but an earlier tick is queued for playback: a tick queued behind an answer would
+sound long after the microphone changed (the tray icon shows the state then). Timing: a tick written at a position
 ``played + buffered`` shifts later answers' start positions with it, which the playback tracker records
 when their first audio is written, so interruptions still measure what was heard exactly.
 """
@@ -49,6 +49,8 @@ class MicCues:
         self._enabled = enabled
         self._connected = False
         self._mic_open = False
+        self._tick_end = 0
+        """Where on the sink's timeline our last tick ends (a tick may follow a tick still playing)."""
         self.played: list[str] = []
         """"open"/"close" for each tick written, newest last (bounded), for what the person heard."""
 
@@ -63,7 +65,11 @@ class MicCues:
 
     def _play(self, which: str) -> None:
         sink = self._sink()
-        if sink is None or sink.buffered_samples > 0:
+        if sink is None:
             return
+        queued_end = sink.played_samples + sink.buffered_samples
+        if sink.buffered_samples > 0 and queued_end > self._tick_end:
+            return  # something other than our last tick is queued: an answer
         sink.write(OPEN_TICK if which == "open" else CLOSE_TICK)
+        self._tick_end = sink.played_samples + sink.buffered_samples
         self.played = [*self.played[-31:], which]

@@ -97,6 +97,7 @@ class TrayIcon(QObject):
         self._controls = controls
         self._profiles = profiles
         self._error = False
+        self._was_connected = False
         self.state: TrayState = "idle"
         self._icons = {state: state_icon(state) for state in COLORS}
         self.icon = QSystemTrayIcon(self._icons["idle"], self)
@@ -140,8 +141,9 @@ class TrayIcon(QObject):
 
     def _follow_state(self) -> None:
         vm = self._vm
-        if vm.connected and self._error and vm.activity != "idle":
-            self._error = False  # talking again: whatever it was is behind
+        if vm.connected and not self._was_connected:
+            self._error = False  # connected (again): whatever stopped it is behind
+        self._was_connected = vm.connected
         state = tray_state(connected=vm.connected, activity=vm.activity, mic_open=vm.mic_open, error=self._error)
         if state != self.state:
             self.state = state
