@@ -27,6 +27,10 @@ MakeApp = Callable[..., AppHarness]
 EXAMPLE_PROFILES = Path(__file__).parents[2] / "docs" / "examples" / "profiles.toml"
 
 
+def _result(dialog: SettingsDialog) -> AppSettings | None:
+    return dialog.result_settings
+
+
 class HookStandIn(ShortcutBackend):
     """What an operating system's key hook reports, without the operating system."""
 
@@ -69,13 +73,18 @@ def test_with_voice_detection_the_shortcut_mutes_and_unmutes(qtbot: QtBot, make_
     session = SessionSettings(turn_detection=TurnDetection(type="server_vad"))
     app = make_app(AppSettings(endpoint="local", session=session))
     controller = app.runtime.controller
-    assert controller is not None and controller.mic_open
+    assert controller is not None
+
+    def microphone() -> tuple[bool, bool]:
+        return controller.mic_muted, controller.mic_open
+
+    assert microphone() == (False, True)
     keys = _shortcut(app)
     keys.key(True)
     keys.key(False)
-    assert controller.mic_muted and not controller.mic_open
+    assert microphone() == (True, False)
     keys.key(True)
-    assert not controller.mic_muted and controller.mic_open
+    assert microphone() == (False, True)
 
 
 def test_offscreen_has_no_global_shortcut_and_settings_say_so(qtbot: QtBot, make_app: MakeApp) -> None:
@@ -97,13 +106,13 @@ def test_settings_desktop_page_saves_and_refuses_a_shortcut_that_cannot_work(qtb
     page = dialog.desktop_tab
     page.shortcut_edit.setKeySequence(QKeySequence("Space"))
     dialog.accept()
-    assert dialog.result_settings is None
+    assert _result(dialog) is None
     assert "global shortcut" in dialog.error_label.text() and "every other program" in dialog.error_label.text()
     page.shortcut_edit.setKeySequence(QKeySequence("Meta+F9"))
     page.tray_box.setChecked(False)
     page.sounds_box.setChecked(False)
     dialog.accept()
-    saved = dialog.result_settings
+    saved = _result(dialog)
     assert saved is not None
     assert (saved.global_shortcut, saved.global_shortcut_enabled, saved.keep_in_tray, saved.mic_sounds) == (
         "Meta+F9",
@@ -136,13 +145,20 @@ def test_the_tray_menu_and_icon_follow_the_session(
     w, tray, controller = app.window, app.window.desktop.tray, app.runtime.controller
     assert controller is not None
     tray.refresh_menu()
-    assert tray.state == "listening", "voice detection: the microphone is open"
+
+    def state() -> str:
+        return tray.state
+
+    def muted() -> bool:
+        return controller.mic_muted
+
+    assert state() == "listening", "voice detection: the microphone is open"
     assert not tray.interrupt_action.isEnabled(), "nothing to interrupt"
     assert tray.mute_action.isEnabled()
     tray.mute_action.trigger()
-    assert controller.mic_muted and tray.state == "idle" and "muted" in tray.icon.toolTip()
+    assert muted() and state() == "idle" and "muted" in tray.icon.toolTip()
     tray.mute_action.trigger()
-    assert not controller.mic_muted
+    assert not muted()
     names = [action.text() for action in tray.profiles_menu.actions()]
     assert names == ["Concierge", "Billing"] and tray.profiles_menu.menuAction().isVisible()
     tray.profiles_menu.actions()[1].trigger()
@@ -152,9 +168,9 @@ def test_the_tray_menu_and_icon_follow_the_session(
     tray.toggle_window()
     assert w.isVisible() and tray.show_action.text() == "Hide voicedesk"
     w.banner.show_message("Could not connect: refused.", "", "error")
-    assert tray.state == "error"
+    assert state() == "error"
     w.banner.dismiss()
-    assert tray.state == "listening"
+    assert state() == "listening"
 
 
 def test_push_to_talk_has_no_tray_mute_and_quit_shuts_the_window_down(qtbot: QtBot, make_app: MakeApp) -> None:
