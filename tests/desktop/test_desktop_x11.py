@@ -4,6 +4,9 @@ on the wire (the app's client events, with the audio appended before each commit
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -142,6 +145,40 @@ def _close_window(display: XDisplay, window_id: int) -> None:
         connection.flush()
     finally:
         connection.close()
+
+
+def _voicedesk(display: XDisplay, *args: str) -> subprocess.Popen[str]:
+    """The real command line, as a person starts it (the embedded local server, whatever sound there is)."""
+    return display.start([sys.executable, "-m", "voicedesk", "-v", "--local", *args], stderr=subprocess.PIPE, text=True)
+
+
+def _log_until(process: subprocess.Popen[str], wanted: str) -> list[str]:
+    assert process.stderr is not None
+    lines: list[str] = []
+    for line in process.stderr:
+        lines.append(line)
+        if wanted in line:
+            return lines
+    raise AssertionError(f"voicedesk ended (exit {process.wait()}) without {wanted!r}:\n{''.join(lines)}")
+
+
+def test_hidden_starts_in_the_tray_and_a_logout_quits_cleanly(tray_host: XDisplay) -> None:
+    process = _voicedesk(tray_host, "--hidden")
+    _log_until(process, "started hidden in the tray")
+    visible = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", "^voicedesk$"], env=tray_host.env, capture_output=True
+    )
+    assert visible.returncode == 1 and not visible.stdout.strip(), "no window shown"
+    process.send_signal(signal.SIGTERM)  # a logout: the session shuts down cleanly, the tray too
+    assert process.wait(30) == 0
+
+
+def test_hidden_without_a_tray_says_so_and_opens_the_window(x_display: XDisplay) -> None:
+    process = _voicedesk(x_display, "--hidden")
+    lines = _log_until(process, "window shown")
+    assert "voicedesk: --hidden: this desktop shows no tray icons, so the window opens\n" in lines
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
 
 
 pytestmark = pytest.mark.timeout(90)
