@@ -62,6 +62,16 @@ class JsonLines:
             if predicate(event):
                 return event
 
+    def arrived(self) -> list[Event]:
+        """Everything seen so far, without waiting (for a caller that must keep its own loop turning)."""
+        while True:
+            try:
+                event = self._queue.get_nowait()
+            except queue.Empty:
+                return self.seen
+            if event is not None:
+                self.seen.append(event)
+
     def send(self, line: str) -> None:
         assert self.process.stdin is not None
         self.process.stdin.write(line + "\n")

@@ -7,8 +7,9 @@ what hold-to-talk needs. The desktop decides the final keys (it may ask the pers
 proposes its shortcut as the preferred trigger. A desktop without the portal, or whose portal lacks
 GlobalShortcuts (GNOME before 48, for instance), gets one line in Settings.
 
-Not exercised against a real portal here (no Wayland desktop on the test machines); the calls follow the
-portal's documented interface (org.freedesktop.portal.GlobalShortcuts, version 1).
+Not exercised against a real portal here (no Wayland desktop on the test machines): the calls follow the
+portal's documented interface (org.freedesktop.portal.GlobalShortcuts, version 1) and are tested against a
+stand-in portal on a private session bus (tests/desktop/fake_portal.py).
 """
 
 from __future__ import annotations
