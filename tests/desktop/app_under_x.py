@@ -28,6 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from PySide6.QtCore import QEvent, QObject  # noqa: E402
+
 from voicedesk.app import AppRuntime, AudioBackend, RuntimeOptions  # noqa: E402
 from voicedesk.audio.filesource import FileSource  # noqa: E402
 from voicedesk.audio.null import NullSink  # noqa: E402
@@ -70,11 +72,14 @@ class Reporter:
 
     def state(self) -> dict[str, Any]:
         desktop = self.window.desktop
+        handle = self.window.windowHandle()
         geometry = desktop.tray.icon.geometry()
         return {
             "connection": self.window.view_model.connection,
             "window_id": int(self.window.winId()),
             "window_visible": self.window.isVisible(),
+            "window_exposed": handle is not None and handle.isExposed(),
+            "waveform_built": self.window.waveform._plot is not None,
             "tray_available": desktop.tray_available,
             "tray_visible": desktop.tray.icon.isVisible(),
             "tray_state": desktop.tray.state,
@@ -83,6 +88,15 @@ class Reporter:
             "shortcut_status": desktop.shortcut.status,
             "ticks": desktop.cues.played,
         }
+
+
+class CloseSeen(QObject):
+    """Says when the window gets a close request (so a test that waits for the quit can tell why not)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close:
+            say(close_requested=True, t=time.monotonic())
+        return False
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -101,6 +115,8 @@ async def main(args: argparse.Namespace) -> int:
     )
     window = MainWindow(runtime, persist=False)
     reporter = Reporter(window)
+    close_seen = CloseSeen(window)
+    window.installEventFilter(close_seen)
     runtime.subscribe(reporter.on_event)
     closed = asyncio.Event()
     window.closed.connect(closed.set)

@@ -41,8 +41,7 @@ class Desktop(QObject):
         self.cues = MicCues(self._sink, lambda: runtime.settings.mic_sounds)
         runtime.subscribe(self.cues.on_event)
         window.closed.connect(self._closed)
-        self.tray.show()
-        self.apply(runtime.settings)
+        self.tray.show()  # the shortcut is caught when the window starts the session (MainWindow.start)
 
     def _sink(self) -> AudioSink | None:
         audio = self.window.runtime.audio

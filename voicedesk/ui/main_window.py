@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         """Prepare the session (local server, audio, controller) and connect if asked."""
         self.layout_memory.reapply_splitter()
         await self.runtime.prepare()
+        self.desktop.apply(self.runtime.settings)  # the shortcut's grab (and its imports) after the first paint
         self._show_setup()
         self.conversation.set_input_enabled(True)
         self.waveform.start()
