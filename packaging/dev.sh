@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng sox xvfb shellcheck
+  python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng sox xvfb xdotool trayer shellcheck
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xinerama0 libxcb-xkb1

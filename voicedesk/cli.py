@@ -65,6 +65,7 @@ def _add_window_options(parser: argparse.ArgumentParser) -> None:
     window.add_argument("--connect", action="store_true", help="connect at start")
     window.add_argument("--smoke", action="store_true", help="open, run one turn on the local server, exit 0")
     window.add_argument("--profile", metavar="NAME", help="the assistant (profile) that talks first")
+    window.add_argument("--hidden", action="store_true", help="start in the tray, the window hidden")
 
 
 def _verbose_option(*, default: object) -> _Parser:
@@ -388,7 +389,7 @@ def _run_gui(args: argparse.Namespace) -> int:
     except (ConfigError, SettingsError, EndpointError) as exc:
         print(f"voicedesk: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return int(run_app(settings, connect=args.connect, smoke=args.smoke, profile=args.profile))
+    return int(run_app(settings, connect=args.connect, smoke=args.smoke, profile=args.profile, hidden=args.hidden))
 
 
 def _subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:

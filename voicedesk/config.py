@@ -70,6 +70,13 @@ class AppSettings:
     private folder while the window runs (for exports) and is deleted when it closes."""
     retention_days: int = 0
     """At start, delete conversations and kept audio older than this many days (0: keep them)."""
+    global_shortcut: str = "Ctrl+Alt+Space"
+    """Push-to-talk from any application: hold to talk, release to send (mutes/unmutes with voice detection)."""
+    global_shortcut_enabled: bool = True
+    keep_in_tray: bool = True
+    """Closing the window keeps the session running in the tray (only where the desktop has a tray)."""
+    mic_sounds: bool = True
+    """A short quiet tick when the microphone opens and closes."""
     ui: dict[str, Any] = field(default_factory=dict)
     """Window geometry, splitter sizes and other view state, owned by the GUI."""
 

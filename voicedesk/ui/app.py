@@ -108,7 +108,9 @@ async def _smoke_turn(window: MainWindow) -> int:
     return EXIT_OK
 
 
-async def _main(app: QApplication, settings: AppSettings, connect: bool, smoke: bool, profile: str | None) -> int:
+async def _main(
+    app: QApplication, settings: AppSettings, connect: bool, smoke: bool, profile: str | None, hidden: bool = False
+) -> int:
     started = time.perf_counter()
     if smoke:
         settings = dataclasses.replace(settings, endpoint="local")
@@ -128,19 +130,26 @@ async def _main(app: QApplication, settings: AppSettings, connect: bool, smoke: 
     window.closed.connect(closed.set)
     for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C in the terminal, a logout: close cleanly
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signum, window.close)
-    window.show()
+            asyncio.get_running_loop().add_signal_handler(signum, window.desktop.quit)
+    if hidden and window.desktop.tray_available:
+        log.info("started hidden in the tray")
+    else:
+        if hidden:
+            print("voicedesk: --hidden: this desktop shows no tray icons, so the window opens", file=sys.stderr)
+        window.show()
     log.info("window shown %.0f ms after start", (time.perf_counter() - started) * 1000)
     code = EXIT_OK
     await window.start(connect=connect and not smoke)
     if smoke:
         code = await _smoke_turn(window)
-        QTimer.singleShot(0, window.close)
+        QTimer.singleShot(0, window.desktop.quit)
     await closed.wait()
     return code
 
 
-def run_app(settings: AppSettings, connect: bool = False, smoke: bool = False, profile: str | None = None) -> int:
+def run_app(
+    settings: AppSettings, connect: bool = False, smoke: bool = False, profile: str | None = None, hidden: bool = False
+) -> int:
     """Open the window and run until it is closed; returns the process exit code."""
     import qasync
 
@@ -148,6 +157,6 @@ def run_app(settings: AppSettings, connect: bool = False, smoke: bool = False, p
     app.setQuitOnLastWindowClosed(False)  # main() decides when to stop: after the clean shutdown
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-            return runner.run(_main(app, settings, connect, smoke, profile))
+            return runner.run(_main(app, settings, connect, smoke, profile, hidden))
     except KeyboardInterrupt:
         return EXIT_OK

@@ -19,6 +19,7 @@ INFO_MS = 8000
 
 class Banner(QFrame):
     dismissed = Signal()
+    shown = Signal(str, str)  # level, message (the tray tells of errors while the window is hidden)
 
     def __init__(self, parent: QWidget | None = None, *, dismissable: bool = True, name: str = "banner") -> None:
         super().__init__(parent)
@@ -82,6 +83,7 @@ class Banner(QFrame):
         if level == "info":
             self._timer.start(INFO_MS)
         self.show()
+        self.shown.emit(level, message)
 
     def _run_action(self) -> None:
         if self._action is not None:

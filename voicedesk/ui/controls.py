@@ -102,6 +102,18 @@ class TalkControls(QWidget):
         if not self.push_to_talk:
             self.mute_toggled.emit(checked)
 
+    def shortcut_pressed(self) -> None:
+        """The global shortcut went down: push-to-talk as Space does; with voice detection, mute/unmute."""
+        if not self.talk_button.isEnabled():
+            return
+        if self.push_to_talk:
+            self._press()
+        elif self.talk_button.isCheckable():
+            self.talk_button.toggle()
+
+    def shortcut_released(self) -> None:
+        self._release()
+
     def handle_key(self, event: QKeyEvent, pressed: bool, target: QWidget | None = None) -> bool:
         """Space (push-to-talk) and Esc (interrupt); True when the key was used."""
         if event.isAutoRepeat():

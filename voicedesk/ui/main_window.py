@@ -31,6 +31,7 @@ from voicedesk.ui.approval_cards import ApprovalCards, remember_policy
 from voicedesk.ui.banner import Banner
 from voicedesk.ui.controls import KeyForwarder, TalkControls
 from voicedesk.ui.conversation_view import ConversationView
+from voicedesk.ui.desktop import install_desktop
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
         self.profiles_ui = ProfilesUi(runtime, vm, row, self.banner, self.tool_log, self.inspector)
         self._keys = KeyForwarder(self, self.controls)
         self.images, self.share_screen = install_image_input(self)  # paste, drop, Share screen
+        self.desktop = install_desktop(self)  # the global shortcut, the tray, closing to the tray
         self.resize(1100, 760)
         self.splitter.setSizes([640, 440])
         self.splitter.setChildrenCollapsible(False)
@@ -139,7 +141,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Export audio (WAV)…", partial(exports.export_one, "wav"))
         self._action(file_menu, "Save debug bundle…", partial(exports.export_one, "bundle"))
         file_menu.addSeparator()
-        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "Quit", lambda: self.desktop.quit(), QKeySequence.StandardKey.Quit)
         session_menu = self.menuBar().addMenu("&Session")
         self._action(session_menu, "Connect / disconnect", self.toggle_connection, "Ctrl+K")
         self._action(session_menu, "Clear conversation view", self.clear_views)
@@ -218,6 +220,7 @@ class MainWindow(QMainWindow):
         """Prepare the session (local server, audio, controller) and connect if asked."""
         self.layout_memory.reapply_splitter()
         await self.runtime.prepare()
+        self.desktop.apply(self.runtime.settings)  # the shortcut's grab (and its imports) after the first paint
         self._show_setup()
         self.conversation.set_input_enabled(True)
         self.waveform.start()
@@ -280,7 +283,7 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         event.ignore()
-        if not self._closing:
+        if not self._closing and not self.desktop.hide_instead_of_closing():
             self._closing = True
             self.spawn(self.shutdown(), "shutdown")
 
@@ -392,7 +395,8 @@ class MainWindow(QMainWindow):
         restart = lambda name: self.spawn(self.runtime.tools.restart(name), "mcp-restart")  # noqa: E731
         tools = tools_hooks(self.runtime.tools, restart, self.runtime.tools.choice.mcp_config)
         profiles = profiles_hooks(self.runtime, saved=self.profiles_ui.refresh)
-        dialog = SettingsDialog(self.runtime.settings, hooks, self, clock=self.clock, tools=tools, profiles=profiles)
+        dialog = SettingsDialog(self.runtime.settings, hooks, self, clock=self.clock, tools=tools, profiles=profiles,
+                                desktop=self.desktop.settings_hooks())  # fmt: skip
         dialog.accepted.connect(partial(self._settings_accepted, dialog))
         self.settings_dialog = dialog
         dialog.open()
@@ -416,6 +420,7 @@ class MainWindow(QMainWindow):
         except ConnectFailed as exc:
             self.report_connect_failure(exc)
             rebuilt = True
+        self.desktop.apply(self.runtime.settings)
         if self.persist:
             try:
                 save_settings(dataclasses.replace(self.runtime.settings, ui=self.layout_memory.snapshot()))

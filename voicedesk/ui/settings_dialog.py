@@ -32,6 +32,7 @@ from voicedesk.config import ENV_KEYS, AppSettings, KeyStoreError, mask_key, sto
 from voicedesk.tools.approval import ToolSource
 from voicedesk.tools.builtins import default_registry
 from voicedesk.ui.display_clock import DisplayClock
+from voicedesk.ui.settings_desktop import DesktopHooks, DesktopTab
 from voicedesk.ui.settings_privacy import PrivacyTab
 from voicedesk.ui.settings_profiles import ProfilesHooks, ProfilesTab
 from voicedesk.ui.settings_tools import ToolInfo, ToolsHooks, ToolsTab
@@ -91,6 +92,7 @@ class SettingsDialog(QDialog):
         clock: DisplayClock | None = None,
         tools: ToolsHooks | None = None,
         profiles: ProfilesHooks | None = None,
+        desktop: DesktopHooks | None = None,
     ) -> None:
         super().__init__(parent)
         self._clock = clock
@@ -113,6 +115,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.tools_tab, "Tools")
         self.privacy = PrivacyTab(settings)
         self.tabs.addTab(self.privacy, "History && privacy")
+        self.desktop_tab = DesktopTab(settings, desktop)
+        self.tabs.addTab(self.desktop_tab, "Desktop")
         self.profiles_tab = ProfilesTab(profiles) if profiles is not None else None
         if self.profiles_tab is not None:
             self.tabs.addTab(self.profiles_tab, "Assistants")
@@ -390,7 +394,7 @@ class SettingsDialog(QDialog):
             noise_suppression=self.noise_check.isChecked(),
             ui=dict(self.original.ui),
         )
-        return self.tools_tab.apply(self.privacy.apply(result))
+        return self.desktop_tab.apply(self.tools_tab.apply(self.privacy.apply(result)))
 
     def accept(self) -> None:
         try:
