@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from voicedesk.audio.base import SAMPLE_RATE
 from voicedesk.audio.stft import HalfHopStft
 
 Float32 = npt.NDArray[np.float32]
@@ -32,7 +33,7 @@ class NoiseSuppressor:
         self.block = block
         self._half = block // 2
         self._floor = np.float32(10.0 ** (floor_db / 20.0))
-        self._sub_hops = max(1, round(window_s * 24000 / self._half / self.SUBWINDOWS))
+        self._sub_hops = max(1, round(window_s * SAMPLE_RATE / self._half / self.SUBWINDOWS))
         self.reset()
 
     def reset(self) -> None:
@@ -46,7 +47,7 @@ class NoiseSuppressor:
 
     @property
     def noise_floor_dbfs(self) -> float:
-        """The learned noise level over the whole band (for the Settings page and tests)."""
+        """The learned noise level over the whole band."""
         # Parseval on a one-sided spectrum of a frame windowed by sqrt-Hann (mean square 1/2).
         mean_square = 4.0 * float(np.sum(self._noise)) / self.block**2
         return float(10.0 * np.log10(mean_square + 1e-20))
