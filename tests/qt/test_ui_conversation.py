@@ -30,7 +30,7 @@ def test_push_to_talk_shows_the_user_transcript_and_the_streamed_answer(
     assert not w.controls.interrupt_button.isEnabled(), "nothing plays yet"
     qtbot.mousePress(w.controls.talk_button, Qt.MouseButton.LeftButton)
     assert app.runtime.controller is not None and app.runtime.controller.activity == "listening"
-    assert "release" in w.controls.talk_button.text()
+    assert w.controls.action_text == "Release to send"
     run(app.source.play(speech_like(1.2)))
     qtbot.mouseRelease(w.controls.talk_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "hello there, desk" in w.conversation.plain_text(), timeout=WAIT_MS)

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QAbstractButton
 from pytestqt.qtbot import QtBot
 
 from tests.qt.uikit import WAIT_MS, AppHarness, ptt_settings
@@ -25,8 +25,8 @@ from voicedesk.ui.main_window import MainWindow
 MakeApp = Callable[..., AppHarness]
 
 
-def _visible_buttons(window: MainWindow, text: str) -> list[QPushButton]:
-    return [b for b in window.findChildren(QPushButton) if b.isVisible() and b.text() == text]
+def _visible_buttons(window: MainWindow, text: str) -> list[QAbstractButton]:
+    return [b for b in window.findChildren(QAbstractButton) if b.isVisible() and b.text().replace("&", "") == text]
 
 
 def _no_sound() -> AudioBackend:
@@ -58,7 +58,7 @@ def test_the_local_server_notice_does_not_guess_who_chose_it_and_one_settings_bu
     w = app.window
     assert w.local_notice.isVisible() and w.audio_notice.isVisible()
     assert "in Settings" not in w.local_notice.message, "it may well have been the command line"
-    assert len(_visible_buttons(w, "Settings…")) == 1, "the one next to the talk button"
+    assert len(_visible_buttons(w, "Settings…")) == 1, "the one in the top bar"
 
 
 def test_a_message_typed_while_disconnected_is_kept_and_sent_on_connect(qtbot: QtBot, make_app: MakeApp) -> None:

@@ -36,8 +36,8 @@ def test_a_handoff_and_a_guardrail_trip_are_shown_everywhere(qtbot: QtBot, make_
     app = make_app(profiles=_example(tmp_path))
     w = app.window
     picker = w.profiles_ui.picker
-    row = w.controls.row
-    assert row.indexOf(picker) == row.indexOf(w.controls.connect_button) + 1, "beside Connect"
+    row = w.top_bar.row
+    assert row.indexOf(picker) == row.indexOf(w.top_bar.connect_button) + 1, "beside Connect"
     assert [picker.itemText(i) for i in range(picker.count())] == ["Concierge", "Billing"]
     assert picker.currentText() == "Concierge" and picker.isVisible()
     _say(qtbot, app, "Hello!")  # the concierge speaks: its voice (marin) is the session's from here on

@@ -67,7 +67,7 @@ def test_changing_settings_applies_them_live_and_saves_them(qtbot: QtBot, make_a
     # VAD mode: the talk button now mutes and unmutes.
     qtbot.waitUntil(lambda: w.controls.talk_button.isCheckable(), timeout=WAIT_MS)
     qtbot.mouseClick(w.controls.talk_button, Qt.MouseButton.LeftButton)
-    assert controller.mic_muted and "muted" in w.controls.talk_button.text().lower()
+    assert controller.mic_muted and w.controls.action_text == "Unmute microphone"
     qtbot.mouseClick(w.controls.talk_button, Qt.MouseButton.LeftButton)
     now = controller  # for mypy, which would keep controller.mic_muted narrowed to True across the click
     assert not now.mic_muted
@@ -137,7 +137,7 @@ def test_a_wrong_key_shows_a_banner(
     assert "sk-wrong-key-000" not in w.banner.text.text()
     assert w.banner.action_button.text() == "Enter API key…"
     assert not w.local_notice.isVisible()
-    assert w.controls.connect_button.text() == "Connect"
+    assert w.top_bar.connect_button.text() == "Connect"
 
 
 def test_an_unreachable_endpoint_shows_a_banner(qtbot: QtBot, make_app: MakeApp) -> None:
@@ -153,15 +153,17 @@ def test_an_unreachable_endpoint_shows_a_banner(qtbot: QtBot, make_app: MakeApp)
     assert "Traceback" not in w.banner.text.text()
 
 
-def test_a_device_failure_shows_a_banner_and_the_session_goes_on(qtbot: QtBot, make_app: MakeApp) -> None:
+def test_a_device_failure_shows_on_the_sound_notice_and_the_session_goes_on(qtbot: QtBot, make_app: MakeApp) -> None:
     app = make_app()
     w = app.window
     assert app.problem is not None
     app.problem(AudioProblem("Output device 'USB Headset' failed (the stream ended); switching to the default",
                              "USB Headset", recovered=True))  # fmt: skip
-    qtbot.waitUntil(w.banner.isVisible, timeout=WAIT_MS)
-    assert w.banner.level == "warning"
-    assert "USB Headset" in w.banner.text.text() and "goes on" in w.banner.text.text()
+    notice = w.audio_notice
+    qtbot.waitUntil(notice.isVisible, timeout=WAIT_MS)
+    assert notice.level == "warning" and not w.banner.isVisible(), "sound news on the sound notice only"
+    assert "USB Headset" in notice.text.text() and "goes on" in notice.text.text()
+    assert not notice.action_button.isVisible(), "voicedesk worked around it: nothing to do"
     w.send_text("are you still there")
     qtbot.waitUntil(app.seen(se.AgentEnd, lambda e: e.status == "completed"), timeout=WAIT_MS)
     assert app.runtime.controller is not None and app.runtime.controller.connection == "connected"
@@ -173,13 +175,18 @@ def test_a_silent_microphone_is_flagged_until_it_hears_again(qtbot: QtBot, make_
     assert app.problem is not None
     app.problem(AudioProblem("The microphone 'Built-in' records only silence. It may be muted.", "Built-in",
                              recovered=False, cause="silence"))  # fmt: skip
-    qtbot.waitUntil(w.banner.isVisible, timeout=WAIT_MS)
-    assert w.banner.level == "warning" and "Unmute it" in w.banner.text.text()
-    assert not w.banner.action_button.isVisible(), "Settings… is next to the talk button: one is enough"
+    notice = w.audio_notice
+    qtbot.waitUntil(notice.isVisible, timeout=WAIT_MS)
+    assert notice.level == "warning" and "Unmute it" in notice.text.text()
+    assert notice.action_button.text() == "Audio settings…", "the way to the page that fixes it, not a second Settings"
+    notice.action_button.click()
+    dialog = w.settings_dialog
+    assert dialog is not None and dialog.tabs.tabText(dialog.tabs.currentIndex()) == "Audio"
+    dialog.reject()
     app.problem(AudioProblem("The microphone 'Built-in' hears sound again.", "Built-in", cause="silence", cleared=True))
-    w = w  # for mypy, which would keep w.banner.level narrowed to "warning" across the event
-    qtbot.waitUntil(lambda: w.banner.level == "info", timeout=WAIT_MS)
-    assert "hears sound again" in w.banner.text.text() and w.banner.isVisible()
+    qtbot.waitUntil(lambda: notice.level == "info", timeout=WAIT_MS)
+    assert "hears sound again" in notice.text.text() and notice.isVisible()
+    assert not w.banner.isVisible()
 
 
 def test_server_errors_and_renewals_reach_the_banner(qtbot: QtBot, make_app: MakeApp) -> None:
@@ -215,22 +222,29 @@ def test_an_uncaught_exception_becomes_a_banner(qtbot: QtBot, make_app: MakeApp,
 
 def test_layout_and_choices_persist_between_runs(qtbot: QtBot, make_app: MakeApp, run: Callable[..., Any]) -> None:
     first = make_app(connect=False, persist=True)
-    first.window.resize(760, 560)  # within the offscreen screen (800x600)
-    first.window.side_tabs.setCurrentIndex(1)
-    first.window.inspector.filter_box.setText("response.")
+    w = first.window
+    w.resize(760, 560)  # within the offscreen screen (800x600)
+    assert w.drawer.isHidden(), "the developer drawer is hidden until asked for"
+    w.menus.view_menu.actions()[0].trigger()  # View → Tool log and events
+    assert w.drawer.isVisible() and w.drawer.toggle_action.isChecked()
+    w.side_tabs.setCurrentIndex(1)
+    w.inspector.filter_box.setText("response.")
+    w.drawer.open_on_tool.setChecked(True)
     qtbot.wait(50)  # let the layout follow the new size and tab
-    first.window.splitter.setSizes([360, 380])
-    qtbot.wait(50)
-    sizes = first.window.splitter.sizes()
-    run(first.window.shutdown())
+    run(w.shutdown())
     ui = load_settings().ui
-    assert ui["splitter"] == sizes and ui["side_tab"] == 1 and ui["event_filter"] == "response."
+    assert ui["drawer_shown"] is True and ui["side_tab"] == 1 and ui["event_filter"] == "response."
+    assert ui["drawer_opens_on_tool"] is True
     second = make_app(AppSettings(endpoint="local", ui=ui), connect=False, persist=True)
-    qtbot.wait(50)
-    assert second.window.splitter.sizes() == sizes
-    assert second.window.side_tabs.currentIndex() == 1
-    assert second.window.inspector.filter_box.text() == "response."
-    assert second.window.size().width() == 760
+    w2 = second.window
+    qtbot.waitUntil(w2.drawer.isVisible, timeout=WAIT_MS)
+    assert w2.side_tabs.currentIndex() == 1
+    assert w2.inspector.filter_box.text() == "response."
+    assert w2.drawer.open_on_tool.isChecked()
+    assert w2.size().width() == 760
+    w2.drawer.toggle_action.trigger()  # closed again: remembered closed
+    run(w2.shutdown())
+    assert load_settings().ui["drawer_shown"] is False
 
 
 def test_the_status_line_warns_before_the_limit_and_estimates_cost(qtbot: QtBot, make_app: MakeApp) -> None:

@@ -23,6 +23,7 @@ from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.session.conversation import Item
 from voicedesk.ui.controls import TalkControls
+from voicedesk.ui.top_bar import TopBar
 from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.ring import Ring
@@ -63,7 +64,7 @@ def test_the_view_model_follows_push_to_talk_and_disconnect(
     run(w.connect_session())
     expect(vm, connection="connected", connected=True, activity="idle")
     assert seen.of("connection") == ["connecting", "connected"] and seen.of("connected") == [True]
-    assert w.controls.talk_button.isEnabled() and w.controls.connect_button.text() == "Disconnect"
+    assert w.controls.talk_button.isEnabled() and w.top_bar.connect_button.text() == "Disconnect"
 
     qtbot.mousePress(w.controls.talk_button, Qt.MouseButton.LeftButton)
     expect(vm, activity="listening", mic_open=True)
@@ -80,7 +81,7 @@ def test_the_view_model_follows_push_to_talk_and_disconnect(
     w.toggle_connection()
     qtbot.waitUntil(lambda: vm.connection == "disconnected", timeout=WAIT_MS)
     assert seen.of("connected") == [True, False]
-    assert w.controls.connect_button.text() == "Connect" and not w.controls.talk_button.isEnabled()
+    assert w.top_bar.connect_button.text() == "Connect" and not w.controls.talk_button.isEnabled()
     assert w.status.connection_label.text() == "● Disconnected"
 
 
@@ -92,14 +93,18 @@ def test_mute_in_voice_detection_mode_follows_the_talk_button(qtbot: QtBot, make
     expect(vm, push_to_talk=False, muted=False, mic_open=True)
     seen = Recorder(vm)
     button = w.controls.talk_button
-    assert button.isCheckable() and "click to mute" in button.text()
+    assert button.isCheckable() and w.controls.action_text == "Mute microphone"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     expect(vm, muted=True, mic_open=False)
-    assert button.isChecked() and "muted" in button.text()
+    assert button.isChecked() and w.controls.action_text == "Unmute microphone"
+    w.menus.mute.trigger()  # Session → Mute / unmute (Ctrl+M) does what the button does
+    expect(vm, muted=False, mic_open=True)
+    w.menus.mute.trigger()
+    expect(vm, muted=True, mic_open=False)
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     expect(vm, muted=False, mic_open=True)
     assert not button.isChecked()
-    assert seen.of("muted") == [True, False] and seen.of("mic_open") == [False, True]
+    assert seen.of("muted") == [True, False, True, False] and seen.of("mic_open") == [False, True, False, True]
     controller = app.runtime.controller
     assert controller is not None and not controller.mic_muted, "the window told the controller"
 
@@ -107,24 +112,29 @@ def test_mute_in_voice_detection_mode_follows_the_talk_button(qtbot: QtBot, make
 def test_the_controls_show_a_full_snapshot(qtbot: QtBot) -> None:
     # What the controller reports once it fills StateChanged's push_to_talk, muted and mic_open.
     vm = SessionViewModel()
-    controls = TalkControls()
+    controls, top = TalkControls(), TopBar()
     qtbot.addWidget(controls)
+    qtbot.addWidget(top)
     controls.follow(vm)
-    assert controls.talk_button.text() == "Talk (connect first)" and not controls.talk_button.isEnabled()
+    top.follow(vm)
+    assert controls.action_text == "Connect to talk" and not controls.talk_button.isEnabled()
+    assert top.connect_button.text() == "Connect"
     vm.on_event(se.StateChanged("connected", "speaking", push_to_talk=True))
     expect(vm, can_interrupt=True)
     assert controls.interrupt_button.isEnabled()
-    assert controls.talk_button.isEnabled() and controls.talk_button.text() == "Hold to talk"
+    assert controls.talk_button.isEnabled() and controls.action_text == "Hold to talk"
+    assert controls.talk_button.text() == "Hold to talk\nSpace", "what a press does, and its key"
     vm.on_event(se.StateChanged("connected", "idle", push_to_talk=False, muted=True, mic_open=False))
     expect(vm, muted=True, mic_open=False, can_interrupt=False)
     assert not controls.interrupt_button.isEnabled()
-    assert controls.talk_button.isChecked() and "muted" in controls.talk_button.text()
+    assert controls.talk_button.isChecked() and controls.action_text == "Unmute microphone"
+    assert "Ctrl+M" in controls.talk_button.text()
     vm.on_event(se.StateChanged("connected", "listening", push_to_talk=False, muted=False, mic_open=True))
     expect(vm, muted=False, mic_open=True)
     assert not controls.talk_button.isChecked()
     vm.on_event(se.StateChanged("reconnecting", "idle", push_to_talk=False))
     expect(vm, connected=False, connection="reconnecting")
-    assert controls.connect_button.text() == "Disconnect"
+    assert top.connect_button.text() == "Disconnect"
     assert not controls.talk_button.isEnabled()
 
 
@@ -138,6 +148,7 @@ def test_one_display_clock_drives_the_window(qtbot: QtBot, make_app: MakeApp) ->
     app.source.levels = lambda: Levels(0.5, 0.2)  # type: ignore[method-assign]  # a voice at the microphone
     qtbot.waitUntil(lambda: w.waveform.frames > frames + 3, timeout=WAIT_MS)
     assert w.waveform.history.latest()[0] > 0.0
+    w.drawer.toggle_action.trigger()  # the Events pane lives in the drawer, hidden by default
     w.side_tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: "response.done" in w.inspector.visible_types(), timeout=WAIT_MS)
 

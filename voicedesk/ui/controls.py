@@ -1,9 +1,10 @@
-"""The talk, interrupt, connect and settings buttons, and the keys that go with them.
+"""The talk bar: the large talk / mute button and Interrupt, and the keys that go with them.
 
-Push-to-talk: press and hold the Talk button, or hold Space while no text field has the focus (turn
-detection ``none``). In the VAD modes the same button mutes and unmutes the microphone. Interrupt
-(also Esc) is enabled only while the assistant is answering. The widget only reports what the person
-did; the window decides what that means for the session.
+Push-to-talk: press and hold the talk button, or hold Space while no text field has the focus (turn
+detection ``none``). In the voice-detection modes the same button mutes and unmutes the microphone.
+Interrupt (also Esc) is enabled only while the assistant is answering. The button always says what a
+press does now and which key does the same. The widget only reports what the person did; the window
+decides what that means for the session.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -20,11 +21,17 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QTextEdit,
     QWidget,
 )
 
 from voicedesk.ui.view_model import SessionViewModel
+
+TALK_KEY = "Space"
+INTERRUPT_KEY = "Esc"
+MUTE_KEY = "Ctrl+M"
+CONNECT_KEY = "Ctrl+K"
 
 
 def _is_text_input(widget: QWidget | None) -> bool:
@@ -42,42 +49,58 @@ class TalkControls(QWidget):
     talk_released = Signal(float)  # seconds held
     mute_toggled = Signal(bool)  # muted
     interrupt_requested = Signal()
-    connect_requested = Signal()
-    settings_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.connect_button = QPushButton("Connect")
-        self.connect_button.setObjectName("connect_button")
-        self.talk_button = QPushButton("Hold to talk")
+        self.talk_button = QPushButton()
         self.talk_button.setObjectName("talk_button")
-        self.talk_button.setMinimumWidth(190)
-        self.talk_button.setToolTip("Hold to talk (or hold Space); release to send")
-        self.interrupt_button = QPushButton("Interrupt")
+        self.talk_button.setAccessibleName("Talk")
+        self.talk_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.talk_button.setMinimumWidth(220)
+        self.talk_button.setMaximumWidth(520)  # a big target, not a bar across a 2560-pixel window
+        self.interrupt_button = QPushButton(f"Interrupt\n{INTERRUPT_KEY}")
         self.interrupt_button.setObjectName("interrupt_button")
+        self.interrupt_button.setAccessibleName("Interrupt")
+        self.interrupt_button.setAccessibleDescription("Stop the assistant at once (Esc)")
         self.interrupt_button.setToolTip("Stop the assistant at once (Esc)")
-        self.settings_button = QPushButton("Settings…")
-        self.settings_button.setObjectName("settings_button")
+        self._scale_fonts()
         layout = self.row = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.connect_button)
         layout.addStretch(1)
-        layout.addWidget(self.talk_button)
+        layout.addWidget(self.talk_button, 4)
         layout.addWidget(self.interrupt_button)
         layout.addStretch(1)
-        layout.addWidget(self.settings_button)
         self.push_to_talk = True
         self.has_microphone = True
         self.holding = False
+        self.global_key = ""  # the desktop-wide shortcut, when one is caught
+        self.action_text = ""  # what a press of the talk button does now
         self._shown: tuple[str, str, bool, bool] = ("disconnected", "idle", True, False)
         self._held_since = 0.0
-        self.connect_button.clicked.connect(self.connect_requested)
-        self.settings_button.clicked.connect(self.settings_requested)
         self.interrupt_button.clicked.connect(self.interrupt_requested)
         self.talk_button.pressed.connect(self._press)
         self.talk_button.released.connect(self._release)
         self.talk_button.toggled.connect(self._toggled)
         self.apply_state("disconnected", "idle", push_to_talk=True, muted=False)
+
+    def _scale_fonts(self) -> None:
+        """Larger than the text around them, in points from the system font (so it follows its size)."""
+        base = QApplication.font()
+        size = base.pointSizeF() if base.pointSizeF() > 0 else 10.0
+        talk = QFont(base)
+        talk.setPointSizeF(size * 1.3)
+        talk.setBold(True)
+        self.talk_button.setFont(talk)
+        interrupt = QFont(base)
+        interrupt.setPointSizeF(size * 1.1)
+        self.interrupt_button.setFont(interrupt)
+        self.talk_button.setMinimumHeight(int(self.talk_button.fontMetrics().height() * 3.2))
+        self.interrupt_button.setMinimumHeight(self.talk_button.minimumHeight())
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.ApplicationFontChange:
+            self._scale_fonts()
+        super().changeEvent(event)
 
     # ------------------------------------------------------------------ from the person
 
@@ -85,7 +108,7 @@ class TalkControls(QWidget):
         if self.push_to_talk and not self.holding:
             self.holding = True
             self._held_since = time.monotonic()
-            self.talk_button.setText("Listening… release to send")
+            self._show_talk("Release to send", "Listening while you hold it")
             self.talk_button.setProperty("active", True)
             self._repolish(self.talk_button)
             self.talk_pressed.emit()
@@ -93,14 +116,19 @@ class TalkControls(QWidget):
     def _release(self) -> None:
         if self.push_to_talk and self.holding:
             self.holding = False
-            self.talk_button.setText("Hold to talk")
             self.talk_button.setProperty("active", False)
             self._repolish(self.talk_button)
             self.talk_released.emit(time.monotonic() - self._held_since)
+            self._reshow()
 
     def _toggled(self, checked: bool) -> None:
         if not self.push_to_talk:
             self.mute_toggled.emit(checked)
+
+    def toggle_mute(self) -> None:
+        """The mute shortcut (Ctrl+M): with voice detection, as a click on the button; nothing otherwise."""
+        if not self.push_to_talk and self.talk_button.isEnabled() and self.talk_button.isCheckable():
+            self.talk_button.toggle()
 
     def shortcut_pressed(self) -> None:
         """The global shortcut went down: push-to-talk as Space does; with voice detection, mute/unmute."""
@@ -149,15 +177,20 @@ class TalkControls(QWidget):
     def set_microphone(self, available: bool) -> None:
         """Without a microphone the talk button says so and stays off (it never claims to listen)."""
         self.has_microphone = available
+        self._reshow()
+
+    def set_global_key(self, key: str) -> None:
+        """The desktop-wide shortcut the button also answers to ("" when none is caught)."""
+        self.global_key = key
+        self._reshow()
+
+    def _reshow(self) -> None:
         connection, activity, push_to_talk, muted = self._shown
         self.apply_state(connection, activity, push_to_talk=push_to_talk, muted=muted)
 
     def apply_state(self, connection: str, activity: str, *, push_to_talk: bool, muted: bool) -> None:
         self._shown = (connection, activity, push_to_talk, muted)
         connected = connection == "connected"
-        self.connect_button.setText("Disconnect" if connection != "disconnected" else "Connect")
-        self.connect_button.setProperty("connected", connection != "disconnected")
-        self._repolish(self.connect_button)
         if push_to_talk != self.push_to_talk:
             if self.holding:
                 self._release()
@@ -165,21 +198,31 @@ class TalkControls(QWidget):
         self.talk_button.blockSignals(True)
         self.talk_button.setCheckable(not push_to_talk and connected and self.has_microphone)
         if not self.has_microphone:
-            self.talk_button.setText("No microphone — type below")
-            self.talk_button.setToolTip("No microphone is available: type your messages")
+            self._show_talk("No microphone — type below", "No microphone is available: type your messages", key="")
         elif not connected:
-            self.talk_button.setText("Talk (connect first)")
-            self.talk_button.setToolTip("Press Connect to start a conversation")
+            self._show_talk("Connect to talk", "Press Connect to start a conversation", key=CONNECT_KEY)
         elif not push_to_talk:
             self.talk_button.setChecked(muted)
-            self.talk_button.setText("Microphone muted — click to unmute" if muted else "Listening — click to mute")
-            self.talk_button.setToolTip("The server detects when you speak; click to mute or unmute the microphone")
+            if muted:
+                self._show_talk("Unmute microphone", "The microphone is muted; press to let the assistant hear you")
+            else:
+                self._show_talk("Mute microphone", "The assistant hears you when you speak; press to mute")
         elif not self.holding:
-            self.talk_button.setText("Hold to talk")
-            self.talk_button.setToolTip("Hold to talk (or hold Space); release to send")
+            self._show_talk("Hold to talk", "Hold while you speak; release to send")
         self.talk_button.blockSignals(False)
         self.talk_button.setEnabled(connected and self.has_microphone)
         self.interrupt_button.setEnabled(connected and activity in ("speaking", "thinking"))
+
+    def _show_talk(self, action: str, description: str, *, key: str | None = None) -> None:
+        """The button's two lines: what a press does now, and the keys that do the same."""
+        if key is None:
+            key = TALK_KEY if self.push_to_talk else MUTE_KEY
+            if self.global_key:
+                key = f"{key} · {self.global_key} anywhere"
+        self.action_text = action
+        self.talk_button.setText(f"{action}\n{key}" if key else action)
+        self.talk_button.setToolTip(f"{description} ({key})" if key else description)
+        self.talk_button.setAccessibleDescription(f"{description}. Shortcut: {key}." if key else description)
 
     @staticmethod
     def _repolish(widget: QWidget) -> None:

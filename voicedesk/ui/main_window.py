@@ -14,16 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import (
-    QMainWindow,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
+from PySide6.QtWidgets import QDialog, QMainWindow, QVBoxLayout, QWidget
 
-from voicedesk.app import AppRuntime, AuthenticationFailed, ConnectFailed, Item, SettingsError, available_devices
+from voicedesk.app import AppRuntime, ConnectFailed, Item, SettingsError, available_devices
 from voicedesk.audio.base import Levels
 from voicedesk.config import load_settings, save_settings
 from voicedesk.ui import theme
@@ -32,6 +26,7 @@ from voicedesk.ui.banner import Banner
 from voicedesk.ui.controls import KeyForwarder, TalkControls
 from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.desktop import install_desktop
+from voicedesk.ui.developer_drawer import DeveloperDrawer
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.export_actions import ExportActions
@@ -46,8 +41,10 @@ from voicedesk.ui.settings_profiles import profiles_hooks
 from voicedesk.ui.settings_tools import tools_hooks
 from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.tool_log import ToolLogView
+from voicedesk.ui.top_bar import TopBar, action_button
 from voicedesk.ui.view_model import SessionViewModel
 from voicedesk.ui.waveform import WaveformView
+from voicedesk.ui.window_actions import WindowActions
 
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_S = 5.0
@@ -70,37 +67,35 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._keys_installed = False
         self.settings_dialog: SettingsDialog | None = None
+        self.shortcuts_sheet: QDialog | None = None
 
-        self.banner = Banner(name="banner")
-        self.local_notice = Banner(dismissable=False, name="local_notice")
-        self.audio_notice = Banner(name="audio_notice")
-        self.controls = TalkControls()
-        self.waveform = WaveformView(self._levels, clock=self.clock)
+        # The conversation is the main area; the voice (its visual and the talk button) under it; the tool log
+        # and the raw events in a drawer on the right, shown on demand; the History sidebar on the left.
+        self.top_bar = TopBar()
+        self.local_notice = Banner(dismissable=False, name="local_notice")  # which endpoint, and why
+        self.audio_notice = Banner(name="audio_notice")  # the sound devices
+        self.banner = Banner(name="banner")  # the session: errors, renewals, what the person asked for
         self.conversation = ConversationView()
+        self.approvals = ApprovalCards()  # the questions before a tool runs, under the conversation
+        self.waveform = WaveformView(self._levels, clock=self.clock)
+        self.controls = TalkControls()
         self.tool_log = ToolLogView()
         self.inspector = EventInspector()
-        self.side_tabs = QTabWidget()
-        self.side_tabs.setObjectName("side_tabs")
-        self.side_tabs.addTab(self.tool_log, "Tool calls")
-        self.side_tabs.addTab(self.inspector, "Events")
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("main_splitter")
-        self.splitter.addWidget(self.conversation)
-        self.splitter.addWidget(self.side_tabs)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.drawer = DeveloperDrawer(self, self.tool_log, self.inspector)
+        self.side_tabs = self.drawer.tabs
         self.status = StatusPanel()
         self.statusBar().addPermanentWidget(self.status, 1)
-
         central = QWidget()
         layout = QVBoxLayout(central)
-        layout.setContentsMargins(10, 8, 10, 4)
+        layout.setContentsMargins(10, 6, 10, 4)
         layout.setSpacing(6)
-        for widget in (self.local_notice, self.audio_notice, self.banner, self.controls, self.waveform):
+        above: tuple[QWidget, ...] = (self.top_bar, self.local_notice, self.audio_notice, self.banner)
+        below: tuple[QWidget, ...] = (self.approvals, self.waveform, self.controls)
+        for widget in above:
             layout.addWidget(widget)
-        layout.addWidget(self.splitter, 1)
-        self.approvals = ApprovalCards()  # the questions before a tool runs, under the conversation
-        layout.addWidget(self.approvals)
+        layout.addWidget(self.conversation, 1)
+        for widget in below:
+            layout.addWidget(widget)
         runtime.tools.use_approver(self.approvals, remember_policy(lambda: runtime.settings, persist))
         self.setCentralWidget(central)
         self.exports = ExportActions(self, runtime, self.banner)
@@ -113,57 +108,44 @@ class MainWindow(QMainWindow):
             open_settings=self.open_settings,
             reconnect=self.toggle_connection,
         )
-        self._build_menus()
+        self.menus = WindowActions(self)
+        self.export_all_action = self.menus.export_all
+        self._add_pane(self.drawer.toggle_action, "drawer_button", "Show or hide the tool log and the raw events")
         self.history_dock = HistoryDock(self) if runtime.options.history is not None else None
         if self.history_dock is not None:
-            self.menuBar().addMenu("&View").addAction(self.history_dock.toggle_action)
+            self._add_pane(self.history_dock.toggle_action, "history_button", "Show or hide past conversations")
+        self.settings_button = action_button(self.menus.settings, "settings_button", "Open the settings")
+        self.top_bar.add_right(self.settings_button)
         self._wire()
-        vm, row = self.view_model, self.controls.row  # the profile picker goes beside Connect
+        vm, row = self.view_model, self.top_bar.row  # the profile picker goes beside Connect
         self.profiles_ui = ProfilesUi(runtime, vm, row, self.banner, self.tool_log, self.inspector)
         self._keys = KeyForwarder(self, self.controls)
         self.images, self.share_screen = install_image_input(self)  # paste, drop, Share screen
         self.desktop = install_desktop(self)  # the global shortcut, the tray, closing to the tray
+        self.desktop.shortcut.status_changed.connect(lambda _status: self._show_global_key())
+        self.setMinimumSize(640, 480)
         self.resize(1100, 760)
-        self.splitter.setSizes([640, 440])
-        self.splitter.setChildrenCollapsible(False)
-        self.layout_memory = LayoutMemory(self, self.splitter, self.side_tabs, self.inspector, self.history_dock)
+        self.layout_memory = LayoutMemory(self, self.drawer, self.history_dock)
         self.layout_memory.restore(runtime.settings.ui)
 
     # ------------------------------------------------------------------ construction
 
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        exports = self.exports
-        self.export_all_action = self._action(file_menu, "Export everything…", exports.export_all, "Ctrl+E")
-        file_menu.addSeparator()
-        self._action(file_menu, "Export conversation as Markdown…", partial(exports.export_one, "md"))
-        self._action(file_menu, "Export conversation as JSON…", partial(exports.export_one, "json"))
-        self._action(file_menu, "Export audio (WAV)…", partial(exports.export_one, "wav"))
-        self._action(file_menu, "Save debug bundle…", partial(exports.export_one, "bundle"))
-        file_menu.addSeparator()
-        self._action(file_menu, "Quit", lambda: self.desktop.quit(), QKeySequence.StandardKey.Quit)
-        session_menu = self.menuBar().addMenu("&Session")
-        self._action(session_menu, "Connect / disconnect", self.toggle_connection, "Ctrl+K")
-        self._action(session_menu, "Clear conversation view", self.clear_views)
-        self._action(session_menu, "Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
-
-    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
-        return action
+    def _add_pane(self, toggle: QAction, name: str, description: str) -> None:
+        """A side pane's switch: in the View menu and as a button in the top bar (one action for both)."""
+        self.menus.add_view(toggle)
+        self.top_bar.add_right(action_button(toggle, name, description))
 
     def _wire(self) -> None:
         vm = self.view_model
         self.controls.follow(vm)
+        self.top_bar.follow(vm)
         self.status.follow(vm)
         vm.state_changed.connect(self._show_state)
         vm.item_added.connect(lambda item: self.conversation.apply_items([item], complete=False))
         vm.history_updated.connect(lambda items: self.conversation.apply_items(items, complete=True))
         vm.transcript_updated.connect(lambda item_id, _role, text: self.conversation.apply_transcript(item_id, text))
         vm.tool_started.connect(self.tool_log.apply_event)
+        vm.tool_started.connect(lambda _event: self.drawer.tool_started())
         vm.tool_finished.connect(self.tool_log.apply_event)
         vm.tool_finished.connect(lambda e: self.conversation.apply_tool_result(e.call_id, e.output, e.ok))
         vm.raw_event_received.connect(self.inspector.add)
@@ -173,9 +155,8 @@ class MainWindow(QMainWindow):
         self.status.attach(self.clock)
         self.conversation.attach(self.clock)
         self.inspector.attach(self.clock)
+        self.top_bar.connect_button.clicked.connect(self.toggle_connection)
         c = self.controls
-        c.connect_requested.connect(self.toggle_connection)
-        c.settings_requested.connect(self.open_settings)
         c.talk_pressed.connect(self.start_talking)
         c.talk_released.connect(self.stop_talking)
         c.mute_toggled.connect(self.set_muted)
@@ -218,7 +199,7 @@ class MainWindow(QMainWindow):
 
     async def start(self, connect: bool = False) -> None:
         """Prepare the session (local server, audio, controller) and connect if asked."""
-        self.layout_memory.reapply_splitter()
+        self.layout_memory.reapply()
         await self.runtime.prepare()
         self.desktop.apply(self.runtime.settings)  # the shortcut's grab (and its imports) after the first paint
         self._show_setup()
@@ -236,33 +217,16 @@ class MainWindow(QMainWindow):
             await self.connect_session()
 
     async def connect_session(self) -> bool:
-        self.controls.connect_button.setEnabled(False)
+        self.top_bar.connect_button.setEnabled(False)
         try:
             await self.runtime.connect()
             self.banner.dismiss() if self.banner.level in ("error", "warning") else None
             return True
         except ConnectFailed as exc:
-            self.report_connect_failure(exc)
+            self.notices.connect_failed(exc)
         finally:
-            self.controls.connect_button.setEnabled(True)
+            self.top_bar.connect_button.setEnabled(True)
         return False
-
-    def report_connect_failure(self, exc: ConnectFailed) -> None:
-        """The one report of a connection that was never made (the session reports only lost ones)."""
-        if isinstance(exc, AuthenticationFailed):
-            self.banner.show_message(
-                f"The server refused the API key ({exc}).",
-                "Check the key in Settings, or remove it to use the local server.",
-                "error",
-                ("Enter API key…", partial(self.open_settings, True)),
-            )
-            return
-        self.banner.show_message(
-            f"Could not connect: {exc}.",
-            "Check the network and the endpoint in Settings, then press Retry.",
-            "error",
-            ("Retry", self.toggle_connection),
-        )
 
     def showEvent(self, event: QShowEvent) -> None:
         handle = self.windowHandle()
@@ -372,15 +336,36 @@ class MainWindow(QMainWindow):
         self.controls.set_microphone(has_microphone(self.runtime))
         self._show_input_hint()
 
+    def _show_global_key(self) -> None:
+        """The talk button names the desktop-wide shortcut too, while one is caught."""
+        settings = self.runtime.settings
+        active = self.desktop.shortcut.active and settings.global_shortcut_enabled
+        self.controls.set_global_key(settings.global_shortcut if active else "")
+
+    def focus_message_box(self) -> None:
+        self.conversation.message_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def show_shortcuts(self) -> QDialog:
+        """Help → Keyboard shortcuts: every menu action's keys, and the keys of the talk bar."""
+        from voicedesk.ui.shortcuts_sheet import KeyboardShortcutsSheet
+
+        if self.shortcuts_sheet is not None:
+            self.shortcuts_sheet.close()
+        self.shortcuts_sheet = sheet = KeyboardShortcutsSheet(self.menus.shortcut_rows(self.controls.global_key), self)
+        sheet.show()
+        return sheet
+
     def _show_input_hint(self) -> None:
         microphone = has_microphone(self.runtime)
         self.conversation.show_input_hint(push_to_talk=self.view_model.push_to_talk, microphone=microphone)
 
     # ------------------------------------------------------------------ settings
 
-    def open_settings(self, focus_key: bool = False) -> SettingsDialog:
+    def open_settings(self, page: str | None = None, *, focus_key: bool = False) -> SettingsDialog:
+        """The one Settings dialog, on ``page`` ("connection", "audio", …) when given."""
         if self.settings_dialog is not None and self.settings_dialog.isVisible():
             self.settings_dialog.raise_()
+            self._show_settings_page(self.settings_dialog, page, focus_key)
             return self.settings_dialog
         audio = self.runtime.audio
         inputs, outputs = available_devices() if audio is not None and audio.has_devices else ([], [])
@@ -400,9 +385,15 @@ class MainWindow(QMainWindow):
         dialog.accepted.connect(partial(self._settings_accepted, dialog))
         self.settings_dialog = dialog
         dialog.open()
+        self._show_settings_page(dialog, page, focus_key)
+        return dialog
+
+    @staticmethod
+    def _show_settings_page(dialog: SettingsDialog, page: str | None, focus_key: bool) -> None:
+        if page is not None:
+            dialog.show_page(page)
         if focus_key:
             dialog.focus_key()
-        return dialog
 
     def _play_tone(self) -> None:
         self.spawn(self.runtime.play_test_tone(), "test-tone")
@@ -418,7 +409,7 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Settings not applied: {exc}.", "Correct the value in Settings.", "error")
             return
         except ConnectFailed as exc:
-            self.report_connect_failure(exc)
+            self.notices.connect_failed(exc)
             rebuilt = True
         self.desktop.apply(self.runtime.settings)
         if self.persist:

@@ -1,6 +1,11 @@
 """What the window tells the person about the session in its banners and status bar: how the session was set
 up (the local server, no sound), errors with the action that fixes them, device problems and their end,
-renewals, interruptions, a session the assistant ended."""
+renewals, interruptions, a session the assistant ended.
+
+Three banners, one per kind, each showing at most one message: the setup notice (which endpoint and why), the
+sound notice (no device, a device that failed or went silent, and its recovery) and the session banner
+(errors, renewals, what the person asked for). A banner never offers a plain "Settings…": the top bar has the
+one way there; a banner's action opens the Settings page that fixes what it says."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from functools import partial
 
 from PySide6.QtWidgets import QStatusBar
 
-from voicedesk.app import AppRuntime
+from voicedesk.app import AppRuntime, AuthenticationFailed, ConnectFailed
 from voicedesk.session import events as se
 from voicedesk.ui.banner import Banner, Level
 from voicedesk.ui.status_panel import StatusPanel
@@ -36,7 +41,7 @@ class SessionNotices:
         audio_notice: Banner,
         status: StatusPanel,
         status_bar: QStatusBar,
-        open_settings: Callable[..., object],
+        open_settings: Callable[..., object],  # open_settings(page, focus_key=False)
         reconnect: Callable[[], object],
     ) -> None:
         self.banner = banner
@@ -46,7 +51,6 @@ class SessionNotices:
         self._status_bar = status_bar
         self._open_settings = open_settings
         self._reconnect = reconnect
-        self._audio_warning: str | None = None  # the banner's audio warning, until cleared
 
     def follow(self, vm: SessionViewModel) -> None:
         vm.error_reported.connect(self.on_error)
@@ -69,7 +73,7 @@ class SessionNotices:
                 "voicedesk is talking to its embedded local server, an offline demo model, instead.",
                 f"Correct the endpoint in Settings. Until then: {demo[0].lower()}{demo[1:]}",
                 "warning",
-                ("Fix endpoint…", self._open_settings),
+                ("Fix endpoint…", partial(self._open_settings, "connection")),
             )
         elif rt.using_local_server:
             if rt.settings.endpoint == "local":
@@ -79,9 +83,7 @@ class SessionNotices:
                                                "notice")  # fmt: skip
             else:
                 text = "No API key is set: voicedesk is talking to its embedded local server, an offline demo model."
-                self.local_notice.show_message(
-                    text, demo, "notice", ("Enter API key…", partial(self._open_settings, True))
-                )
+                self.local_notice.show_message(text, demo, "notice", ("Enter API key…", self._enter_key))
         else:
             self.local_notice.hide()
         reason = rt.audio.fallback_reason if rt.audio is not None else None
@@ -91,14 +93,17 @@ class SessionNotices:
             self.audio_notice.show_message(
                 f"{reason[0].upper()}{reason[1:]}.",  # "No microphone was found."
                 "Type your messages; the answers are spoken and shown as text. Connect a microphone and restart, "
-                "or pick one in Settings.",
+                "or pick one in the audio settings.",
                 "warning",
+                self._audio_action,
             )
         else:
             self.audio_notice.show_message(
                 f"No sound: {reason}.",
-                "You can still type; answers appear as text. Connect a device and restart, or pick one in Settings.",
+                "You can still type; answers appear as text. Connect a device and restart, or pick one in the audio "
+                "settings.",
                 "warning",
+                self._audio_action,
             )
 
     def on_error(self, event: se.ErrorOccurred) -> None:
@@ -106,27 +111,50 @@ class SessionNotices:
             return  # an endpoint that cannot be used: show_setup says so in the local-server notice, once
         action: tuple[str, Callable[[], object]] | None = None
         if event.code == "auth_failed":
-            action = ("Enter API key…", partial(self._open_settings, True))
+            action = ("Enter API key…", self._enter_key)
         elif event.fatal:
             action = ("Retry" if event.code == "connection_lost" else "Connect", self._reconnect)
         level: Level = "error" if event.fatal or event.code in ("auth_failed", "quota") else "warning"
         self.banner.show_message(event.message, event.hint, level, action)
 
-    def on_device_problem(self, event: se.AudioDeviceProblem) -> None:
-        if event.cleared:
-            # the warning it ends gives way to the news; any other warning or error stays
-            if self.banner.isVisible() and self.banner.message == self._audio_warning:
-                self.banner.dismiss()
-            self.banner.show_message(event.message, "", "info")
+    def connect_failed(self, exc: ConnectFailed) -> None:
+        """The one report of a connection that was never made (the session reports only lost ones)."""
+        if isinstance(exc, AuthenticationFailed):
+            self.banner.show_message(
+                f"The server refused the API key ({exc}).",
+                "Check the key in Settings, or remove it to use the local server.",
+                "error",
+                ("Enter API key…", self._enter_key),
+            )
             return
-        self._audio_warning = event.message
+        self.banner.show_message(
+            f"Could not connect: {exc}.",
+            "Check the network and the endpoint in Settings, then press Retry.",
+            "error",
+            ("Retry", self._reconnect),
+        )
+
+    def on_device_problem(self, event: se.AudioDeviceProblem) -> None:
+        """On the sound notice: it replaces what that said (a device problem is news about the same thing)."""
+        notice = self.audio_notice
+        if event.cleared:
+            notice.show_message(event.message, "", "info")
+            return
+        action: tuple[str, Callable[[], object]] | None = self._audio_action
         if event.cause == "silence":
-            hint = "Unmute it or allow voicedesk to use it, or choose another microphone in Settings."
+            hint = "Unmute it or allow voicedesk to use it, or choose another microphone."
         elif event.recovered:
-            hint = "The conversation goes on."
+            hint, action = "The conversation goes on.", None
         else:
-            hint = "The conversation goes on. Check the device, or choose another one in Settings."
-        self.banner.show_message(event.message, hint, "warning")
+            hint = "The conversation goes on. Check the device, or choose another one."
+        notice.show_message(event.message, hint, "warning", action)
+
+    @property
+    def _audio_action(self) -> tuple[str, Callable[[], object]]:
+        return ("Audio settings…", partial(self._open_settings, "audio"))
+
+    def _enter_key(self) -> None:
+        self._open_settings("connection", focus_key=True)
 
     def on_renewed(self, event: se.SessionRenewed) -> None:
         self.status.apply_event(event)

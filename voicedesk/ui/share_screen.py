@@ -135,7 +135,7 @@ class ShareScreen:
         note.setEnabled(False)
         self.button.setMenu(self.menu)
         row = window.controls.row
-        row.insertWidget(row.indexOf(window.controls.settings_button), self.button)
+        row.insertWidget(row.indexOf(window.controls.talk_button), self.button)  # left of the talk button
 
     def _screen(self) -> QScreen:
         return self._window.screen() or QGuiApplication.primaryScreen()
