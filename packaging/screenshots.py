@@ -1,5 +1,7 @@
 """Start the real window on an X display (Xvfb), play a scripted conversation against the embedded local
-server, and save PNG screenshots of the window as a person would see it.
+server, and save PNG screenshots of the window as a person would see it: idle, answering after a tool call,
+interrupted and an endpoint that cannot be reached, at 1400x900 and 800x600, as
+docs/screenshots/{idle,answering,interrupted,error}-WxH[-dark].png, plus the Settings dialog.
 
     packaging/screenshots.sh                 # runs this under Xvfb for the light and the dark look
     python packaging/screenshots.py --out docs/screenshots --theme light   # on any X display
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import math
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -70,50 +73,42 @@ async def save(window: MainWindow, out: Path, name: str) -> Path:
     return path
 
 
-async def first_start(out: Path, suffix: str) -> None:
-    """What a person sees on first start: no key (local server) and whatever sound this machine has."""
-    runtime = AppRuntime(
-        AppSettings(), RuntimeOptions(journal=False, recordings_dir=Path(tempfile.mkdtemp(prefix="vd-")))
-    )
-    window = MainWindow(runtime, persist=False)
-    window.resize(1180, 800)
-    window.move(20, 20)
-    window.show()
-    await window.start(connect=False)
-    await save(window, out, f"first-start{suffix}.png")
-    dialog = window.open_settings()
-    dialog.tabs.setCurrentIndex(2)  # turn detection
-    await asyncio.sleep(0.3)
-    path = out / f"settings{suffix}.png"
-    dialog.grab().save(str(path))
-    print(path)
-    dialog.reject()
-    await window.shutdown()
+SIZES = ((1400, 900), (800, 600))
 
 
-async def script(out: Path, suffix: str) -> None:
-    source, sink = FileSource(speed=1.0), NullSink(speed=1.0)
-    settings = AppSettings(
-        endpoint="auto",  # no key: the window says it uses the local server
-        session=SessionSettings(turn_detection=TurnDetection(type="none"), instructions="Be brief and friendly."),
-    )
+def _runtime(settings: AppSettings, source: FileSource, sink: NullSink) -> AppRuntime:
     options = RuntimeOptions(
         audio_factory=lambda _s, _p: AudioBackend(source, sink),
         local_options=LocalServerOptions(audio_pace=1.5, transcripts=[SPOKEN], record_audio=False),
         journal=False,
         recordings_dir=Path(tempfile.mkdtemp(prefix="voicedesk-shots-")),
     )
-    runtime = AppRuntime(settings, options)
+    return AppRuntime(settings, options)
+
+
+async def _open(runtime: AppRuntime, size: tuple[int, int], connect: bool) -> MainWindow:
     window = MainWindow(runtime, persist=False)
-    window.resize(1180, 800)
-    window.move(20, 20)
-    window.splitter.setSizes([680, 500])
+    window.resize(*size)
+    window.move(0, 0)
     window.show()
-    await window.start(connect=True)
-    controller = runtime.controller
+    await window.start(connect=connect)
+    return window
+
+
+async def conversation(out: Path, size: tuple[int, int], suffix: str) -> None:
+    """Idle, answering after a tool call, interrupted (the drawer open on the larger size)."""
+    source, sink = FileSource(speed=1.0), NullSink(speed=1.0)
+    settings = AppSettings(
+        endpoint="auto",  # no key: the window says it uses the local server
+        session=SessionSettings(turn_detection=TurnDetection(type="none"), instructions="Be brief and friendly."),
+    )
+    window = await _open(_runtime(settings, source, sink), size, connect=True)
+    tag = f"{size[0]}x{size[1]}{suffix}"
+    controller = window.runtime.controller
     assert controller is not None
     ended: list[se.AgentEnd] = []
-    runtime.subscribe(lambda e: ended.append(e) if isinstance(e, se.AgentEnd) else None)
+    window.runtime.subscribe(lambda e: ended.append(e) if isinstance(e, se.AgentEnd) else None)
+    await save(window, out, f"idle-{tag}.png")
 
     # 1. Push-to-talk: hold the button while the "microphone" speaks.
     QTest.mousePress(window.controls.talk_button, Qt.MouseButton.LeftButton)
@@ -122,27 +117,45 @@ async def script(out: Path, suffix: str) -> None:
     await until(lambda: len(ended) >= 1)
     await until(lambda: controller.activity == "idle")
 
-    # 2. A typed question that makes the model call a tool.
+    # 2. A typed question that makes the model call a tool; the answer is spoken.
     QTest.keyClicks(window.conversation.message_box, "what is 12 times 7")
     QTest.keyClick(window.conversation.message_box, Qt.Key.Key_Return)
-    await until(lambda: len(ended) >= 3)  # the tool call's response, then the spoken result
+    await until(lambda: len(ended) >= 2 and controller.activity == "speaking")
+    await save(window, out, f"answering-{tag}.png")
     await until(lambda: controller.activity == "idle")
-    window.tool_log.table.selectRow(0)
-    await asyncio.sleep(0.4)
-    await save(window, out, f"after-tool-call{suffix}.png")
 
-    # 3. A long answer: screenshot mid-answer, then interrupt with Esc.
+    # 3. A long answer, cut with Esc; on the large window with the developer drawer open on the events.
     window.send_text("talk for 20 seconds")
     await until(lambda: (controller.current_audio_heard() or _Nothing()).audio_end_ms > 3500)
-    await save(window, out, f"mid-answer{suffix}.png")
     window.activateWindow()
     # Esc as the platform delivers it; from a Qt timer, not inside this task (delivery spins Qt's loop).
     QTimer.singleShot(0, lambda: QTest.keyClick(window.windowHandle(), Qt.Key.Key_Escape))
     await until(lambda: controller.activity == "idle")
-    window.side_tabs.setCurrentIndex(1)
-    window.inspector.filter_box.setText("response.")
-    await asyncio.sleep(0.6)
-    await save(window, out, f"interrupted-events{suffix}.png")
+    if size[0] >= 1200:
+        window.drawer.show()
+        window.side_tabs.setCurrentIndex(1)
+        window.inspector.filter_box.setText("response.")
+        await asyncio.sleep(0.6)
+    await save(window, out, f"interrupted-{tag}.png")
+    if size[0] >= 1200:
+        dialog = window.open_settings("turns")
+        await asyncio.sleep(0.3)
+        path = out / f"settings{suffix}.png"
+        dialog.grab().save(str(path))
+        print(path)
+        dialog.reject()
+    await window.shutdown()
+
+
+async def unreachable(out: Path, size: tuple[int, int], suffix: str) -> None:
+    """An endpoint that refuses the connection: the error as a person sees it."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = AppSettings(endpoint="custom", custom_url=f"ws://127.0.0.1:{port}/v1/realtime")
+    window = await _open(_runtime(settings, FileSource(speed=1.0), NullSink(speed=1.0)), size, connect=False)
+    await window.connect_session()
+    await save(window, out, f"error-{size[0]}x{size[1]}{suffix}.png")
     await window.shutdown()
 
 
@@ -167,8 +180,9 @@ def main() -> int:
     app = make_application()
     suffix = "" if args.theme == "light" else "-dark"
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        runner.run(asyncio.wait_for(first_start(args.out, suffix), 30))
-        runner.run(asyncio.wait_for(script(args.out, suffix), 120))
+        for size in SIZES:
+            runner.run(asyncio.wait_for(conversation(args.out, size, suffix), 120))
+            runner.run(asyncio.wait_for(unreachable(args.out, size, suffix), 60))
     return 0
 
 

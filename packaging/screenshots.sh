@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Screenshots of the real window under Xvfb (no screen needed): a scripted conversation against the
-# embedded local server, saved as docs/screenshots/{after-tool-call,mid-answer,interrupted-events}[-dark].png
+# embedded local server, saved as docs/screenshots/{idle,answering,interrupted,error}-{1400x900,800x600}[-dark].png
 #   packaging/screenshots.sh [OUT_DIR]
 # Needs xvfb (xvfb-run) and Qt's xcb libraries (see packaging/dev.sh); QT_DEBUG_PLUGINS=1 says which is missing.
 set -euo pipefail
@@ -9,6 +9,6 @@ OUT="${1:-docs/screenshots}"
 PY="${PYTHON:-.venv/bin/python}"
 [ -x "$PY" ] || PY=python3
 for theme in light dark; do
-  QT_QPA_PLATFORM=xcb xvfb-run --auto-servernum --server-args="-screen 0 1280x900x24" \
+  QT_QPA_PLATFORM=xcb xvfb-run --auto-servernum --server-args="-screen 0 1600x1000x24" \
     "$PY" packaging/screenshots.py --out "$OUT" --theme "$theme"
 done

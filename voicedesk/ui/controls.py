@@ -98,7 +98,7 @@ class TalkControls(QWidget):
         self.interrupt_button.setMinimumHeight(self.talk_button.minimumHeight())
 
     def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.ApplicationFontChange:
+        if event.type() in (QEvent.Type.ApplicationFontChange, QEvent.Type.FontChange):
             self._scale_fonts()
         super().changeEvent(event)
 

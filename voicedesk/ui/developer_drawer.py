@@ -50,7 +50,17 @@ class DeveloperDrawer(QDockWidget):
         self.toggle_action.setText("&Tool log and events")
         self.toggle_action.setShortcut(QKeySequence(DRAWER_KEY))
         self._opened_for_a_tool = False
+        self._window = window
+        self.sized = False  # set when a saved layout gave the drawer its width
+        self.visibilityChanged.connect(self._first_shown)
         self.hide()
+
+    def _first_shown(self, visible: bool) -> None:
+        """A third of the window at most the first time, so the conversation keeps the main area."""
+        if visible and not self.sized:
+            self.sized = True
+            width = max(self.minimumWidth(), min(440, self._window.width() // 3))
+            self._window.resizeDocks([self], [width], Qt.Orientation.Horizontal)
 
     def tool_started(self) -> None:
         """A tool runs: open the drawer on its log the first time, if the person asked for that."""

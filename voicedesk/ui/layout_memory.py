@@ -48,7 +48,7 @@ class LayoutMemory:
                 self._window.restoreGeometry(QByteArray(base64.b64decode(state["geometry"])))
             if isinstance(state.get("docks"), str):
                 self._saved_state = QByteArray(base64.b64decode(state["docks"]))
-                self._window.restoreState(self._saved_state, LAYOUT_VERSION)
+                self._drawer.sized = self._window.restoreState(self._saved_state, LAYOUT_VERSION)
             if isinstance(state.get("side_tab"), int):
                 self._drawer.tabs.setCurrentIndex(state["side_tab"])
             if isinstance(state.get("event_filter"), str):

@@ -1,0 +1,149 @@
+"""The window as a person meets it: the conversation in the main area, the developer drawer on demand, one way
+to Settings, one banner of each kind, the talk button's words and keys, every menu action reachable from the
+keyboard, and a layout that works from 800x600 to 2560x1440."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from tests.qt.uikit import WAIT_MS, AppHarness
+from voicedesk.audio.base import AudioProblem
+from voicedesk.session import events as se
+from voicedesk.ui.main_window import MainWindow
+
+MakeApp = Callable[..., AppHarness]
+
+
+def _inside(window: MainWindow, widget: QWidget) -> bool:
+    """Shown whole inside the window (not clipped by it, not squeezed to nothing)."""
+    if not widget.isVisible() or widget.width() < 8 or widget.height() < 8:
+        return False
+    top_left = widget.mapTo(window, widget.rect().topLeft())
+    return window.rect().contains(QRect(top_left, widget.size()))
+
+
+def _settings_buttons(window: MainWindow) -> list[QAbstractButton]:
+    return [b for b in window.findChildren(QAbstractButton) if b.isVisible() and "settings" in b.text().lower()]
+
+
+def test_the_conversation_has_the_main_area_and_the_drawer_waits_to_be_asked(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app()
+    w = app.window
+    w.resize(1400, 900)
+    qtbot.waitUntil(lambda: w.conversation.height() > 400, timeout=WAIT_MS)
+    assert w.drawer.isHidden() and not w.tool_log.isVisible(), "the developer panes are hidden by default"
+    assert w.conversation.width() > 0.9 * w.centralWidget().width()
+    assert w.conversation.height() > w.waveform.height() + w.controls.height()
+    w.send_text("what is 12 times 7")
+    qtbot.waitUntil(lambda: w.tool_log.table.model().rowCount() == 1, timeout=WAIT_MS)
+    assert w.drawer.isHidden(), "a tool ran, but the person did not ask for the drawer to open by itself"
+    qtbot.waitUntil(lambda: "calculator" in w.conversation.plain_text(), timeout=WAIT_MS)  # inline, as a chip
+
+
+def test_the_drawer_opens_the_first_time_a_tool_runs_when_asked_to(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app()
+    w = app.window
+    w.drawer.open_on_tool.setChecked(True)
+    w.send_text("what is 12 times 7")
+    qtbot.waitUntil(w.drawer.isVisible, timeout=WAIT_MS)
+    assert w.side_tabs.currentWidget() is w.tool_log and w.drawer.toggle_action.isChecked()
+    w.drawer.toggle_action.trigger()  # closed by the person: a second tool does not reopen it
+    assert w.drawer.isHidden()
+    calls = w.tool_log.table.model().rowCount()
+    qtbot.waitUntil(app.seen(se.AgentEnd, lambda e: e.status == "completed"), timeout=WAIT_MS)
+    w.send_text("what is 3 times 5")
+    qtbot.waitUntil(lambda: w.tool_log.table.model().rowCount() > calls, timeout=WAIT_MS)
+    assert w.drawer.isHidden()
+
+
+def test_one_settings_button_and_one_banner_of_each_kind(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app()  # no key: the local-server notice shows
+    w = app.window
+    assert app.problem is not None
+    for n in range(3):
+        app.problem(AudioProblem(f"Output device 'Speaker {n}' failed; switching to the default", f"Speaker {n}"))
+        w.view_model.on_event(se.ErrorOccurred(f"Rate limited ({n})", "rate_limited", hint="Wait a moment."))
+    qtbot.waitUntil(lambda: "Speaker 2" in w.audio_notice.message, timeout=WAIT_MS)
+    banners = [b for b in (w.local_notice, w.audio_notice, w.banner) if b.isVisible()]
+    assert len(banners) == 3, "setup, sound and session: one each, each with its newest message"
+    assert "(2)" in w.banner.message
+    assert len(_settings_buttons(w)) == 1, [b.text() for b in _settings_buttons(w)]
+    for banner in banners:
+        if banner.action_button.isVisible():
+            assert "settings" not in banner.action_button.text().lower().replace("audio settings", ""), (
+                "a banner offers the specific page, never a second plain Settings"
+            )
+
+
+def test_the_talk_button_is_large_and_follows_the_system_font(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app(connect=False)
+    w = app.window
+    base = QApplication.font()
+    assert w.controls.talk_button.font().pointSizeF() > base.pointSizeF()
+    assert w.controls.talk_button.minimumHeight() >= 2.5 * w.fontMetrics().height()
+    assert "Ctrl+K" in w.controls.talk_button.text(), "while disconnected it says how to connect"
+    bigger = QFont(base)
+    bigger.setPointSizeF(base.pointSizeF() * 1.5)
+    before = w.controls.talk_button.font().pointSizeF()
+    QApplication.setFont(bigger)
+    try:
+        qtbot.waitUntil(lambda: w.controls.talk_button.font().pointSizeF() > before * 1.3, timeout=WAIT_MS)
+    finally:
+        QApplication.setFont(base)
+
+
+def test_usable_at_800x600_and_at_2560x1440(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app()
+    w = app.window
+    essentials: list[QWidget] = [
+        w.top_bar.connect_button,
+        w.settings_button,
+        w.conversation.browser,
+        w.conversation.message_box,
+        w.conversation.send_button,
+        w.waveform,
+        w.controls.talk_button,
+        w.controls.interrupt_button,
+    ]
+    assert w.minimumSizeHint().width() <= 800 and w.minimumSizeHint().height() <= 600
+    w.resize(800, 600)
+    qtbot.waitUntil(lambda: w.size().width() == 800 and w.size().height() == 600, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all(_inside(w, x) for x in essentials), timeout=WAIT_MS)
+    assert w.conversation.browser.height() >= 150, "room to read at 800x600"
+    w.drawer.show()
+    qtbot.waitUntil(lambda: w.drawer.width() > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all(_inside(w, x) for x in essentials), timeout=WAIT_MS)
+    w.drawer.hide()
+    w.resize(2560, 1440)
+    qtbot.waitUntil(lambda: w.conversation.browser.height() > 900, timeout=WAIT_MS)
+    assert all(_inside(w, x) for x in essentials)
+    assert w.controls.talk_button.width() <= 520, "a big target, not a bar across the screen"
+    assert w.waveform.height() < 0.25 * w.height(), "the conversation keeps the main area"
+
+
+def test_every_menu_action_has_keys_and_mnemonics_do_not_clash(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app(connect=False, history=True)
+    w = app.window
+    by_menu: dict[str, list[str]] = {}
+    for entry in w.menus.entries:
+        assert entry.keys.strip(", ") and "Alt+," not in entry.keys, f"no way to {entry.action.text()} by keyboard"
+        if not entry.action.shortcuts():
+            by_menu.setdefault(entry.menu, []).append(entry.keys)
+    for menu, paths in by_menu.items():
+        assert len(paths) == len(set(paths)), f"two entries of {menu} share a mnemonic: {paths}"
+    texts = [e.action.text() for e in w.menus.entries]
+    assert any("History" in t for t in texts) and any("Tool log" in t for t in texts)
+
+
+def test_the_global_shortcut_is_named_on_the_talk_button(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app()
+    w = app.window
+    w.controls.set_global_key("Ctrl+Alt+Space")
+    assert "Ctrl+Alt+Space anywhere" in w.controls.talk_button.text()
+    w.controls.set_global_key("")
+    assert "anywhere" not in w.controls.talk_button.text()
