@@ -188,6 +188,9 @@ async def _stream(seconds: float, tab: int) -> dict[str, Any]:
         await window.start(connect=True)
         controller = runtime.controller
         assert controller is not None
+        drawer = getattr(window, "drawer", None)  # the developer drawer, hidden by default since the redesign
+        if drawer is not None and tab:
+            drawer.show()
         window.side_tabs.setCurrentIndex(tab)  # 0: tool calls (the default), 1: the busier event inspector
         signals = getattr(window, "view_model", None) or getattr(window, "bridge")  # noqa: B009 - older code: a bridge
         for knob in os.environ.get("VOICEDESK_BENCH_OFF", "").split(","):

@@ -14,6 +14,7 @@ import time
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractSpinBox,
     QApplication,
     QComboBox,
@@ -153,8 +154,11 @@ class TalkControls(QWidget):
             return False
         if event.key() != Qt.Key.Key_Space or not self.push_to_talk or not self.talk_button.isEnabled():
             return False
-        if _is_text_input(target if target is not None else QApplication.focusWidget()):
+        focused = target if target is not None else QApplication.focusWidget()
+        if _is_text_input(focused):
             return False
+        if isinstance(focused, QAbstractButton) and focused is not self.talk_button:
+            return False  # a button reached with Tab: Space presses it, as everywhere on the desktop
         if pressed:
             self._press()
         else:
@@ -233,9 +237,10 @@ class TalkControls(QWidget):
 class KeyForwarder(QObject):
     """Space and Esc for the controls wherever the focus is in the window (Space not in text fields).
 
-    Installed on the main window's QWindow, which sees each key event before the focused widget does
-    (so Space never "clicks" a focused button), and nothing else of the application's traffic (an
-    application-wide filter would run Python for every event of every object).
+    Installed on the main window's QWindow, which sees each key event before the focused widget does, and
+    nothing else of the application's traffic (an application-wide filter would run Python for every event of
+    every object). The window's buttons take the focus from Tab only (a click leaves it where it was), so
+    Space talks unless the person tabbed to a button, which Space then presses.
     """
 
     def __init__(self, window: QWidget, controls: TalkControls) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
-from PySide6.QtWidgets import QDialog, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractButton, QDialog, QMainWindow, QVBoxLayout, QWidget
 
 from voicedesk.app import AppRuntime, ConnectFailed, Item, SettingsError, available_devices
 from voicedesk.audio.base import Levels
@@ -127,6 +127,9 @@ class MainWindow(QMainWindow):
         self.resize(1100, 760)
         self.layout_memory = LayoutMemory(self, self.drawer, self.history_dock)
         self.layout_memory.restore(runtime.settings.ui)
+        for button in self.findChildren(QAbstractButton):  # focus from Tab, not from a click: Space keeps talking
+            if button.focusPolicy() == Qt.FocusPolicy.StrongFocus:
+                button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
     # ------------------------------------------------------------------ construction
 
