@@ -23,10 +23,10 @@ from voicedesk.session import events as se
 from voicedesk.session.controller import SessionController
 from voicedesk.session.conversation import Item
 from voicedesk.ui.controls import TalkControls
-from voicedesk.ui.top_bar import TopBar
 from voicedesk.ui.conversation_view import ConversationView
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.ring import Ring
+from voicedesk.ui.top_bar import TopBar
 from voicedesk.ui.view_model import SessionViewModel
 
 MakeApp = Callable[..., AppHarness]
