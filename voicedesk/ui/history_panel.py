@@ -33,6 +33,7 @@ from voicedesk.history import ConversationSummary, HistoryError, HistoryStore, S
 from voicedesk.history.store import HIGHLIGHT
 from voicedesk.private_files import write_private_text
 from voicedesk.session.conversation import Item
+from voicedesk.ui.accessibility import describe
 
 LIST_LIMIT = 500
 SEARCH_LIMIT = 50
@@ -101,10 +102,10 @@ class HistoryPanel(QWidget):
         self._pages = QStackedWidget(self)
 
         self.search = QLineEdit(placeholderText="Search conversations")
-        self.search.setAccessibleName("Search conversations")
+        describe(self.search, "Search conversations", "Matches are listed as you type")
         self.search.setClearButtonEnabled(True)
         self.list = QListWidget()
-        self.list.setAccessibleName("Conversations")
+        describe(self.list, "Conversations", "Grouped by day, newest first; Enter opens one")
         self.list.setWordWrap(True)
         self.notice = QLabel()
         self.notice.setWordWrap(True)
@@ -116,12 +117,13 @@ class HistoryPanel(QWidget):
         column.addWidget(self.notice)
         column.addWidget(self.list, 1)
 
-        self.back = QPushButton("← All conversations")
+        self.back = describe(QPushButton("← All conversations"), "Back to all conversations")
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Go on with this conversation in a new session")
+        self.resume_button.setAccessibleDescription(self.resume_button.toolTip())
         self.rename_button = QPushButton("Rename…")
         self.export_button = QPushButton("Export…")
         self.delete_button = QPushButton("Delete…")
@@ -129,7 +131,7 @@ class HistoryPanel(QWidget):
         self.audio_buttons = QHBoxLayout(self.audio_row)
         self.audio_buttons.setContentsMargins(0, 0, 0, 0)
         self.viewer = QTextBrowser()
-        self.viewer.setAccessibleName("Conversation")
+        describe(self.viewer, "Conversation", "The opened conversation, read-only")
         self.viewer.setOpenExternalLinks(False)
         detail = QWidget()
         detail_column = QVBoxLayout(detail)
@@ -281,12 +283,13 @@ class HistoryPanel(QWidget):
         ]
         for number, path in enumerate(files):
             session = f" ({number // 2 + 1})" if len(files) > 2 else ""
-            button = QPushButton(f"▶ {'You' if path.stem == 'you' else 'Assistant'}{session}")
+            side = "You" if path.stem == "you" else "Assistant"
+            button = describe(QPushButton(f"▶ {side}{session}"), f"Play {side.lower()}{session}", str(path))
             button.setToolTip(f"Play {path}")
             button.clicked.connect(lambda _checked=False, p=path: self.play_requested.emit(p))
             self.audio_buttons.addWidget(button)
         if files:
-            stop = QPushButton("■ Stop")
+            stop = describe(QPushButton("■ Stop"), "Stop playing")
             stop.clicked.connect(self.stop_requested.emit)
             self.audio_buttons.addWidget(stop)
         self.audio_row.setVisible(bool(files))
