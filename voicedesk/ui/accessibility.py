@@ -120,7 +120,8 @@ def unnamed_focusable(root: QWidget) -> list[QWidget]:
             continue  # another window (a dialog, a menu) is checked on its own
         if not _takes_tab_focus(widget) or _hidden_by_choice(widget) or _internal_part(widget):
             continue
-        if widget.focusProxy() is not None:
+        proxy = widget.focusProxy()
+        if proxy is not None and not _internal_part(proxy):
             continue  # Tab lands on the proxy (a tab widget's bar), which is checked itself
         if not accessible_name(widget):
             found.append(widget)

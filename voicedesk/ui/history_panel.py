@@ -33,6 +33,7 @@ from voicedesk.history import ConversationSummary, HistoryError, HistoryStore, S
 from voicedesk.history.store import HIGHLIGHT
 from voicedesk.private_files import write_private_text
 from voicedesk.session.conversation import Item
+from voicedesk.ui import theme
 from voicedesk.ui.accessibility import describe
 
 LIST_LIMIT = 500
@@ -63,6 +64,7 @@ def conversation_html(items: list[Item]) -> str:
     text escaped (what was said is shown, never interpreted)."""
     outputs = {item.call_id: item.output for item in items if item.type == "function_call_output"}
     speakers = {"user": "You", "assistant": "Assistant", "system": "System"}
+    muted = theme.colors()["muted"]  # grey that still reads as text (WCAG AA) in either look
     parts = []
     for item in items:
         stamp = time.strftime("%H:%M", time.localtime(item.created_at)) if item.created_at else ""
@@ -71,17 +73,17 @@ def conversation_html(items: list[Item]) -> str:
             note = " <i>(interrupted)</i>" if item.truncated_ms is not None else ""
             who = speakers.get(item.role or "", "Item")
             parts.append(
-                f"<p><b>{who}</b> <span style='color:gray'>{stamp}</span>{note}<br>"
+                f"<p><b>{who}</b> <span style='color:{muted}'>{stamp}</span>{note}<br>"
                 + "".join(f"[image {html.escape(image.describe())}] " for image in item.images)
                 + f"{html.escape(text or ('' if item.images else '(audio, no transcript)'))}</p>"
             )
         elif item.is_note:  # a handoff, a guardrail that cut an answer
-            parts.append(f"<p style='color:gray'>{html.escape(item.text)} {stamp}</p>")
+            parts.append(f"<p style='color:{muted}'>{html.escape(item.text)} {stamp}</p>")
         elif item.type == "function_call":
             result = outputs.get(item.call_id)
             call = html.escape(f"{item.name}({item.arguments})")
             shown = f" → {html.escape(result)}" if result is not None else ""
-            parts.append(f"<p style='color:gray'>tool <code>{call}</code>{shown}</p>")
+            parts.append(f"<p style='color:{muted}'>tool <code>{call}</code>{shown}</p>")
     return "".join(parts)
 
 
@@ -230,7 +232,7 @@ class HistoryPanel(QWidget):
             entry.setData(Qt.ItemDataRole.UserRole, hit.conversation.id)
             label = QLabel(
                 f"<b>{html.escape(hit.conversation.title)}</b> "
-                f"<span style='color:gray'>{day_label(hit.conversation.started_at)}</span><br>"
+                f"<span style='color:{theme.colors()['muted']}'>{day_label(hit.conversation.started_at)}</span><br>"
                 f"{highlighted_html(hit.snippet)}"
             )
             label.setWordWrap(True)
