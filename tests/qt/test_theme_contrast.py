@@ -50,8 +50,12 @@ def solid(palette: QPalette, role: QPalette.ColorRole, over: QPalette.ColorRole 
     if color.alpha() == 255 or over is None:
         return color.name()
     under, a = palette.color(QPalette.ColorGroup.Active, over), color.alphaF()
+
+    def mix(top: float, bottom: float) -> float:
+        return a * top + (1 - a) * bottom
+
     mixed = QColor.fromRgbF(
-        *(a * c + (1 - a) * u for c, u in zip(color.getRgbF()[:3], under.getRgbF()[:3], strict=True))
+        mix(color.redF(), under.redF()), mix(color.greenF(), under.greenF()), mix(color.blueF(), under.blueF())
     )
     return mixed.name()
 

@@ -25,7 +25,7 @@ from voicedesk.ui.approval_cards import ApprovalCards
 from voicedesk.ui.event_inspector import EventInspector
 from voicedesk.ui.history_panel import HistoryPanel
 from voicedesk.ui.profile_picker import ProfilePicker
-from voicedesk.ui.settings_dialog import PAGES, SettingsDialog
+from voicedesk.ui.settings_dialog import PAGES, PageScroll, SettingsDialog
 from voicedesk.ui.settings_profiles import ProfilesHooks
 from voicedesk.ui.shortcuts_sheet import KeyboardShortcutsSheet, ShortcutRow, rows_from_actions, talking_rows
 
@@ -128,10 +128,11 @@ def test_settings_fits_an_800_by_600_screen(qtbot: QtBot, request: pytest.Fixtur
     assert dialog.size() == size
     # The tallest page scrolls within the dialog instead of being cut off.
     dialog.show_page("assistants")
-    area = dialog.tabs.currentWidget()
-    page = dialog.profiles_tab
-    assert page is not None
-    qtbot.waitUntil(lambda: area.height() >= page.minimumSizeHint().height() or area.verticalScrollBar().maximum() > 0)
+    area, page = dialog.tabs.currentWidget(), dialog.profiles_tab
+    assert isinstance(area, PageScroll) and page is not None
+    qtbot.waitUntil(lambda: page.isVisible() and page.height() >= page.minimumSizeHint().height(), timeout=WAIT_MS)
+    bar = area.verticalScrollBar()
+    assert bar.maximum() > 0 or area.viewport().height() >= page.minimumSizeHint().height()
 
 
 # ------------------------------------------------------------------ the panes
@@ -222,7 +223,7 @@ def test_the_shortcuts_sheet_filters_and_closes_with_the_keyboard(qtbot: QtBot) 
     sheet.show()
     qtbot.waitExposed(sheet)
     assert_all_named(sheet)
-    assert sheet.filter_box.placeholderText() == "Type to filter"
+    assert sheet.filter_box.placeholderText() == "Type to filter" and sheet.focusWidget() is sheet.filter_box
     assert sheet.visible_rows() == rows
     qtbot.keyClicks(sheet.filter_box, "interrupt")
     assert [row.action for row in sheet.visible_rows()] == ["Interrupt the answer"]
@@ -232,7 +233,8 @@ def test_the_shortcuts_sheet_filters_and_closes_with_the_keyboard(qtbot: QtBot) 
     qtbot.keyClicks(sheet.filter_box, "WINDOW ctrl+h")  # every word, any case: the action, its keys, its group
     assert [row.action for row in sheet.visible_rows()] == ["History"]
     qtbot.keyClick(sheet.filter_box, Qt.Key.Key_Down)
-    assert sheet.tree.currentItem() is not None and sheet.tree.currentItem().text(0) == "History"
+    current = sheet.tree.currentItem()
+    assert current is not None and current.text(0) == "History" and sheet.focusWidget() is sheet.tree
     qtbot.keyClick(sheet.tree, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not sheet.isVisible(), timeout=WAIT_MS)
     sheet.show()
