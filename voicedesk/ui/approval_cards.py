@@ -11,11 +11,12 @@ import json
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QTextDocumentFragment
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from voicedesk.config import AppSettings, load_settings, save_settings
 from voicedesk.tools.approval import Answer, ApprovalRequest, Policy, ToolSource
+from voicedesk.ui.accessibility import describe
 
 ARGUMENTS_SHOWN_CHARS = 600
 
@@ -46,9 +47,13 @@ class ApprovalCard(QFrame):
         text.setTextFormat(Qt.TextFormat.RichText)
         text.setWordWrap(True)
         self.setAccessibleName(f"Approve the tool {request.tool}?")
+        self.setAccessibleDescription(QTextDocumentFragment.fromHtml(text.text()).toPlainText())
         self.approve_button = QPushButton("&Approve")
         self.always_button = QPushButton("Always allow this tool")
         self.deny_button = QPushButton("&Deny")
+        describe(self.approve_button, f"Approve {request.tool}", "Enter")
+        describe(self.always_button, f"Always allow {request.tool}", "Never ask about this tool again")
+        describe(self.deny_button, f"Deny {request.tool}", "Esc")
         self.approve_button.setDefault(True)
         self.approve_button.clicked.connect(lambda: self.answer(Answer.APPROVE))
         self.always_button.clicked.connect(lambda: self.answer(Answer.APPROVE_ALWAYS))

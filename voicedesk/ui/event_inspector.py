@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from voicedesk.session import events as se
+from voicedesk.ui.accessibility import describe
 from voicedesk.ui.display_clock import DisplayClock
 from voicedesk.ui.ring import Ring
 
@@ -166,16 +167,20 @@ class EventInspector(QWidget):
         self.filter_box.setPlaceholderText("Filter by type, e.g. response. or function_call")
         self.filter_box.setClearButtonEnabled(True)
         self.filter_box.setMinimumWidth(150)
+        describe(self.filter_box, "Filter events by type", "Shows only the events whose type contains this text")
         self.direction_box = QComboBox()
         self.direction_box.addItem("both ways", "")
         self.direction_box.addItem("↑ sent", "client")
         self.direction_box.addItem("↓ received", "server")
         self.direction_box.addItem("◆ session", "session")
+        describe(self.direction_box, "Direction", "Sent by voicedesk, received from the server, or both")
         self.hide_audio_box = QCheckBox("Hide audio")
         self.hide_audio_box.setChecked(True)
         self.hide_audio_box.setToolTip("Hide input_audio_buffer.append and audio delta events")
+        self.hide_audio_box.setAccessibleDescription(self.hide_audio_box.toolTip())
         self.follow_box = QCheckBox("Follow")
         self.follow_box.setChecked(True)
+        self.follow_box.setAccessibleDescription("Keep the newest event in view")
         self.count_label = QLabel("")
         self.count_label.setObjectName("event_count")
         # A fixed width: a label that grows with its text relayouts (and repaints) the whole row each time.
@@ -193,6 +198,7 @@ class EventInspector(QWidget):
         top.addWidget(self.count_label)
         self.table = QTableView()
         self.table.setObjectName("event_table")
+        describe(self.table, "Protocol events", "Newest last; select one to read it in full below")
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -212,6 +218,7 @@ class EventInspector(QWidget):
         self.details.setObjectName("event_details")
         self.details.setReadOnly(True)
         self.details.setPlaceholderText("Select an event to see it in full.")
+        describe(self.details, "Event details", "The selected event as JSON")
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.details)

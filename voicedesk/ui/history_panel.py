@@ -33,6 +33,8 @@ from voicedesk.history import ConversationSummary, HistoryError, HistoryStore, S
 from voicedesk.history.store import HIGHLIGHT
 from voicedesk.private_files import write_private_text
 from voicedesk.session.conversation import Item
+from voicedesk.ui import theme
+from voicedesk.ui.accessibility import describe
 
 LIST_LIMIT = 500
 SEARCH_LIMIT = 50
@@ -62,6 +64,7 @@ def conversation_html(items: list[Item]) -> str:
     text escaped (what was said is shown, never interpreted)."""
     outputs = {item.call_id: item.output for item in items if item.type == "function_call_output"}
     speakers = {"user": "You", "assistant": "Assistant", "system": "System"}
+    muted = theme.colors()["muted"]  # grey that still reads as text (WCAG AA) in either look
     parts = []
     for item in items:
         stamp = time.strftime("%H:%M", time.localtime(item.created_at)) if item.created_at else ""
@@ -70,17 +73,17 @@ def conversation_html(items: list[Item]) -> str:
             note = " <i>(interrupted)</i>" if item.truncated_ms is not None else ""
             who = speakers.get(item.role or "", "Item")
             parts.append(
-                f"<p><b>{who}</b> <span style='color:gray'>{stamp}</span>{note}<br>"
+                f"<p><b>{who}</b> <span style='color:{muted}'>{stamp}</span>{note}<br>"
                 + "".join(f"[image {html.escape(image.describe())}] " for image in item.images)
                 + f"{html.escape(text or ('' if item.images else '(audio, no transcript)'))}</p>"
             )
         elif item.is_note:  # a handoff, a guardrail that cut an answer
-            parts.append(f"<p style='color:gray'>{html.escape(item.text)} {stamp}</p>")
+            parts.append(f"<p style='color:{muted}'>{html.escape(item.text)} {stamp}</p>")
         elif item.type == "function_call":
             result = outputs.get(item.call_id)
             call = html.escape(f"{item.name}({item.arguments})")
             shown = f" → {html.escape(result)}" if result is not None else ""
-            parts.append(f"<p style='color:gray'>tool <code>{call}</code>{shown}</p>")
+            parts.append(f"<p style='color:{muted}'>tool <code>{call}</code>{shown}</p>")
     return "".join(parts)
 
 
@@ -101,10 +104,10 @@ class HistoryPanel(QWidget):
         self._pages = QStackedWidget(self)
 
         self.search = QLineEdit(placeholderText="Search conversations")
-        self.search.setAccessibleName("Search conversations")
+        describe(self.search, "Search conversations", "Matches are listed as you type")
         self.search.setClearButtonEnabled(True)
         self.list = QListWidget()
-        self.list.setAccessibleName("Conversations")
+        describe(self.list, "Conversations", "Grouped by day, newest first; Enter opens one")
         self.list.setWordWrap(True)
         self.notice = QLabel()
         self.notice.setWordWrap(True)
@@ -116,12 +119,13 @@ class HistoryPanel(QWidget):
         column.addWidget(self.notice)
         column.addWidget(self.list, 1)
 
-        self.back = QPushButton("← All conversations")
+        self.back = describe(QPushButton("← All conversations"), "Back to all conversations")
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Go on with this conversation in a new session")
+        self.resume_button.setAccessibleDescription(self.resume_button.toolTip())
         self.rename_button = QPushButton("Rename…")
         self.export_button = QPushButton("Export…")
         self.delete_button = QPushButton("Delete…")
@@ -129,7 +133,7 @@ class HistoryPanel(QWidget):
         self.audio_buttons = QHBoxLayout(self.audio_row)
         self.audio_buttons.setContentsMargins(0, 0, 0, 0)
         self.viewer = QTextBrowser()
-        self.viewer.setAccessibleName("Conversation")
+        describe(self.viewer, "Conversation", "The opened conversation, read-only")
         self.viewer.setOpenExternalLinks(False)
         detail = QWidget()
         detail_column = QVBoxLayout(detail)
@@ -228,7 +232,7 @@ class HistoryPanel(QWidget):
             entry.setData(Qt.ItemDataRole.UserRole, hit.conversation.id)
             label = QLabel(
                 f"<b>{html.escape(hit.conversation.title)}</b> "
-                f"<span style='color:gray'>{day_label(hit.conversation.started_at)}</span><br>"
+                f"<span style='color:{theme.colors()['muted']}'>{day_label(hit.conversation.started_at)}</span><br>"
                 f"{highlighted_html(hit.snippet)}"
             )
             label.setWordWrap(True)
@@ -281,12 +285,13 @@ class HistoryPanel(QWidget):
         ]
         for number, path in enumerate(files):
             session = f" ({number // 2 + 1})" if len(files) > 2 else ""
-            button = QPushButton(f"▶ {'You' if path.stem == 'you' else 'Assistant'}{session}")
+            side = "You" if path.stem == "you" else "Assistant"
+            button = describe(QPushButton(f"▶ {side}{session}"), f"Play {side.lower()}{session}", str(path))
             button.setToolTip(f"Play {path}")
             button.clicked.connect(lambda _checked=False, p=path: self.play_requested.emit(p))
             self.audio_buttons.addWidget(button)
         if files:
-            stop = QPushButton("■ Stop")
+            stop = describe(QPushButton("■ Stop"), "Stop playing")
             stop.clicked.connect(self.stop_requested.emit)
             self.audio_buttons.addWidget(stop)
         self.audio_row.setVisible(bool(files))

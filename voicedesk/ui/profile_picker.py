@@ -27,6 +27,7 @@ class ProfilePicker(QComboBox):
         super().__init__(parent)
         self.setObjectName("profile_picker")
         self.setAccessibleName("Assistant")
+        self.setAccessibleDescription("The assistant that talks; edit them in Settings, Assistants")
         self.setToolTip("The assistant that talks (a profile from profiles.toml; edit them in Settings)")
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.activated.connect(lambda index: self.chosen.emit(self.itemText(index)))

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QKeySequenceE
 from voicedesk.app import SettingsError
 from voicedesk.app.shortcut_keys import DEFAULT_SHORTCUT, ShortcutError, parse_shortcut
 from voicedesk.config import AppSettings
+from voicedesk.ui.accessibility import describe
 
 MACOS_NOTE = (
     "On macOS the shortcut needs the Accessibility permission: System Settings → Privacy & Security → "
@@ -38,8 +39,8 @@ class DesktopTab(QWidget):
         self.shortcut_edit.setObjectName("global_shortcut")
         self.shortcut_edit.setMaximumSequenceLength(1)
         self.shortcut_edit.setClearButtonEnabled(True)
-        self.shortcut_edit.setAccessibleName("Global shortcut")
-        reset = QPushButton("Default")
+        describe(self.shortcut_edit, "Global shortcut", "Press the keys to hold for push to talk")
+        reset = describe(QPushButton("Default"), "Default shortcut", f"Use {DEFAULT_SHORTCUT}")
         reset.setToolTip(f"Use {DEFAULT_SHORTCUT}")
         reset.clicked.connect(lambda: self.shortcut_edit.setKeySequence(QKeySequence(DEFAULT_SHORTCUT)))
         row = QHBoxLayout()
@@ -48,6 +49,7 @@ class DesktopTab(QWidget):
         self.status_label = QLabel(hooks.shortcut_status)
         self.status_label.setObjectName("global_shortcut_status")
         self.status_label.setWordWrap(True)
+        self.shortcut_box.setAccessibleDescription(hooks.shortcut_status)
         how = QLabel(
             "Hold the shortcut while you speak and release it to send (under 0.1 s is not sent); with voice "
             "detection it mutes and unmutes the microphone." + (f" {MACOS_NOTE}" if sys.platform == "darwin" else "")

@@ -1,6 +1,7 @@
 """Settings: endpoint and API key (kept in the OS keychain, never in the settings file), the model,
 turn detection, audio devices (switchable while talking, with a test tone and a mic level meter) and
-tools. Values the service would refuse are refused here, with a message, before anything changes."""
+tools. Values the service would refuse are refused here, with a message, before anything changes. Each page
+scrolls when the screen is small; ``show_page`` opens one by name (what a banner's action calls)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import dataclasses
 import os
 from collections.abc import Callable
 
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,8 +22,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -31,7 +34,10 @@ from voicedesk.app import VOICES, EndpointError, SessionSettings, SettingsError,
 from voicedesk.config import ENV_KEYS, AppSettings, KeyStoreError, mask_key, store_key, stored_key
 from voicedesk.tools.approval import ToolSource
 from voicedesk.tools.builtins import default_registry
+from voicedesk.ui.accessibility import describe, name_form_fields
 from voicedesk.ui.display_clock import DisplayClock
+from voicedesk.ui.settings_audio import AudioHooks as AudioHooks  # where the window has always found it
+from voicedesk.ui.settings_audio import AudioTab
 from voicedesk.ui.settings_desktop import DesktopHooks, DesktopTab
 from voicedesk.ui.settings_privacy import PrivacyTab
 from voicedesk.ui.settings_profiles import ProfilesHooks, ProfilesTab
@@ -46,21 +52,9 @@ ENDPOINTS = (
     ("custom", "Custom URL"),
     ("local", "Embedded local server (offline demo)"),
 )
-DEFAULT_DEVICE = "System default"
-METER_MS = 50
 OFF = "off"
-
-
-@dataclasses.dataclass
-class AudioHooks:
-    """What the dialog may ask of the audio side; all optional (no devices: no tone, no meter)."""
-
-    inputs: list[str] = dataclasses.field(default_factory=list)
-    outputs: list[str] = dataclasses.field(default_factory=list)
-    play_tone: Callable[[], None] | None = None
-    mic_level: Callable[[], float] | None = None
-    """The microphone's level now, 0..1 as the meter shows it (read on the display clock's ticks)."""
-    unavailable_reason: str | None = None
+PAGES = ("connection", "model", "turns", "audio", "tools", "privacy", "desktop", "assistants")
+"""The pages ``show_page`` knows, in the order of the tabs ("assistants" only when profiles are edited here)."""
 
 
 def _builtin_infos() -> list[ToolInfo]:
@@ -69,6 +63,27 @@ def _builtin_infos() -> list[ToolInfo]:
 
 def key_kind(endpoint: str) -> str:
     return {"azure": "azure", "custom": "custom"}.get(endpoint, "openai")
+
+
+class PageScroll(QScrollArea):
+    """A page that scrolls rather than growing the dialog past a small screen (or a large system font): it
+    asks for its page's whole size, and accepts much less."""
+
+    def __init__(self, page: QWidget) -> None:
+        super().__init__()
+        self.setWidget(page)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the page's fields (scrolled into view)
+
+    def sizeHint(self) -> QSize:
+        page = self.widget()
+        extra = self.verticalScrollBar().sizeHint().width()
+        return page.sizeHint() + QSize(extra, 0) if page is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, 0).expandedTo(self.verticalScrollBar().sizeHint() * 2)
 
 
 def _combo(items: tuple[str, ...] | list[str], current: str, editable: bool = True) -> QComboBox:
@@ -95,8 +110,6 @@ class SettingsDialog(QDialog):
         desktop: DesktopHooks | None = None,
     ) -> None:
         super().__init__(parent)
-        self._clock = clock
-        self._stop_meter: Callable[[], None] | None = None
         self.setWindowTitle("voicedesk settings")
         self.setObjectName("settings_dialog")
         self.setMinimumWidth(560)
@@ -107,19 +120,25 @@ class SettingsDialog(QDialog):
         self.result_settings: AppSettings | None = None
         self.key_changed = False
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._connection_tab(settings), "Connection")
-        self.tabs.addTab(self._model_tab(settings.session), "Model")
-        self.tabs.addTab(self._turns_tab(settings.session.turn_detection), "Turn detection")
-        self.tabs.addTab(self._audio_tab(settings), "Audio")
+        self.tabs.tabBar().setAccessibleName("Settings pages")
+        self.audio_tab = AudioTab(settings, self.audio, clock)
         self.tools_tab = ToolsTab(settings, tools or ToolsHooks(tools=_builtin_infos()))
-        self.tabs.addTab(self.tools_tab, "Tools")
         self.privacy = PrivacyTab(settings)
-        self.tabs.addTab(self.privacy, "History && privacy")
         self.desktop_tab = DesktopTab(settings, desktop)
-        self.tabs.addTab(self.desktop_tab, "Desktop")
         self.profiles_tab = ProfilesTab(profiles) if profiles is not None else None
+        self._pages: dict[str, tuple[PageScroll, QWidget]] = {}
+        for key, page, title, first in (
+            ("connection", self._connection_tab(settings), "Connection", self.endpoint_box),
+            ("model", self._model_tab(settings.session), "Model", self.model_box),
+            ("turns", self._turns_tab(settings.session.turn_detection), "Turn detection", self.turn_box),
+            ("audio", self.audio_tab, "Audio", self.audio_tab.input_box),
+            ("tools", self.tools_tab, "Tools", self.tools_tab.table),
+            ("privacy", self.privacy, "History && privacy", self.privacy.history_box),
+            ("desktop", self.desktop_tab, "Desktop", self.desktop_tab.shortcut_box),
+        ):
+            self._add_page(key, page, title, first)
         if self.profiles_tab is not None:
-            self.tabs.addTab(self.profiles_tab, "Assistants")
+            self._add_page("assistants", self.profiles_tab, "Assistants", self.profiles_tab.list)
         self.error_label = QLabel()
         self.error_label.setObjectName("settings_error")
         self.error_label.setWordWrap(True)
@@ -134,8 +153,32 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         self._update_endpoint_fields()
         self._update_turn_fields()
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        self.resize(self.initial_size(screen.availableGeometry().size() if screen is not None else self.sizeHint()))
+
+    def initial_size(self, available: QSize) -> QSize:
+        """All of every page when the screen has room; else nine tenths of the screen, the pages scrolling."""
+        return self.sizeHint().boundedTo(available * 0.9).expandedTo(self.minimumSizeHint())
 
     # ------------------------------------------------------------------ tabs
+
+    def _add_page(self, key: str, page: QWidget, title: str, first: QWidget) -> None:
+        area = PageScroll(page)
+        self.tabs.addTab(area, title)
+        self._pages[key] = (area, first)
+
+    def show_page(self, page: str) -> None:
+        """Bring page ``page`` (one of PAGES) to the front with the focus on its first field; ValueError for a
+        page this dialog does not have."""
+        if page not in self._pages:
+            known = ", ".join(self._pages)
+            raise ValueError(f"no Settings page {page!r} here (the pages: {known})")
+        area, first = self._pages[page]
+        self.tabs.setCurrentWidget(area)
+        first.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def current_page(self) -> str:
+        return next(key for key, (area, _first) in self._pages.items() if area is self.tabs.currentWidget())
 
     def _connection_tab(self, s: AppSettings) -> QWidget:
         page = QWidget()
@@ -176,6 +219,8 @@ class SettingsDialog(QDialog):
         note.setWordWrap(True)
         note.setProperty("muted", True)
         form.addRow("", note)
+        name_form_fields(form)
+        describe(self.key_edit, "API key", note.text())
         self._connection_form = form
         return page
 
@@ -198,6 +243,7 @@ class SettingsDialog(QDialog):
         form.addRow("Instructions", self.instructions_edit)
         form.addRow("Transcription", self.transcription_box)
         form.addRow("Noise reduction", self.noise_box)
+        name_form_fields(form)
         return page
 
     def _turns_tab(self, td: TurnDetection) -> QWidget:
@@ -237,50 +283,14 @@ class SettingsDialog(QDialog):
         form.addRow("Eagerness", self.eagerness_box)
         form.addRow("", self.create_response_box)
         form.addRow("", self.interrupt_box)
-        return page
-
-    def _audio_tab(self, s: AppSettings) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        self.input_box = _combo([DEFAULT_DEVICE, *self.audio.inputs], s.input_device or DEFAULT_DEVICE, False)
-        self.input_box.setObjectName("input_device")
-        self.output_box = _combo([DEFAULT_DEVICE, *self.audio.outputs], s.output_device or DEFAULT_DEVICE, False)
-        self.output_box.setObjectName("output_device")
-        self.echo_box = QComboBox()
-        for value, label in (
-            ("aec", "Echo cancellation (speakers)"),
-            ("half-duplex", "Half duplex (mute the mic while it speaks)"),
-            ("off", "Off (headphones)"),
+        name_form_fields(form)
+        for widget, description in (
+            (self.threshold_spin, "How loud sound must be to count as speech, 0 to 1 (server VAD only)"),
+            (self.prefix_spin, "Audio kept from before speech was detected (server VAD only)"),
+            (self.silence_spin, "How long a pause ends your turn (server VAD only)"),
+            (self.eagerness_box, "How soon the model answers (semantic VAD only)"),
         ):
-            self.echo_box.addItem(label, value)
-        self.echo_box.setCurrentIndex(max(0, self.echo_box.findData(s.echo)))
-        self.noise_check = QCheckBox("Take steady noise (fans, hum) out of the microphone")
-        self.noise_check.setObjectName("noise_suppression")
-        self.noise_check.setChecked(s.noise_suppression)
-        self.tone_button = QPushButton("Play a test tone")
-        self.tone_button.setEnabled(self.audio.play_tone is not None)
-        if self.audio.play_tone is not None:
-            self.tone_button.clicked.connect(self.audio.play_tone)
-        self.meter = QProgressBar()
-        self.meter.setObjectName("mic_meter")
-        self.meter.setRange(0, 100)
-        self.meter.setTextVisible(False)
-        self.meter.setMaximumHeight(10)
-        form.addRow("Microphone", self.input_box)
-        form.addRow("Speaker", self.output_box)
-        form.addRow("Echo handling", self.echo_box)
-        form.addRow("Noise suppression", self.noise_check)
-        form.addRow("Microphone level", self.meter)
-        form.addRow("", self.tone_button)
-        if self.audio.unavailable_reason:
-            note = QLabel(f"Sound: {self.audio.unavailable_reason}. voicedesk works with text until this is fixed.")
-            note.setWordWrap(True)
-            form.addRow("", note)
-        note = QLabel("Device changes apply at once, even mid-conversation.")
-        note.setProperty("muted", True)
-        form.addRow("", note)
-        if self.audio.mic_level is not None and self._clock is not None:
-            self._stop_meter = self._clock.every(METER_MS, self._update_meter)
+            widget.setAccessibleDescription(description)
         return page
 
     # ------------------------------------------------------------------ live behaviour
@@ -320,10 +330,6 @@ class SettingsDialog(QDialog):
         self.create_response_box.setEnabled(mode != "none")
         self.interrupt_box.setEnabled(mode != "none")
 
-    def _update_meter(self) -> None:
-        if self.audio.mic_level is not None:
-            self.meter.setValue(int(max(0.0, min(1.0, self.audio.mic_level())) * 100))
-
     def _forget_key(self) -> None:
         kind = key_kind(str(self.endpoint_box.currentData()))
         try:
@@ -335,7 +341,7 @@ class SettingsDialog(QDialog):
         self._update_endpoint_fields()
 
     def focus_key(self) -> None:
-        self.tabs.setCurrentIndex(0)
+        self.show_page("connection")
         self.key_edit.setFocus()
 
     # ------------------------------------------------------------------ result
@@ -388,13 +394,10 @@ class SettingsDialog(QDialog):
             custom_url=custom_url,
             protocol=self.protocol_box.currentText(),  # type: ignore[arg-type]
             session=session,
-            input_device=None if self.input_box.currentText() == DEFAULT_DEVICE else self.input_box.currentText(),
-            output_device=None if self.output_box.currentText() == DEFAULT_DEVICE else self.output_box.currentText(),
-            echo=self.echo_box.currentData(),
-            noise_suppression=self.noise_check.isChecked(),
             ui=dict(self.original.ui),
         )
-        return self.desktop_tab.apply(self.tools_tab.apply(self.privacy.apply(result)))
+        result = self.privacy.apply(self.audio_tab.apply(result))
+        return self.desktop_tab.apply(self.tools_tab.apply(result))
 
     def accept(self) -> None:
         try:
@@ -419,14 +422,9 @@ class SettingsDialog(QDialog):
                 os.environ[ENV_KEYS.get(kind, "OPENAI_API_KEY")] = key  # this process only; never written
             self.key_changed = True
         self.result_settings = settings
-        self._meter_off()
+        self.audio_tab.stop_meter()
         super().accept()
 
     def reject(self) -> None:
-        self._meter_off()
+        self.audio_tab.stop_meter()
         super().reject()
-
-    def _meter_off(self) -> None:
-        if self._stop_meter is not None:
-            self._stop_meter()
-            self._stop_meter = None

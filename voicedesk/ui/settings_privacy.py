@@ -7,6 +7,7 @@ import dataclasses
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QWidget
 
 from voicedesk.config import AppSettings, data_dir
+from voicedesk.ui.accessibility import name_form_fields
 
 RETENTION_CHOICES = ((7, "7 days"), (30, "30 days"), (365, "1 year"), (0, "Forever"))
 
@@ -19,7 +20,6 @@ class PrivacyTab(QWidget):
         self.audio_box = QCheckBox("Keep both sides' audio of each conversation")
         self.audio_box.setChecked(settings.keep_audio)
         self.retention_box = QComboBox()
-        self.retention_box.setAccessibleName("Keep for")
         for days, label in RETENTION_CHOICES:
             self.retention_box.addItem(label, days)
         if settings.retention_days not in [days for days, _ in RETENTION_CHOICES]:
@@ -36,6 +36,8 @@ class PrivacyTab(QWidget):
         form.addRow("", self.audio_box)
         form.addRow("Keep for", self.retention_box)
         form.addRow("", where)
+        name_form_fields(form)
+        self.retention_box.setAccessibleDescription("Older conversations and audio are deleted when voicedesk starts")
 
     def apply(self, settings: AppSettings) -> AppSettings:
         return dataclasses.replace(

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from voicedesk.app import VOICES, AppRuntime
 from voicedesk.app.profiles import GuardrailSpec, Profile, ProfileError
 from voicedesk.session.guardrails import MAX_DEBOUNCE_CHARS
+from voicedesk.ui.accessibility import name_form_fields
 
 FROM_SETTINGS = ""
 
@@ -145,6 +146,10 @@ class ProfilesTab(QWidget):
         form.addRow("Check every", self.debounce_spin)
         form.addRow("Longest answer", self.max_seconds_spin)
         form.addRow("Guardrail hook", self.hook_edit)
+        name_form_fields(form)
+        self.voice_box.setAccessibleDescription("Empty: the voice chosen in Settings")
+        self.add_button.setAccessibleName("Add an assistant")
+        self.remove_button.setAccessibleName("Remove this assistant")
         left = QVBoxLayout()
         left.addWidget(self.list, 1)
         buttons = QHBoxLayout()

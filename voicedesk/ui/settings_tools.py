@@ -28,6 +28,7 @@ from voicedesk.config import AppSettings
 from voicedesk.private_files import write_private_text
 from voicedesk.tools.approval import Policy, ToolSource, default_policy
 from voicedesk.tools.mcp_config import parse_mcp_config
+from voicedesk.ui.accessibility import describe
 
 SERVER_REFRESH_MS = 1000
 PLACEHOLDER = '{"mcpServers": {"time": {"command": "python", "args": ["-m", "mcp_server_time"]}}}'
@@ -74,7 +75,7 @@ class ToolsTab(QWidget):
         self._hooks = hooks
         self._settings = settings
         self.table = QTableWidget(len(hooks.tools), 4)
-        self.table.setAccessibleName("Tools")
+        describe(self.table, "Tools", "Each tool the model may call: where it comes from, on or off, its approval")
         self.table.setHorizontalHeaderLabels(["Tool", "From", "On", "Approval"])
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -109,7 +110,7 @@ class ToolsTab(QWidget):
         self.servers = QVBoxLayout()
         self.server_labels: dict[str, QLabel] = {}
         self.editor = QPlainTextEdit()
-        self.editor.setAccessibleName("mcp.json")
+        describe(self.editor, "mcp.json", "The MCP servers to start, as JSON; checked before it is saved")
         self.editor.setPlaceholderText(
             '{"mcpServers": {"time": {"command": "python", "args": ["-m", "mcp_server_time"]}}}'
         )

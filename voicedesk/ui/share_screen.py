@@ -28,6 +28,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
+from voicedesk.ui.accessibility import describe
 from voicedesk.ui.x11_windows import X11Window, list_windows
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ class ShareScreen:
         self.button.setObjectName("share_screen_button")
         self.button.setText("Share screen")
         self.button.setToolTip("Show the assistant your screen, a window or a region. " + PRIVACY_NOTE)
+        describe(self.button, "Share screen", self.button.toolTip())
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu = QMenu(self.button)
         self.menu.setObjectName("share_screen_menu")

@@ -58,8 +58,9 @@ def is_dark() -> bool:
     return window.lightness() < 128
 
 
-# Colours the views use for things a stylesheet cannot reach (plot pens, rich text).
-LIGHT = {"user": "#1f5fbf", "assistant": "#1d7a46", "tool": "#7a5a00", "muted": "#8a8a8a", "cut": "#c0392b"}
+# Colours the views use for things a stylesheet cannot reach (plot pens, rich text). Each one reads as text on
+# its look's Base and Window colours with a WCAG AA contrast (4.5:1; tests/qt/test_theme_contrast.py checks).
+LIGHT = {"user": "#1f5fbf", "assistant": "#1d7a46", "tool": "#7a5a00", "muted": "#6b6b6b", "cut": "#c0392b"}
 DARK = {"user": "#7fb2ff", "assistant": "#6fdc9c", "tool": "#e8c46a", "muted": "#8c8c8c", "cut": "#ff7b6b"}
 
 
@@ -80,7 +81,7 @@ def _dark_palette() -> QPalette:
         QPalette.ColorRole.Text: "#e8eaed",
         QPalette.ColorRole.Button: "#2d2f33",
         QPalette.ColorRole.ButtonText: "#e8eaed",
-        QPalette.ColorRole.Highlight: "#3d7be0",
+        QPalette.ColorRole.Highlight: "#2e71de",
         QPalette.ColorRole.HighlightedText: "#ffffff",
         QPalette.ColorRole.ToolTipBase: "#2d2f33",
         QPalette.ColorRole.ToolTipText: "#e8eaed",
@@ -95,6 +96,24 @@ def _dark_palette() -> QPalette:
     return p
 
 
+LIGHT_FIXES = {
+    # Fusion's own light highlight (#308cc6) is 3.7:1 under white text: the same blue, darker.
+    QPalette.ColorRole.Highlight: "#2a7bad",
+    QPalette.ColorRole.PlaceholderText: LIGHT["muted"],
+}
+
+
+def palette(app: QApplication, dark: bool) -> QPalette:
+    """The dark palette, or Fusion's light one with the colours that were too faint to read made darker."""
+    if dark:
+        return _dark_palette()
+    p = app.style().standardPalette()
+    for role, color in LIGHT_FIXES.items():
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            p.setColor(group, role, QColor(color))
+    return p
+
+
 def apply_theme(app: QApplication, dark: bool | None = None) -> bool:
     """Set the Fusion style, a palette and resources/{light,dark}.qss; returns whether it is dark."""
     forced = os.environ.get("VOICEDESK_THEME", "").lower()
@@ -102,7 +121,7 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> bool:
         dark = forced == "dark"
     dark = is_dark() if dark is None else dark
     app.setStyle("Fusion")
-    app.setPalette(_dark_palette() if dark else app.style().standardPalette())
+    app.setPalette(palette(app, dark))
     sheet = resource("dark.qss" if dark else "light.qss")
     app.setStyleSheet(sheet.read_text(encoding="utf-8") if sheet else "")
     app.setProperty("voicedesk_dark", dark)

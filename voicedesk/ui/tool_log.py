@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from voicedesk.session import events as se
 from voicedesk.ui import theme
+from voicedesk.ui.accessibility import describe
 from voicedesk.ui.ring import Ring
 
 COLUMNS = ("Time", "Tool", "Arguments", "Result", "Duration", "Status")
@@ -169,6 +170,7 @@ class ToolLogView(QWidget):
         self.model = ToolCallModel()
         self.table = QTableView()
         self.table.setObjectName("tool_table")
+        describe(self.table, "Tool calls", "One row per call the model made, newest last; select one for details")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -187,6 +189,7 @@ class ToolLogView(QWidget):
         self.details.setObjectName("tool_details")
         self.details.setReadOnly(True)
         self.details.setPlaceholderText("Select a call to see its arguments and result.")
+        describe(self.details, "Tool call details", "The selected call's arguments and result")
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.details)

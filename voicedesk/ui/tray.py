@@ -21,10 +21,11 @@ from voicedesk.ui.profile_picker import ProfilesUi
 from voicedesk.ui.view_model import SessionViewModel
 
 TrayState = Literal["idle", "listening", "thinking", "speaking", "error"]
-COLORS: dict[TrayState, str] = {
+GLYPH = "#ffffff"
+COLORS: dict[TrayState, str] = {  # each at least 3:1 against the white glyph (WCAG's bar for non-text parts)
     "idle": "#7a7f87",
     "listening": "#2e9d4f",
-    "thinking": "#d39b1f",
+    "thinking": "#bb891b",
     "speaking": "#2f6fd6",
     "error": "#d2362f",
 }
@@ -57,7 +58,7 @@ def state_icon(state: TrayState, size: int = 64) -> QIcon:
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(QColor(COLORS[state]))
     painter.drawEllipse(QRectF(2, 2, size - 4, size - 4))
-    white = QColor("#ffffff")
+    white = QColor(GLYPH)
     unit = size / 64
     if state == "error":
         painter.setBrush(white)
