@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFont
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.qt.uikit import WAIT_MS, AppHarness
 from voicedesk.audio.base import AudioProblem
 from voicedesk.session import events as se
+from voicedesk.ui.accessibility import describe_unnamed, unnamed_focusable
 from voicedesk.ui.main_window import MainWindow
+from voicedesk.ui.shortcuts_sheet import KeyboardShortcutsSheet, action_name
 
 MakeApp = Callable[..., AppHarness]
 
@@ -37,7 +40,8 @@ def test_the_conversation_has_the_main_area_and_the_drawer_waits_to_be_asked(qtb
     w.resize(1400, 900)
     qtbot.waitUntil(lambda: w.conversation.height() > 400, timeout=WAIT_MS)
     assert w.drawer.isHidden() and not w.tool_log.isVisible(), "the developer panes are hidden by default"
-    assert w.conversation.width() > 0.9 * w.centralWidget().width()
+    central = w.centralWidget()
+    assert central is not None and w.conversation.width() > 0.9 * central.width()
     assert w.conversation.height() > w.waveform.height() + w.controls.height()
     w.send_text("what is 12 times 7")
     qtbot.waitUntil(lambda: w.tool_log.table.model().rowCount() == 1, timeout=WAIT_MS)
@@ -147,3 +151,85 @@ def test_the_global_shortcut_is_named_on_the_talk_button(qtbot: QtBot, make_app:
     assert "Ctrl+Alt+Space anywhere" in w.controls.talk_button.text()
     w.controls.set_global_key("")
     assert "anywhere" not in w.controls.talk_button.text()
+
+
+def _focusable(window: MainWindow) -> set[QWidget]:
+    """What Tab should reach: shown, enabled widgets that take the focus from Tab (a widget's focus proxy for it)."""
+    found = set()
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisible() or not widget.isEnabled() or widget.focusProxy() is not None:
+            continue
+        if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.window() is window:
+            found.add(widget)
+    return found
+
+
+def _tab_through(qtbot: QtBot, window: MainWindow, first: QWidget, presses: int) -> list[QWidget]:
+    first.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(first.hasFocus, timeout=WAIT_MS)
+    visited = [first]
+    for _ in range(presses):
+        focused = QApplication.focusWidget()
+        assert focused is not None, "the focus left the window"
+        QTest.keyClick(focused, Qt.Key.Key_Tab)
+        now = QApplication.focusWidget()
+        assert now is not None
+        visited.append(now)
+        if now is first:
+            break
+    return visited
+
+
+def test_every_control_has_a_name_and_tab_reaches_each_in_a_cycle(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app(history=True)
+    w = app.window
+    w.resize(1400, 900)
+    w.drawer.show()
+    if w.history_dock is not None:
+        w.history_dock.show()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=WAIT_MS)
+    w.send_text("what is 12 times 7")  # a tool chip in the conversation, a row in the tool log
+    qtbot.waitUntil(lambda: w.tool_log.table.model().rowCount() == 1, timeout=WAIT_MS)
+    assert not unnamed_focusable(w), describe_unnamed(unnamed_focusable(w))
+    expected = _focusable(w)
+    assert {w.top_bar.connect_button, w.settings_button, w.controls.talk_button, w.conversation.message_box} <= expected
+    visited = _tab_through(qtbot, w, w.top_bar.connect_button, presses=4 * len(expected))
+    assert visited[-1] is w.top_bar.connect_button, "Tab comes back round to where it started"
+    missed = expected - set(visited)
+    assert not missed, describe_unnamed(sorted(missed, key=lambda x: x.objectName()))
+    order = [x for x in visited if x in (w.top_bar.connect_button, w.conversation.message_box, w.controls.talk_button)]
+    assert order[:3] == [w.top_bar.connect_button, w.conversation.message_box, w.controls.talk_button], (
+        "top bar, then the conversation, then the talk bar: the order they are seen in"
+    )
+
+
+def test_space_presses_a_button_reached_with_tab_and_talks_everywhere_else(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app()
+    w = app.window
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=WAIT_MS)
+    qtbot.mouseClick(w.top_bar.connect_button, Qt.MouseButton.LeftButton)  # disconnects; the focus stays put
+    qtbot.waitUntil(lambda: w.view_model.connection == "disconnected", timeout=WAIT_MS)
+    assert not w.top_bar.connect_button.hasFocus(), "a click does not move the focus to a button"
+    w.settings_button.setFocus(Qt.FocusReason.TabFocusReason)
+    QTest.keyClick(w.windowHandle(), Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: w.settings_dialog is not None and w.settings_dialog.isVisible(), timeout=WAIT_MS)
+    assert w.settings_dialog is not None
+    w.settings_dialog.reject()
+
+
+def test_the_shortcuts_sheet_lists_every_menu_action_and_the_talk_keys(qtbot: QtBot, make_app: MakeApp) -> None:
+    app = make_app(connect=False, history=True)
+    w = app.window
+    w.menus.shortcuts.trigger()  # Help → Keyboard shortcuts
+    sheet = w.shortcuts_sheet
+    assert isinstance(sheet, KeyboardShortcutsSheet) and sheet.isVisible()
+    listed = {(row.action, row.keys) for row in sheet.rows}
+    for entry in w.menus.entries:
+        assert (action_name(entry.action), entry.keys) in listed, entry.action.text()
+    keys = {row.keys for row in sheet.rows}
+    assert {"Space", "Esc", "F12", "Ctrl+,", "Ctrl+M", "Ctrl+K"} <= keys, keys
+    assert not unnamed_focusable(sheet), describe_unnamed(unnamed_focusable(sheet))
+    QTest.keyClick(sheet, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not sheet.isVisible(), timeout=WAIT_MS)

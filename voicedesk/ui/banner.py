@@ -37,6 +37,8 @@ class Banner(QFrame):
         self.close_button = QToolButton()
         self.close_button.setText("✕")
         self.close_button.setToolTip("Dismiss")
+        self.close_button.setAccessibleName("Dismiss")
+        self.close_button.setAccessibleDescription("Hide this message")
         self.close_button.setAutoRaise(True)
         self.close_button.setVisible(dismissable)
         self.close_button.clicked.connect(self.dismiss)
@@ -75,6 +77,8 @@ class Banner(QFrame):
         self.style().polish(self)
         self.icon.setText(ICONS[level])
         self.text.setText(f"<b>{_escape(message)}</b>" + (f"<br>{_escape(hint)}" if hint else ""))
+        self.setAccessibleName(f"{level.capitalize()}: {message}")
+        self.setAccessibleDescription(hint)
         self._action = action[1] if action else None
         self.action_button.setVisible(action is not None)
         if action is not None:

@@ -32,6 +32,8 @@ class DeveloperDrawer(QDockWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("side_tabs")
         self.tabs.setAccessibleName("Developer panes")
+        self.tabs.tabBar().setAccessibleName("Developer panes")
+        self.tabs.tabBar().setAccessibleDescription("The tool log, or the raw protocol events")
         self.tabs.addTab(tool_log, "Tool calls")
         self.tabs.addTab(inspector, "Events")
         self.open_on_tool = QCheckBox("Open when a tool runs")

@@ -39,6 +39,7 @@ from voicedesk.ui.session_notices import SessionNotices, has_microphone
 from voicedesk.ui.settings_dialog import AudioHooks, SettingsDialog
 from voicedesk.ui.settings_profiles import profiles_hooks
 from voicedesk.ui.settings_tools import tools_hooks
+from voicedesk.ui.shortcuts_sheet import KeyboardShortcutsSheet
 from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.tool_log import ToolLogView
 from voicedesk.ui.top_bar import TopBar, action_button
@@ -350,8 +351,6 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> QDialog:
         """Help → Keyboard shortcuts: every menu action's keys, and the keys of the talk bar."""
-        from voicedesk.ui.shortcuts_sheet import KeyboardShortcutsSheet
-
         if self.shortcuts_sheet is not None:
             self.shortcuts_sheet.close()
         self.shortcuts_sheet = sheet = KeyboardShortcutsSheet(self.menus.shortcut_rows(self.controls.global_key), self)

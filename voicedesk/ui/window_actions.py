@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from voicedesk.ui.controls import CONNECT_KEY, INTERRUPT_KEY, MUTE_KEY, TALK_KEY
+from voicedesk.ui.accessibility import plain_label
+from voicedesk.ui.controls import CONNECT_KEY, MUTE_KEY
+from voicedesk.ui.shortcuts_sheet import ShortcutRow, action_name, native_keys, talking_rows
 
 if TYPE_CHECKING:
     from voicedesk.ui.main_window import MainWindow
-    from voicedesk.ui.shortcuts_sheet import ShortcutRow
 
 SETTINGS_KEY = "Ctrl+,"
 SHORTCUTS_KEYS = ("Ctrl+/", "F1")
@@ -29,7 +30,7 @@ class MenuEntry:
     @property
     def keys(self) -> str:
         """The action's shortcuts, or the menu path (Alt+F, M) when it has none."""
-        shown = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in self.action.shortcuts()]
+        shown = [native_keys(s) for s in self.action.shortcuts()]
         if shown:
             return ", ".join(shown)
         return f"Alt+{_mnemonic(self.menu)}, {_mnemonic(self.action.text())}"
@@ -38,11 +39,6 @@ class MenuEntry:
 def _mnemonic(text: str) -> str:
     i = text.find("&")
     return text[i + 1].upper() if 0 <= i < len(text) - 1 else ""
-
-
-def plain(text: str) -> str:
-    """An action's text as a person reads it: no mnemonic marker, no ellipsis."""
-    return text.replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…").strip()
 
 
 class WindowActions:
@@ -86,14 +82,9 @@ class WindowActions:
         return action
 
     def shortcut_rows(self, global_key: str) -> list[ShortcutRow]:
-        """What the Keyboard shortcuts sheet lists: every menu action, then the keys of the talk bar."""
-        from voicedesk.ui.shortcuts_sheet import ShortcutRow
-
-        rows = [ShortcutRow(plain(e.action.text()), e.keys, plain(e.menu)) for e in self.entries]
-        talking = "Talking"
-        rows.append(ShortcutRow("Hold to talk (push-to-talk; not while typing)", TALK_KEY, talking))
-        rows.append(ShortcutRow("Interrupt the assistant", INTERRUPT_KEY, talking))
-        if global_key:
-            rows.append(ShortcutRow("Talk or mute from any program", global_key, talking))
-        rows.append(ShortcutRow("Paste an image to share it", "Ctrl+V", talking))
+        """What the Keyboard shortcuts sheet lists: every menu action (its shortcut, or its menu path), then the
+        keys of the talk bar."""
+        rows = [ShortcutRow(action_name(e.action), e.keys, plain_label(e.menu)) for e in self.entries]
+        rows += talking_rows(global_key or None)
+        rows.append(ShortcutRow("Paste an image to share it", native_keys("Ctrl+V"), rows[-1].group))
         return rows
