@@ -17,11 +17,13 @@ from collections.abc import Callable
 import numpy as np
 
 from voicedesk.audio.base import SAMPLE_RATE, Levels, Pcm16, levels_of
+from voicedesk.audio.levels import LEVEL_WINDOW_S
 
 FADE_SAMPLES = 120
 """A flush fades out over the next 5 ms of queued audio instead of cutting (a cut clicks)."""
-LEVEL_WINDOW_SAMPLES = 1200
-"""levels() reports the last 50 ms played, and silence once nothing has played for that long."""
+LEVEL_WINDOW_SAMPLES = round(LEVEL_WINDOW_S * SAMPLE_RATE)
+"""levels() reports the last 30 ms played (one display frame), and silence once nothing has played for that
+long or the queue was flushed."""
 
 
 class PlaybackClock:
@@ -88,13 +90,15 @@ class PlaybackClock:
         self.advance()
 
     def flush(self) -> None:
-        """The next FADE_SAMPLES of the queue play faded out, at once; the rest is dropped."""
+        """The next FADE_SAMPLES of the queue play faded out, at once; the rest is dropped. The level reads
+        silence from now on: an interrupted voice is shown silent at the next frame, fade or not."""
         self.advance()
         if self._running and self._buffered:
             tail = self._take(min(self._fade_samples, self._buffered))
             ramp = np.linspace(1.0, 0.0, tail.size, dtype=np.float32)
             self._emit(np.round(tail * ramp).astype(np.int16))
-            self._last_sound_t = self._now()
+        self._recent = np.zeros(0, dtype=np.int16)
+        self._last_sound_t = -math.inf
         self._drop_queue()
         self._wake_waiters()
 

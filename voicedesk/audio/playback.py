@@ -88,6 +88,7 @@ class DeviceSink(DeviceStream):
         self._flush_seq = 0  # loop: bumped by flush()
         self._flush_target = 0  # loop: ring position up to which a flush drops
         self._flush_done = 0  # callback: last flush handled
+        self._flushed_to = 0  # callback: played-ring position where the last handled flush's fade ends
         self._hold = False  # loop: pause output (fade out, then silence) without dropping the queue
         self._last_real_dac = 0.0  # callback: stream time when the last real sample leaves the device
         self._playing = False  # callback
@@ -132,6 +133,7 @@ class DeviceSink(DeviceStream):
             self._resampler.reset()  # what it held back is dropped too
         self._flush_target = self._ring.write_position
         self._flush_seq += 1  # the callback fades and drops on its next run
+        self._meter.reset()  # the level reads silence at once; the read-back skips what precedes the flush
 
     @property
     def played_samples(self) -> int:
@@ -186,6 +188,7 @@ class DeviceSink(DeviceStream):
         self._hold = False
         self._flush_target = 0
         self._flush_done = self._flush_seq
+        self._flushed_to = 0
         return sd.OutputStream(
             device=dev.index,
             samplerate=rate,
@@ -235,6 +238,7 @@ class DeviceSink(DeviceStream):
         buf = self._scratch[:frames]
         real = 0
         if self._flush_done != self._flush_seq:
+            self._flushed_to = self._played.write_position + frames  # set before _flush_done: the loop reads both
             self._flush_done = self._flush_seq
             if self._playing:
                 fade = self._fade_out
@@ -308,10 +312,13 @@ class DeviceSink(DeviceStream):
         if back is None or (self._stream is None and not final) or self._played.available() == 0:
             return
         stamp = self._stamps.latest()
+        flush_pending, flushed_to = self.flush_pending, self._flushed_to  # before the read: see _callback
+        start = self._played.read_position
         frames: Float32 = self._played.read_all()[:, 0].astype(np.float32, copy=False)
         first = self._read_back  # device frame (on this stream) of frames[0]
         self._read_back += frames.size
-        self._meter.feed(frames)
+        if not flush_pending:  # until the callback applies a flush, the read-back is audio the flush cut
+            self._meter.feed(frames[max(0, flushed_to - start) :])
         if self.timeline is None or stamp is None:
             self._back_on = False  # no echo control: spare the resampling
             return

@@ -16,9 +16,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from PySide6.QtCore import QRectF, QTimer
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsObject, QHBoxLayout, QLabel, QStyleOptionGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, QSize, QTimer
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QGraphicsObject,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStyleOptionGraphicsItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from voicedesk.audio.base import Levels
 from voicedesk.ui import theme
@@ -30,6 +38,8 @@ if TYPE_CHECKING:
 
 LevelsProvider = Callable[[], tuple[Levels, Levels]]
 Y_RANGE = 1.05
+MIN_PLOT_HEIGHT = 48
+PREFERRED_HEIGHT = 110
 
 
 class Trace(QGraphicsObject):
@@ -91,8 +101,11 @@ class WaveformView(QWidget):
         self._placeholder = QWidget()
         self._placeholder.setAutoFillBackground(True)
         self._placeholder.setBackgroundRole(QPalette.ColorRole.Base)
-        self._placeholder.setMinimumHeight(60)
-        self.setFixedHeight(110)
+        self._placeholder.setMinimumHeight(MIN_PLOT_HEIGHT)
+        self._background: str | None = None  # None: the palette's Base colour
+        # No fixed height: whoever places the view (the voice visual) decides how tall it grows.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(MIN_PLOT_HEIGHT)
         # The legend sits beside the plot, not in its scene: nothing static is repainted every frame.
         self.mic_legend = QLabel("▲ you")
         self.out_legend = QLabel("▼ assistant")
@@ -107,6 +120,9 @@ class WaveformView(QWidget):
         self._layout.addWidget(self._placeholder, 1)
         self.apply_theme()
         self.frames = 0  # frames drawn
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), PREFERRED_HEIGHT)
 
     # The same small interface as every other view: clear(), refresh(), apply_theme().
 
@@ -132,6 +148,16 @@ class WaveformView(QWidget):
     def running(self) -> bool:
         return self._unsubscribe is not None
 
+    @property
+    def clock(self) -> DisplayClock | None:
+        """The display clock that drives ``refresh`` (None until ``start`` when none was given)."""
+        return self._clock
+
+    def set_background(self, color: str | None) -> None:
+        """The plot's background (``#rrggbb``), e.g. a tint for the session's state; None: the palette's."""
+        self._background = color
+        self._apply_background()
+
     def clear(self) -> None:
         self.history.clear()
         if self._plot is not None:
@@ -141,12 +167,22 @@ class WaveformView(QWidget):
         c = theme.colors()
         self.mic_legend.setStyleSheet(f"color: {c['user']}")
         self.out_legend.setStyleSheet(f"color: {c['assistant']}")
+        self._apply_background()
         if self._plot is not None:
             import pyqtgraph as pg
 
-            self._plot.widget.setBackground(self.palette().color(QPalette.ColorRole.Base))
             self._plot.mic.setPen(pg.mkPen(c["user"], width=1))
             self._plot.out.setPen(pg.mkPen(c["assistant"], width=1))
+
+    def _apply_background(self) -> None:
+        base = self.palette().color(QPalette.ColorRole.Base)
+        color = QColor(self._background) if self._background is not None else base
+        if self._plot is not None:
+            self._plot.widget.setBackground(color)
+        else:
+            palette = self._placeholder.palette()
+            palette.setColor(QPalette.ColorRole.Base, color)
+            self._placeholder.setPalette(palette)
 
     def refresh(self) -> None:
         """One frame: take a level snapshot and redraw both traces."""
@@ -206,7 +242,7 @@ class WaveformView(QWidget):
         widget.setYRange(-1.05, 1.05, padding=0)
         for axis in ("left", "bottom"):
             widget.hideAxis(axis)
-        widget.setMinimumHeight(60)
+        widget.setMinimumHeight(MIN_PLOT_HEIGHT)
         widget.getPlotItem().vb.disableAutoRange()
         plot = _Plot(widget, Trace(self.history.size), Trace(self.history.size))
         widget.addItem(plot.mic)
