@@ -18,7 +18,6 @@ from voicedesk.session import events as se
 from voicedesk.ui.accessibility import describe_unnamed, unnamed_focusable
 from voicedesk.ui.main_window import MainWindow
 from voicedesk.ui.shortcuts_sheet import KeyboardShortcutsSheet, action_name
-from voicedesk.ui.theme import resource
 
 MakeApp = Callable[..., AppHarness]
 
@@ -234,10 +233,3 @@ def test_the_shortcuts_sheet_lists_every_menu_action_and_the_talk_keys(qtbot: Qt
     assert not unnamed_focusable(sheet), describe_unnamed(unnamed_focusable(sheet))
     QTest.keyClick(sheet, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not sheet.isVisible(), timeout=WAIT_MS)
-
-
-def test_the_stylesheets_leave_text_at_the_system_font_size() -> None:
-    for name in ("light.qss", "dark.qss"):
-        sheet = resource(name)
-        assert sheet is not None
-        assert "font-size" not in sheet.read_text(encoding="utf-8"), f"{name}: a fixed size ignores the system's"

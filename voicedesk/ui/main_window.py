@@ -44,7 +44,7 @@ from voicedesk.ui.status_panel import StatusPanel
 from voicedesk.ui.tool_log import ToolLogView
 from voicedesk.ui.top_bar import TopBar, action_button
 from voicedesk.ui.view_model import SessionViewModel
-from voicedesk.ui.waveform import WaveformView
+from voicedesk.ui.voice_visual import VoiceVisual
 from voicedesk.ui.window_actions import WindowActions
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,8 @@ class MainWindow(QMainWindow):
         self.banner = Banner(name="banner")  # the session: errors, renewals, what the person asked for
         self.conversation = ConversationView()
         self.approvals = ApprovalCards()  # the questions before a tool runs, under the conversation
-        self.waveform = WaveformView(self._levels, clock=self.clock)
+        self.voice_visual = VoiceVisual(self._levels, clock=self.clock)  # the state, over both voices
+        self.waveform = self.voice_visual.waveform
         self.controls = TalkControls()
         self.tool_log = ToolLogView()
         self.inspector = EventInspector()
@@ -91,12 +92,12 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(10, 6, 10, 4)
         layout.setSpacing(6)
         above: tuple[QWidget, ...] = (self.top_bar, self.local_notice, self.audio_notice, self.banner)
-        below: tuple[QWidget, ...] = (self.approvals, self.waveform, self.controls)
         for widget in above:
             layout.addWidget(widget)
-        layout.addWidget(self.conversation, 1)
-        for widget in below:
-            layout.addWidget(widget)
+        layout.addWidget(self.conversation, 4)
+        layout.addWidget(self.approvals)
+        layout.addWidget(self.voice_visual, 1)  # grows a little with the window, up to its maximum
+        layout.addWidget(self.controls)
         runtime.tools.use_approver(self.approvals, remember_policy(lambda: runtime.settings, persist))
         self.setCentralWidget(central)
         self.exports = ExportActions(self, runtime, self.banner)
@@ -142,6 +143,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         vm = self.view_model
         self.controls.follow(vm)
+        self.voice_visual.follow(vm)
         self.top_bar.follow(vm)
         self.status.follow(vm)
         vm.state_changed.connect(self._show_state)
@@ -208,7 +210,7 @@ class MainWindow(QMainWindow):
         self.desktop.apply(self.runtime.settings)  # the shortcut's grab (and its imports) after the first paint
         self._show_setup()
         self.conversation.set_input_enabled(True)
-        self.waveform.start()
+        self.voice_visual.start()
         self.clock.start()
         if connect:
             await self.connect_session()
@@ -228,6 +230,7 @@ class MainWindow(QMainWindow):
             return True
         except ConnectFailed as exc:
             self.notices.connect_failed(exc)
+            self.voice_visual.show_error()
         finally:
             self.top_bar.connect_button.setEnabled(True)
         return False
@@ -242,7 +245,7 @@ class MainWindow(QMainWindow):
     def changeEvent(self, event: QEvent) -> None:
         # The system switched between light and dark (theme.follow_system_theme set a new palette).
         if event.type() == QEvent.Type.ApplicationPaletteChange:
-            self.waveform.apply_theme()
+            self.voice_visual.apply_theme()
             self.conversation.apply_theme()
         super().changeEvent(event)
 
@@ -258,7 +261,7 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Clean async shutdown: disconnect, stop the audio, close the journal and WAVs, save the layout."""
         self.clock.stop()
-        self.waveform.stop()
+        self.voice_visual.stop()
         try:
             await asyncio.wait_for(self.runtime.shutdown(), SHUTDOWN_TIMEOUT_S)
         except (TimeoutError, Exception):
@@ -429,7 +432,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Settings applied.", 3000)
 
     def clear_views(self) -> None:
-        for view in (self.conversation, self.tool_log, self.inspector, self.waveform, self.status):
+        for view in (self.conversation, self.tool_log, self.inspector, self.voice_visual, self.status):
             view.clear()
 
     # ------------------------------------------------------------------ exports (File menu)

@@ -161,6 +161,11 @@ class VoiceVisual(QFrame):
             self._error = True
             self._update()
 
+    def show_error(self) -> None:
+        """A connection that was never made (the session reports only lost ones): shown until the next attempt."""
+        self._error = True
+        self._update()
+
     def _on_connection(self, connection: str) -> None:
         # The view model reports state_changed right after, with the whole snapshot: update then.
         if connection in ("connecting", "connected"):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, QTimer
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QGraphicsObject,
@@ -243,6 +243,7 @@ class WaveformView(QWidget):
         for axis in ("left", "bottom"):
             widget.hideAxis(axis)
         widget.setMinimumHeight(MIN_PLOT_HEIGHT)
+        widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a picture, nothing to operate: Tab passes it by
         widget.getPlotItem().vb.disableAutoRange()
         plot = _Plot(widget, Trace(self.history.size), Trace(self.history.size))
         widget.addItem(plot.mic)
