@@ -220,10 +220,21 @@ class ConversationView(QWidget):
         self._write(item_id)
         frame = self._frames[item_id]
         if keep_focus:  # Enter again closes it: the chip's link stays the keyboard's current anchor
-            cursor = QTextCursor(self.browser.document())
-            cursor.setPosition(frame.firstPosition())
-            cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
-            self.browser.setTextCursor(cursor)
+            self.browser.setTextCursor(self._link_cursor(frame))
+
+    def _link_cursor(self, frame: QTextFrame) -> QTextCursor:
+        """A cursor selecting the link that starts ``frame`` (a chip's first line)."""
+        cursor = QTextCursor(self.browser.document())
+        cursor.setPosition(frame.firstPosition())
+        probe = QTextCursor(self.browser.document())
+        end = frame.firstPosition()
+        while end < frame.lastPosition():
+            probe.setPosition(end + 1)  # the format of the character before the position
+            if not probe.charFormat().isAnchor():
+                break
+            end += 1
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        return cursor
 
     def expanded_tools(self) -> list[str]:
         """Call ids of the chips shown open."""
@@ -369,4 +380,3 @@ class ConversationView(QWidget):
 
     def shown_ids(self) -> Sequence[str]:
         return list(self._order)
-
