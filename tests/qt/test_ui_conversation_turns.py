@@ -260,3 +260,24 @@ def test_text_on_every_turn_background_reaches_wcag_aa(qapp: QApplication, resto
     if failures and len(weak_in_theme) == len(failures):
         pytest.xfail(f"theme.py's own colours miss AA on the plain base too ({', '.join(failures)})")
     assert not failures
+
+
+def test_old_turns_leaving_the_top_do_not_move_a_view_scrolled_up(qtbot: QtBot) -> None:
+    view = ConversationView(max_items=12)
+    qtbot.addWidget(view)
+    view.resize(520, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    bar = view.browser.verticalScrollBar()
+    view.apply_items([_msg(f"t{n}", "user" if n % 2 else "assistant", f"turn {n}") for n in range(12)], complete=True)
+    view.refresh()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+    bar.triggerAction(QAbstractSlider.SliderAction.SliderPageStepSub)
+    cursor = view.browser.cursorForPosition(view.browser.viewport().rect().center())
+    shown = cursor.block().text()
+    assert "turn" in shown
+    view.apply_items([_msg("t12", "assistant", "turn 12"), _msg("t13", "user", "turn 13")], complete=False)
+    view.refresh()
+    assert view.shown_ids()[0] == "t2" and not _pinned(view)
+    qtbot.waitUntil(lambda: view.browser.cursorForPosition(view.browser.viewport().rect().center()).block().text()
+                    == shown)  # fmt: skip

@@ -355,6 +355,11 @@ class ConversationView(QWidget):
         return True
 
     def _trim(self) -> None:
+        if len(self._order) <= self.max_items:
+            return
+        layout = self.browser.document().documentLayout()
+        keep = self._frames[self._order[-self.max_items]]
+        top = layout.frameBoundingRect(keep).top()
         while len(self._order) > self.max_items:
             item_id = self._order.pop(0)
             frame = self._frames.pop(item_id)
@@ -364,6 +369,10 @@ class ConversationView(QWidget):
             cursor.setPosition(max(0, frame.firstPosition() - 1))
             cursor.setPosition(frame.lastPosition() + 1, QTextCursor.MoveMode.KeepAnchor)
             cursor.removeSelectedText()
+        if not self._pinned:  # the turns the person scrolled to stay where they are on screen
+            bar = self.browser.verticalScrollBar()
+            bar.setValue(bar.value() - round(top - layout.frameBoundingRect(keep).top()))
+            self._pinned = False
 
     def item_html(self, item: Item) -> str:
         text = self._text.get(item.id) or item.display_text
