@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
 from tests.qt.uikit import WAIT_MS, AppHarness, ptt_settings
@@ -103,9 +104,36 @@ def test_a_tool_call_appears_in_the_tool_log_and_inline(qtbot: QtBot, make_app: 
     assert "ms" in str(model.index(0, 4).data())
     w.tool_log.table.selectRow(0)
     assert "84" in w.tool_log.details.toPlainText() and "calculator" in w.tool_log.details.toPlainText()
-    qtbot.waitUntil(lambda: "calculator(" in w.conversation.plain_text(), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: "→ 84" in w.conversation.plain_text(), timeout=WAIT_MS)
+    conversation = w.conversation
+    qtbot.waitUntil(lambda: "⚙ calculator · 84" in conversation.plain_text(), timeout=WAIT_MS)
+    assert '"expression"' not in conversation.plain_text(), "a closed chip is one line"
     qtbot.waitUntil(lambda: any("84" in t for t in _assistant_texts(app)), timeout=WAIT_MS)
+    # The chip opens on a click to the arguments and the whole result, and closes on the next.
+    chip = call_item_id(app)
+    assert chip in conversation.shown_ids()
+
+    def click_chip() -> None:
+        cursor = QTextCursor(conversation.browser.document())
+        cursor.setPosition(conversation._frames[chip].firstPosition() + 3)
+        at = conversation.browser.cursorRect(cursor).center()
+        qtbot.mouseClick(conversation.browser.viewport(), Qt.MouseButton.LeftButton, pos=at)
+
+    click_chip()
+    qtbot.waitUntil(lambda: '"expression"' in conversation.plain_text(), timeout=WAIT_MS)
+    assert "Result\n84" in conversation.plain_text()
+    click_chip()
+    qtbot.waitUntil(lambda: '"expression"' not in conversation.plain_text(), timeout=WAIT_MS)
+    assert "Result" not in conversation.plain_text()
+    # Each finished turn was announced once: the question, the tool's result, the answer.
+    qtbot.waitUntil(lambda: any(a.startswith("Assistant:") for a in conversation.announcements), timeout=WAIT_MS)
+    said = conversation.announcements
+    assert said.count("You: what is 12 times 7") == 1 and said.count("Tool calculator finished: 84") == 1
+    assert len([a for a in said if a.startswith("Assistant:")]) == 1
+    assert said.index("You: what is 12 times 7") < said.index("Tool calculator finished: 84")
+
+
+def call_item_id(app: AppHarness) -> str:
+    return next(i.id for i in app.window.history() if i.type == "function_call")
 
 
 def test_interrupting_mid_answer_silences_it_and_marks_the_cut(

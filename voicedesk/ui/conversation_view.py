@@ -1,4 +1,5 @@
-"""The conversation as it streams: user and assistant turns, tool calls inline, interruptions marked.
+"""The conversation as it streams: your turns and the assistant's as separate boxes, tool calls as inline
+chips that open to their arguments and result, interruptions marked, finished turns announced.
 
 Each rendered item owns one QTextFrame of a QTextBrowser document, so a late user transcript rewrites only
 its own frame (frames keep their place as the text before them grows), text stays selectable across turns,
@@ -6,30 +7,29 @@ and a long conversation costs one small edit per update. A streamed answer that 
 written gets just the new words appended (rewriting the whole turn re-lays out all of its text). Updates
 are coalesced and written on the window's display clock, about every 100 ms (or by ``refresh()``). Only
 the last ``max_items`` turns are shown; exports read the whole history from the controller.
+
+The view stays pinned to the bottom while the person has not scrolled up (also as a streamed answer's
+layout grows after a write); once scrolled up, new text does not move it; back at the bottom, it pins again.
+How an item reads is in ``conversation_html``; what is announced to screen readers in ``announcer``.
 """
 
 from __future__ import annotations
 
-import html
-import time
 from collections.abc import Callable, Iterable, Sequence
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QTextCursor, QTextFrame, QTextFrameFormat
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QTextCursor, QTextFrame
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from voicedesk.session import events as se
 from voicedesk.session.conversation import Item
-from voicedesk.ui import theme
+from voicedesk.ui.announcer import Announcer
+from voicedesk.ui.conversation_html import TOOL_SCHEME, ToolState, frame_format, item_html, turn_kind
 from voicedesk.ui.display_clock import DisplayClock
-from voicedesk.ui.thumbnails import thumbnails_html
 
 FLUSH_MS = 100
 LINE_SEPARATOR = "\u2028"  # what <br> becomes in a QTextDocument: a line break inside the paragraph
-
-
-def _escape(text: str) -> str:
-    return html.escape(text).replace("\n", "<br>")
+PIN_SLACK = 8  # pixels from the bottom that still count as "at the bottom"
 
 
 class ConversationView(QWidget):
@@ -41,9 +41,23 @@ class ConversationView(QWidget):
         self.browser = QTextBrowser()
         self.browser.setObjectName("conversation")
         self.browser.setOpenLinks(False)
+        flags = Qt.TextInteractionFlag
         self.browser.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+            flags.TextSelectableByMouse
+            | flags.TextSelectableByKeyboard
+            | flags.LinksAccessibleByMouse
+            | flags.LinksAccessibleByKeyboard  # Tab reaches a tool chip, Enter opens it
         )
+        self.browser.anchorClicked.connect(self._anchor_clicked)
+        self.browser.setAccessibleName("Conversation")
+        self.browser.setAccessibleDescription(
+            "What you and the assistant said, newest last. Tool calls are links: Enter shows their details."
+        )
+        bar = self.browser.verticalScrollBar()
+        bar.valueChanged.connect(self._scrolled)
+        bar.rangeChanged.connect(self._range_changed)
+        self._pinned = True
+        self.announcer = Announcer(self.browser)
         self.show_input_hint(push_to_talk=True, microphone=True)
         self.message_box = QLineEdit()
         self.message_box.setObjectName("message_box")
@@ -51,6 +65,10 @@ class ConversationView(QWidget):
         self.message_box.setClearButtonEnabled(True)
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("send_button")
+        self.message_box.setAccessibleName("Message to the assistant")
+        self.message_box.setAccessibleDescription("Type a message and press Enter to send it")
+        self.send_button.setAccessibleName("Send message")
+        self.send_button.setAccessibleDescription("Sends the typed message to the assistant")
         self.message_box.returnPressed.connect(self.submit)
         self.send_button.clicked.connect(self.submit)
         row = QHBoxLayout()
@@ -61,14 +79,13 @@ class ConversationView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.browser, 1)
         layout.addLayout(row)
-        self._frame_format = QTextFrameFormat()
-        self._frame_format.setBottomMargin(8)
         self._items: dict[str, Item] = {}
         self._text: dict[str, str] = {}
         self._frames: dict[str, QTextFrame] = {}
         self._order: list[str] = []  # rendered item ids, in document order
         self._outputs: dict[str, str] = {}  # call_id -> tool output
         self._failed_calls: set[str] = set()
+        self._expanded: set[str] = set()  # ids of the tool chips shown open
         self._dirty: set[str] = set()
         self._rebuild = False
         self._written: dict[str, tuple[Item, str]] = {}  # item id -> (snapshot, text) last written to its frame
@@ -105,6 +122,7 @@ class ConversationView(QWidget):
 
     def message_sent(self) -> None:
         self.message_box.clear()
+        self.scroll_to_bottom()  # what you just sent is where you look next
 
     def set_input_enabled(self, enabled: bool) -> None:
         self.message_box.setEnabled(enabled)
@@ -119,10 +137,13 @@ class ConversationView(QWidget):
         self._order.clear()
         self._outputs.clear()
         self._failed_calls.clear()
+        self._expanded.clear()
         self._dirty.clear()
         self._written.clear()
         self._rebuild = False
+        self.announcer.forget()
         self.browser.clear()
+        self._pinned = True
 
     def apply_event(self, event: se.SessionEvent) -> None:
         match event:
@@ -138,9 +159,7 @@ class ConversationView(QWidget):
                 pass
 
     def refresh(self) -> None:
-        """Write pending changes into the document."""
-        bar = self.browser.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 8
+        """Write pending changes into the document, and announce the turns that finished."""
         if self._rebuild:
             self._render_all()
         else:
@@ -150,9 +169,76 @@ class ConversationView(QWidget):
                 if self._renders(self._items[item_id]):
                     self._append(item_id)
             self._trim()
+        for item_id in [i for i in self._items if i in self._dirty]:
+            item = self._items[item_id]
+            call_id = item.call_id or ""
+            text = self._text.get(item_id) or item.display_text
+            self.announcer.offer(item, text, self._outputs.get(call_id), call_id in self._failed_calls)
         self._dirty.clear()
-        if at_bottom:
-            bar.setValue(bar.maximum())
+        self.announcer.flush()
+        if self._pinned:
+            self.scroll_to_bottom()
+
+    @property
+    def announcements(self) -> list[str]:
+        """The last announcements made to screen readers, oldest first."""
+        return self.announcer.announcements
+
+    # ------------------------------------------------------------------ scrolling
+
+    @property
+    def pinned(self) -> bool:
+        """Whether new text keeps the view at the bottom (the person has not scrolled up)."""
+        return self._pinned
+
+    def scroll_to_bottom(self) -> None:
+        bar = self.browser.verticalScrollBar()
+        self._pinned = True
+        bar.setValue(bar.maximum())
+
+    def _scrolled(self, value: int) -> None:
+        self._pinned = value >= self.browser.verticalScrollBar().maximum() - PIN_SLACK
+
+    def _range_changed(self, _minimum: int, maximum: int) -> None:
+        # The document's layout grows after a write (and lazily for long text): follow it while pinned.
+        if self._pinned:
+            self.browser.verticalScrollBar().setValue(maximum)
+
+    # ------------------------------------------------------------------ tool chips
+
+    def _anchor_clicked(self, url: QUrl) -> None:
+        if url.scheme() == TOOL_SCHEME:
+            self.toggle_tool(url.path())
+
+    def toggle_tool(self, call_id: str) -> None:
+        """Open or close the chip of the call ``call_id``; only its own frame is rewritten."""
+        item_id = next((i for i in self._order if self._items[i].call_id == call_id), None)
+        if item_id is None:
+            return
+        self._expanded ^= {item_id}
+        keep_focus = self.browser.hasFocus()
+        self._write(item_id)
+        frame = self._frames[item_id]
+        if keep_focus:  # Enter again closes it: the chip's link stays the keyboard's current anchor
+            self.browser.setTextCursor(self._link_cursor(frame))
+
+    def _link_cursor(self, frame: QTextFrame) -> QTextCursor:
+        """A cursor selecting the link that starts ``frame`` (a chip's first line)."""
+        cursor = QTextCursor(self.browser.document())
+        cursor.setPosition(frame.firstPosition())
+        probe = QTextCursor(self.browser.document())
+        end = frame.firstPosition()
+        while end < frame.lastPosition():
+            probe.setPosition(end + 1)  # the format of the character before the position
+            if not probe.charFormat().isAnchor():
+                break
+            end += 1
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        return cursor
+
+    def expanded_tools(self) -> list[str]:
+        """Call ids of the chips shown open."""
+        return [self._items[i].call_id or "" for i in self._order if i in self._expanded]
 
     def apply_theme(self) -> None:
         self._rebuild = True
@@ -178,6 +264,8 @@ class ConversationView(QWidget):
             for item_id in gone:
                 del self._items[item_id]
                 self._text.pop(item_id, None)
+                self._expanded.discard(item_id)
+            self.announcer.forget(set(gone))
             rendered = [i for i in seen if i in self._frames]
             if gone or rendered != [i for i in self._order if i in set(seen)]:
                 self._rebuild = True
@@ -216,6 +304,7 @@ class ConversationView(QWidget):
         return shown_message or item.type == "function_call" or item.is_note
 
     def _render_all(self) -> None:
+        pinned, value = self._pinned, self.browser.verticalScrollBar().value()
         self.browser.clear()
         self._frames.clear()
         self._written.clear()
@@ -224,11 +313,14 @@ class ConversationView(QWidget):
         shown = [i for i, item in self._items.items() if self._renders(item)][-self.max_items :]
         for item_id in shown:
             self._append(item_id)
+        if not pinned:  # a new look keeps the place the person scrolled to
+            self.browser.verticalScrollBar().setValue(value)
+            self._pinned = False
 
     def _append(self, item_id: str) -> None:
         cursor = QTextCursor(self.browser.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        self._frames[item_id] = cursor.insertFrame(self._frame_format)
+        self._frames[item_id] = cursor.insertFrame(frame_format(turn_kind(self._items[item_id])))
         self._order.append(item_id)
         self._write(item_id)
 
@@ -263,60 +355,32 @@ class ConversationView(QWidget):
         return True
 
     def _trim(self) -> None:
+        if len(self._order) <= self.max_items:
+            return
+        layout = self.browser.document().documentLayout()
+        keep = self._frames[self._order[-self.max_items]]
+        top = layout.frameBoundingRect(keep).top()
         while len(self._order) > self.max_items:
             item_id = self._order.pop(0)
             frame = self._frames.pop(item_id)
             self._written.pop(item_id, None)
+            self._expanded.discard(item_id)
             cursor = QTextCursor(self.browser.document())
             cursor.setPosition(max(0, frame.firstPosition() - 1))
             cursor.setPosition(frame.lastPosition() + 1, QTextCursor.MoveMode.KeepAnchor)
             cursor.removeSelectedText()
+        if not self._pinned:  # the turns the person scrolled to stay where they are on screen
+            bar = self.browser.verticalScrollBar()
+            bar.setValue(bar.value() - round(top - layout.frameBoundingRect(keep).top()))
+            self._pinned = False
 
     def item_html(self, item: Item) -> str:
-        c = theme.colors()
-        muted = f"color:{c['muted']}"
-        stamp = time.strftime("%H:%M:%S", time.localtime(item.created_at)) if item.created_at else ""
-        if item.is_note:  # a handoff ("Concierge → Billing") or a guardrail that cut an answer
-            color, mark = (c["tool"], "⇄") if item.type == "handoff" else (c["cut"], "⛔")
-            extra = str((item.note or {}).get("voice_note") or "")
-            aside = f"<br><span style='{muted}'>{_escape(extra)}</span>" if extra else ""
-            head = f"<span style='color:{color}'>{mark} {_escape(item.text)}</span>"
-            return f"{head} <span style='{muted}'>{stamp}</span>{aside}"
-        if item.type == "function_call":
-            output = self._outputs.get(item.call_id or "")
-            call = f"{html.escape(item.name or '?')}({html.escape(_compact(item.arguments))})"
-            if output is None:
-                result = f"<span style='{muted}'>… running</span>"
-            else:
-                color = c["cut"] if (item.call_id in self._failed_calls) else c["tool"]
-                result = f"→ <span style='color:{color}'>{html.escape(_compact(output, 160))}</span>"
-            return f"<span style='color:{c['tool']}'>⚙ tool</span> <code>{call}</code> {result}"
-        user = item.role == "user"
-        who = "You" if user else "Assistant"
-        color = c["user"] if user else c["assistant"]
-        kind = ("spoken · " if item.has_audio else "shared · " if item.images else "typed · ") if user else ""
-        head = f"<b style='color:{color}'>{who}</b> <span style='{muted}'>{kind}{stamp}</span>"
         text = self._text.get(item.id) or item.display_text
-        if item.truncated_ms is not None:
-            heard = item.heard_text if item.display_text else text
-            rest = text[len(heard) :].strip() if text.startswith(heard) else ""
-            cut = f"<span style='color:{c['cut']}'>✂ interrupted at {item.truncated_ms / 1000:.1f} s</span>"
-            unheard = f" <span style='{muted}'><s>{_escape(rest)}</s></span>" if rest else ""
-            body = f"{_escape(heard)} {cut}{unheard}"
-        elif text:
-            body = _escape(text)
-        elif user and item.has_audio:
-            body = f"<span style='{muted}'>(speech; the transcript follows)</span>"
-        elif item.images:
-            body = ""
-        else:
-            body = f"<span style='{muted}'>…</span>"
-        if item.cut_off is not None:
-            body += f" <span style='color:{c['cut']}'>— {_escape(item.cut_off)}</span>"
-        if item.images:  # thumbnails first, the text typed with them under
-            shown = thumbnails_html(self.browser.document(), item.images, muted)
-            body = f"{shown}<br>{body}" if body else shown
-        return f"{head}<br>{body}"
+        return item_html(item, text, self._tool_state(item), self.browser.document())
+
+    def _tool_state(self, item: Item) -> ToolState:
+        call_id = item.call_id or ""
+        return ToolState(self._outputs.get(call_id), call_id in self._failed_calls, item.id in self._expanded)
 
     # ------------------------------------------------------------------ for tests and exports
 
@@ -325,8 +389,3 @@ class ConversationView(QWidget):
 
     def shown_ids(self) -> Sequence[str]:
         return list(self._order)
-
-
-def _compact(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
