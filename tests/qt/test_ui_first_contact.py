@@ -58,7 +58,7 @@ def test_the_local_server_notice_does_not_guess_who_chose_it_and_one_settings_bu
     w = app.window
     assert w.local_notice.isVisible() and w.audio_notice.isVisible()
     assert "in Settings" not in w.local_notice.message, "it may well have been the command line"
-    assert len(_visible_buttons(w, "Settings…")) == 1, "the one in the top bar"
+    assert len(_visible_buttons(w, "Settings")) == 1, "the one in the top bar"
 
 
 def test_a_message_typed_while_disconnected_is_kept_and_sent_on_connect(qtbot: QtBot, make_app: MakeApp) -> None:

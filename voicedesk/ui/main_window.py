@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
-from PySide6.QtWidgets import QAbstractButton, QDialog, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QDialog, QMainWindow, QVBoxLayout, QWidget
 
 from voicedesk.app import AppRuntime, ConnectFailed, Item, SettingsError, available_devices
 from voicedesk.audio.base import Levels
@@ -132,6 +132,8 @@ class MainWindow(QMainWindow):
         for button in self.findChildren(QAbstractButton):  # focus from Tab, not from a click: Space keeps talking
             if button.focusPolicy() == Qt.FocusPolicy.StrongFocus:
                 button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        for view in self.findChildren(QAbstractItemView):  # Tab leaves a table; the arrow keys move inside it
+            view.setTabKeyNavigation(False)
 
     # ------------------------------------------------------------------ construction
 

@@ -51,6 +51,7 @@ class SessionNotices:
         self._status_bar = status_bar
         self._open_settings = open_settings
         self._reconnect = reconnect
+        self._device_warning: str | None = None  # the sound notice's device warning, until cleared
 
     def follow(self, vm: SessionViewModel) -> None:
         vm.error_reported.connect(self.on_error)
@@ -138,8 +139,11 @@ class SessionNotices:
         """On the sound notice: it replaces what that said (a device problem is news about the same thing)."""
         notice = self.audio_notice
         if event.cleared:
+            if notice.isVisible() and notice.message == self._device_warning:
+                notice.dismiss()  # the warning it ends gives way to the news; a warning about something else stays
             notice.show_message(event.message, "", "info")
             return
+        self._device_warning = event.message
         action: tuple[str, Callable[[], object]] | None = self._audio_action
         if event.cause == "silence":
             hint = "Unmute it or allow voicedesk to use it, or choose another microphone."
