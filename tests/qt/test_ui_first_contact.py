@@ -124,6 +124,9 @@ def test_an_endpoint_never_reached_is_reported_once_in_the_right_words(qtbot: Qt
     assert "lost" not in w.banner.message and "reach" in w.banner.message, w.banner.message
     assert w.banner.action_button.text() == "Retry"
     assert not app.of(se.ErrorOccurred), "nothing was lost: connect()'s answer is the report"
+    assert w.voice_visual.state == "error" and w.voice_visual.caption.text() == "Connection problem"
+    (said,) = w.banner.announcer.announcements  # a screen reader hears it once, with what to do
+    assert said.startswith(f"Error: {w.banner.message}") and "Retry" in said
 
 
 def test_push_to_talk_without_a_microphone_offers_typing(qtbot: QtBot, make_app: MakeApp) -> None:

@@ -48,7 +48,7 @@ def completion_text(item: Item, text: str, output: str | None, failed: bool) -> 
 
 
 class Announcer:
-    """Posts announcements for ``target`` (the conversation browser) and keeps the last ``KEEP`` of them."""
+    """Posts announcements for ``target`` (the conversation browser, a banner) and keeps the last ``KEEP``."""
 
     def __init__(self, target: QObject) -> None:
         self._target = target
@@ -76,9 +76,13 @@ class Announcer:
         for said in batch:
             self.announce(said)
 
-    def announce(self, text: str) -> None:
+    def announce(self, text: str, *, urgent: bool = False) -> None:
+        """Post ``text``; ``urgent`` interrupts what the screen reader is saying (an error), else it waits its turn."""
         self._recent.append(text)
-        QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self._target, text))
+        event = QAccessibleAnnouncementEvent(self._target, text)
+        if urgent:
+            event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive)
+        QAccessible.updateAccessibility(event)
 
     def forget(self, item_ids: set[str] | None = None) -> None:
         """Items that left the conversation (all of them with None) may be announced again if they return."""

@@ -12,6 +12,8 @@ from typing import Literal
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QWidget
 
+from voicedesk.ui.announcer import Announcer
+
 Level = Literal["error", "warning", "info", "notice"]
 ICONS = {"error": "✖", "warning": "⚠", "info": "ℹ", "notice": "ℹ"}  # glyphs every common UI font has
 INFO_MS = 8000
@@ -56,6 +58,7 @@ class Banner(QFrame):
         self.level: Level = "info"
         self.message = ""
         self.history: list[tuple[Level, str]] = []
+        self.announcer = Announcer(self)  # a screen reader says what a banner says, as it appears
         self.hide()
 
     def show_message(
@@ -79,6 +82,7 @@ class Banner(QFrame):
         self.text.setText(f"<b>{_escape(message)}</b>" + (f"<br>{_escape(hint)}" if hint else ""))
         self.setAccessibleName(f"{level.capitalize()}: {message}")
         self.setAccessibleDescription(hint)
+        self.announcer.announce(f"{level.capitalize()}: {message} {hint}".strip(), urgent=level == "error")
         self._action = action[1] if action else None
         self.action_button.setVisible(action is not None)
         if action is not None:
