@@ -121,6 +121,7 @@ async def conversation(out: Path, size: tuple[int, int], suffix: str) -> None:
     QTest.keyClicks(window.conversation.message_box, "what is 12 times 7")
     QTest.keyClick(window.conversation.message_box, Qt.Key.Key_Return)
     await until(lambda: len(ended) >= 2 and controller.activity == "speaking")
+    await asyncio.sleep(0.6)  # a few words into the answer
     await save(window, out, f"answering-{tag}.png")
     await until(lambda: controller.activity == "idle")
 

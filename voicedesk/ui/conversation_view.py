@@ -109,7 +109,7 @@ class ConversationView(QWidget):
         if not microphone:
             how = "No microphone: type a message below."
         elif push_to_talk:
-            how = "Hold “Talk” (or Space) and speak, or type below."
+            how = "Hold the talk button (or Space) and speak, or type below."
         else:
             how = "Just speak (voicedesk hears you), or type below."
         self.browser.setPlaceholderText(how)
