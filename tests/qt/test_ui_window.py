@@ -145,8 +145,9 @@ def test_every_menu_action_has_keys_and_mnemonics_do_not_clash(qtbot: QtBot, mak
 
 
 def test_the_global_shortcut_is_named_on_the_talk_button(qtbot: QtBot, make_app: MakeApp) -> None:
-    app = make_app()
+    app = make_app()  # push-to-talk
     w = app.window
+    assert not w.menus.mute.isEnabled(), "nothing to mute with push-to-talk: the microphone is off unless held"
     w.controls.set_global_key("Ctrl+Alt+Space")
     assert "Ctrl+Alt+Space anywhere" in w.controls.talk_button.text()
     w.controls.set_global_key("")

@@ -171,6 +171,8 @@ class MainWindow(QMainWindow):
         c.interrupt_requested.connect(self.interrupt)
         self.conversation.text_submitted.connect(self._send_typed)
         vm.push_to_talk_changed.connect(lambda _ptt: self._show_input_hint())
+        vm.state_changed.connect(lambda: self.menus.mute.setEnabled(vm.connected and not vm.push_to_talk))
+        self.menus.mute.setEnabled(False)  # until a session in a voice-detection mode says otherwise
 
     def _levels(self) -> tuple[Levels, Levels]:
         audio = self.runtime.audio
