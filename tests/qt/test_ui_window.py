@@ -9,7 +9,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.qt.uikit import WAIT_MS, AppHarness
@@ -28,6 +28,10 @@ def _inside(window: MainWindow, widget: QWidget) -> bool:
         return False
     top_left = widget.mapTo(window, widget.rect().topLeft())
     return window.rect().contains(QRect(top_left, widget.size()))
+
+
+def _shown_labels(window: MainWindow) -> list[QLabel]:
+    return [label for label in window.status.findChildren(QLabel) if label.isVisible()]
 
 
 def _settings_buttons(window: MainWindow) -> list[QAbstractButton]:
@@ -119,6 +123,21 @@ def test_usable_at_800x600_and_at_2560x1440(qtbot: QtBot, make_app: MakeApp) -> 
     qtbot.waitUntil(lambda: w.size().width() == 800 and w.size().height() == 600, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: all(_inside(w, x) for x in essentials), timeout=WAIT_MS)
     assert w.conversation.browser.height() >= 150, "room to read at 800x600"
+    limits = (se.RateLimit("requests", 5000, 4999, 1.0), se.RateLimit("tokens", 40000, 39000, 1.0))
+    w.view_model.on_event(se.RateLimitsReported(limits))
+    w.status.usage_label.setText("1,234,567 tokens · ≈ $12.3456 (estimate)")
+    w.status.latency_label.setText("latency 1,234 ms / 1,456 ms played")
+    w.resize(w.minimumWidth(), 600)  # the narrowest the window goes, whatever the status line says
+    qtbot.waitUntil(lambda: w.width() == w.minimumWidth(), timeout=WAIT_MS)
+
+    def status_fits() -> bool:
+        # whole: inside the window, and as wide as its text (a squeezed label clips its text)
+        return all(_inside(w, label) and label.width() >= label.sizeHint().width() for label in _shown_labels(w))
+
+    qtbot.waitUntil(status_fits, timeout=WAIT_MS)
+    assert w.status.connection_label.isVisible() and w.status.usage_label.isVisible(), "what matters most stays"
+    w.resize(800, 600)
+    qtbot.waitUntil(lambda: w.size().width() == 800, timeout=WAIT_MS)
     w.drawer.show()
     qtbot.waitUntil(lambda: w.drawer.width() > 0, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: all(_inside(w, x) for x in essentials), timeout=WAIT_MS)

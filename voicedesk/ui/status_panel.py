@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from voicedesk.app.pricing import estimate_cost
 from voicedesk.session import events as se
@@ -86,6 +87,9 @@ class StatusPanel(QWidget):
         layout.addStretch(1)
         layout.addWidget(self.limits_label)
         layout.addWidget(self.usage_label)
+        # It takes the width it is given and drops what matters least when that is too little (800x600).
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._limits_wanted = False
         self.connection = "disconnected"
         self.activity = "idle"
         self.reconnect_attempt = 0
@@ -121,7 +125,7 @@ class StatusPanel(QWidget):
 
     def show_rate_limits(self, limits: tuple[se.RateLimit, ...]) -> None:
         text = rate_limits_text(limits)
-        self.limits_label.setVisible(bool(text))
+        self._limits_wanted = bool(text)
         if self.limits_label.text() != text:
             self.limits_label.setText(text)
             self.limits_label.setToolTip(
@@ -131,6 +135,28 @@ class StatusPanel(QWidget):
                     for limit in limits
                 )
             )
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Show every label that has something to say, then hide, least useful first, those the width cannot
+        hold (the rate limits, the latency, the activity chip: the voice visual shows the activity too)."""
+        self.limits_label.setVisible(self._limits_wanted)
+        self.latency_label.show()
+        self.activity_label.show()
+        layout = self.layout()
+        spacing = layout.spacing() if layout is not None else 0
+        shown = [label for label in self.findChildren(QLabel) if not label.isHidden()]
+        needed = sum(label.sizeHint().width() + spacing for label in shown) + 8
+        for label in (self.limits_label, self.latency_label, self.activity_label):
+            if needed <= self.width():
+                break
+            if not label.isHidden():
+                label.hide()
+                needed -= label.sizeHint().width() + spacing
 
     def clear(self) -> None:
         self.tokens, self.cost = 0, 0.0
