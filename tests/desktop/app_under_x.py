@@ -76,6 +76,7 @@ class Reporter:
         geometry = desktop.tray.icon.geometry()
         return {
             "connection": self.window.view_model.connection,
+            "activity": self.window.view_model.activity,
             "window_id": int(self.window.winId()),
             "window_visible": self.window.isVisible(),
             "window_exposed": handle is not None and handle.isExposed(),
