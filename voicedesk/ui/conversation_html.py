@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from PySide6.QtGui import QBrush, QColor, QTextDocument, QTextFormat, QTextFrameFormat
-from PySide6.QtWidgets import QApplication
 
 from voicedesk.session.conversation import Item
 from voicedesk.ui import theme
@@ -47,15 +46,8 @@ BACKGROUNDS: tuple[TurnKind, ...] = ("user", "assistant", "tool", "note")
 INDENT = {"user": 48.0, "assistant": 0.0, "tool": 16.0, "note": 0.0}  # your turns stand in from the left
 
 
-def is_dark() -> bool:
-    """The same choice ``theme.colors()`` makes between ``theme.LIGHT`` and ``theme.DARK``."""
-    app = QApplication.instance()
-    chosen = app.property("voicedesk_dark") if app is not None else None
-    return chosen if isinstance(chosen, bool) else theme.is_dark()
-
-
 def turn_colors() -> dict[str, str]:
-    return TURNS_DARK if is_dark() else TURNS_LIGHT
+    return TURNS_DARK if theme.dark_in_use() else TURNS_LIGHT
 
 
 def turn_kind(item: Item) -> TurnKind:
@@ -98,13 +90,16 @@ def escape(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
-def compact(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split())
+def compact(text: str | None, limit: int = 80) -> str:
+    """One line of at most ``limit`` characters ("" for None)."""
+    flat = " ".join((text or "").split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def pretty_json(text: str) -> str:
-    """Arguments as indented JSON where they parse, else as they came."""
+def pretty_json(text: str | None) -> str:
+    """Arguments or a result as indented JSON where they parse, else as they came ("" for None)."""
+    if text is None:
+        return ""
     try:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:

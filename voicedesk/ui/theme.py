@@ -64,11 +64,15 @@ LIGHT = {"user": "#1f5fbf", "assistant": "#1d7a46", "tool": "#7a5a00", "muted": 
 DARK = {"user": "#7fb2ff", "assistant": "#6fdc9c", "tool": "#e8c46a", "muted": "#8c8c8c", "cut": "#ff7b6b"}
 
 
-def colors() -> dict[str, str]:
+def dark_in_use() -> bool:
+    """The look ``apply_theme`` chose for the application (the system's when it was never applied)."""
     app = QApplication.instance()
     chosen = app.property("voicedesk_dark") if app is not None else None
-    dark = chosen if isinstance(chosen, bool) else is_dark()
-    return DARK if dark else LIGHT
+    return chosen if isinstance(chosen, bool) else is_dark()
+
+
+def colors() -> dict[str, str]:
+    return DARK if dark_in_use() else LIGHT
 
 
 def _dark_palette() -> QPalette:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 from voicedesk.session import events as se
 from voicedesk.ui import theme
 from voicedesk.ui.accessibility import describe
+from voicedesk.ui.conversation_html import compact, pretty_json
 from voicedesk.ui.ring import Ring
 
 COLUMNS = ("Time", "Tool", "Arguments", "Result", "Duration", "Status")
@@ -61,20 +61,6 @@ _REFUSALS = {
 }
 
 
-def _pretty(text: str | None) -> str:
-    if text is None:
-        return ""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (ValueError, TypeError):
-        return text
-
-
-def _one_line(text: str | None, limit: int = 120) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 class ToolCallModel(QAbstractTableModel):
     def __init__(self, max_rows: int = 2000) -> None:
         super().__init__()
@@ -102,15 +88,15 @@ class ToolCallModel(QAbstractTableModel):
             return (
                 time.strftime("%H:%M:%S", time.localtime(call.started_at)),
                 f"{call.name} · {call.source}" if call.source and call.source != "built-in" else call.name,
-                _one_line(call.arguments),
-                _one_line(call.output),
+                compact(call.arguments, 120),
+                compact(call.output, 120),
                 "" if call.duration_s is None else f"{call.duration_s * 1000:.0f} ms",
                 call.status,
             )[column]
         if role == Qt.ItemDataRole.ForegroundRole and column == 5:
             return QColor(theme.colors()["cut" if call.ok is False else "assistant" if call.ok else "muted"])
         if role == Qt.ItemDataRole.ToolTipRole and column in (2, 3):
-            return _pretty(call.arguments if column == 2 else call.output)
+            return pretty_json(call.arguments if column == 2 else call.output)
         return None
 
     def row_of(self, call_id: str) -> int | None:
@@ -232,9 +218,9 @@ class ToolLogView(QWidget):
             + ("" if call.duration_s is None else f", took {call.duration_s * 1000:.1f} ms"),
             "",
             "Arguments:",
-            _pretty(call.arguments),
+            pretty_json(call.arguments),
             "",
             "Error:" if call.ok is False else "Result:",
-            _pretty(call.output) if call.output is not None else "(running)",
+            pretty_json(call.output) if call.output is not None else "(running)",
         ]
         self.details.setPlainText("\n".join(lines))

@@ -8,6 +8,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QToolButton, QWidget
 
 from voicedesk.ui.controls import CONNECT_KEY
+from voicedesk.ui.shortcuts_sheet import action_name
 from voicedesk.ui.view_model import SessionViewModel
 
 
@@ -16,7 +17,7 @@ def action_button(action: QAction, name: str, description: str) -> QToolButton:
     button = QToolButton()
     button.setDefaultAction(action)
     button.setObjectName(name)
-    button.setAccessibleName(action.text().replace("&", "").rstrip("…"))
+    button.setAccessibleName(action_name(action))
     button.setAccessibleDescription(description)
     shortcut = action.shortcut().toString()
     button.setToolTip(f"{description} ({shortcut})" if shortcut else description)

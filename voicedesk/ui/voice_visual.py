@@ -216,7 +216,7 @@ class VoiceVisual(QFrame):
     # ------------------------------------------------------------------ look
 
     def _restyle(self) -> None:
-        look = looks(theme.colors() is theme.DARK)[self._state]
+        look = looks(theme.dark_in_use())[self._state]
         self.setStyleSheet(
             f"#voice_visual {{ background: {look.tint}; border: 2px solid {look.accent}; border-radius: 10px; }}"
             f" #voice_caption {{ color: {look.accent}; background: transparent; border: none; }}"
