@@ -16,20 +16,17 @@ docs/decisions/0001-echo-canceller.md.
 
 from __future__ import annotations
 
-import importlib
 import math
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from voicedesk.audio.base import SAMPLE_RATE
+from voicedesk.audio.drift_reader import DriftReader
 from voicedesk.audio.echo_canceller import KalmanEchoCanceller
 from voicedesk.audio.echo_reference import DelayEstimator, DriftTracker, FarEndTimeline
 from voicedesk.audio.noise import NoiseSuppressor
-
-# A compiled module without type information: bound as Any on purpose (as in resample.py).
-samplerate: Any = importlib.import_module("samplerate")
 
 __all__ = [
     "ECHO_MODES",
@@ -99,7 +96,7 @@ class EchoControl:
     when the delay estimator finds the echo outside the filter. Each move restarts the filter, so
     they are kept rare: a ``slack_s`` margin below what has been played absorbs jitter. ``drift`` is
     found from how the filter's response moves while it cancels (DriftTracker), and applied by
-    reading the reference through a resampler.
+    reading the reference at ``1 + drift`` timeline samples per microphone sample (DriftReader).
     """
 
     def __init__(
@@ -127,11 +124,9 @@ class EchoControl:
         self._err_e = 0.0  # plays, since the last delay estimate
         self._candidate: float | None = None
         self._agree = 0
-        self._ref_pos: int | None = None  # next timeline index to read for the reference
+        self._ref_pos: float | None = None  # timeline position of the next reference sample
         self._drift = DriftTracker(block)
-        self._rs: Any = samplerate.Resampler("sinc_medium", channels=1)
-        self._fifo: Float32 = np.zeros(4 * block, dtype=np.float32)
-        self._fifo_n = 0
+        self._reader = DriftReader(block)
         self._generation = -1
         self._gaps_seen = 0
         self.relocations = 0  # moves after the delay estimator
@@ -157,9 +152,7 @@ class EchoControl:
         self._ref_pos = None
 
     def _move(self, pos: int) -> None:
-        self._ref_pos = pos
-        self._rs.reset()
-        self._fifo_n = 0
+        self._ref_pos = float(pos)
         self._drift.forget_response()
         self._aec.reset()
         self._delay.restart()
@@ -176,7 +169,7 @@ class EchoControl:
                 return np.zeros(n, dtype=np.float32)
             self._generation = tl.generation
             self._move(min(guess, latest))
-        elif self._ref_pos + n > tl.end:
+        elif self._ref_pos + n * (1.0 + self._drift.drift) + self._reader.reach > tl.end:
             self.clamps += 1
             self._move(latest)
         elif tl.gaps != self._gaps_seen:
@@ -184,15 +177,9 @@ class EchoControl:
             self._drift.forget_response()
         self._gaps_seen = tl.gaps
         assert self._ref_pos is not None
-        ratio = 1.0 / (1.0 + self._drift.drift)
-        while self._fifo_n < n:
-            got: Float32 = self._rs.process(tl.samples(self._ref_pos, n), ratio)
-            self._ref_pos += n
-            self._fifo[self._fifo_n : self._fifo_n + got.size] = got
-            self._fifo_n += got.size
-        out = self._fifo[:n].copy()
-        self._fifo[: self._fifo_n - n] = self._fifo[n : self._fifo_n]
-        self._fifo_n -= n
+        step = 1.0 + self._drift.drift
+        out = self._reader.read(tl, self._ref_pos, step)
+        self._ref_pos += n * step
         return out
 
     @property
@@ -229,7 +216,7 @@ class EchoControl:
             self._candidate = None
             self._agree = 0
             return
-        found = self._delay.estimate(self.timeline, self._ref_pos - self._fifo_n)
+        found = self._delay.estimate(self.timeline, round(self._ref_pos))
         if found is None or found[1] < 8.0:
             return
         tap = found[0]
@@ -244,7 +231,7 @@ class EchoControl:
         if self._agree >= 2:  # the same place three times in a row (1.5 s)
             latest = self.timeline.end - int(self.slack_s * SAMPLE_RATE)
             self.relocations += 1
-            paired = self._ref_pos - self._fifo_n
+            paired = round(self._ref_pos)
             self._move(min(paired + round((self.margin_s - tap) * SAMPLE_RATE), latest))
 
     def process(self, block: npt.NDArray[np.int16], t_adc: float) -> npt.NDArray[np.int16]:
