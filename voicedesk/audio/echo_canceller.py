@@ -224,29 +224,30 @@ class KalmanEchoCanceller:
         (Enzner's Kalman postfilter), so echo is held down from the first syllable on. A bin where
         the filter made things worse than the microphone (it learned a wrong path where the far end
         had not excited it) starts from the microphone instead."""
-        h = self._half
         spec = self._stft.analyse(d, e, y)  # the two half-block frames of each, in one FFT call
-        power = spec.real**2 + spec.imag**2
-        gains = np.empty((2, h + 1), dtype=np.float32)
-        for part in range(2):
-            df, ef = spec[0, part], spec[1, part]
-            d2, e2, y2 = power[0, part], power[1, part], power[2, part]
-            worse = e2 > d2
-            ef[worse] = df[worse]
-            e2[worse] = d2[worse]
-            # How much of the residual moves with the echo estimate: near-end speech does not,
-            # so it does not inflate the estimate.
-            de = e2 - e2.sum() / e2.size
-            dy = y2 - y2.sum() / y2.size
-            self._pey = 0.95 * self._pey + 0.05 * float(np.dot(de, dy))
-            self._pyy = 0.95 * self._pyy + 0.05 * float(np.dot(dy, dy))
+        d2, e2, y2 = spec.real**2 + spec.imag**2  # each (2 frames, bins)
+        worse = e2 > d2
+        np.copyto(spec[1], spec[0], where=worse)
+        np.copyto(e2, d2, where=worse)
+        # How much of the residual moves with the echo estimate: near-end speech does not, so it does
+        # not inflate the estimate. Both frames' statistics at once; the smoothing runs frame by frame.
+        # (Their covariances across bins, as sum(a b) - sum(a) sum(b) / bins: no centred copies.)
+        e_sum, y_sum = e2.sum(axis=1), y2.sum(axis=1)
+        cross = np.einsum("fk,fk->f", e2, y2) - e_sum * y_sum / e2.shape[1]
+        energy = np.einsum("fk,fk->f", y2, y2) - y_sum * y_sum / e2.shape[1]
+        leaks = np.empty((2, 1), dtype=np.float32)
+        psd = np.empty_like(e2)
+        for frame in range(2):
+            self._pey = 0.95 * self._pey + 0.05 * float(cross[frame])
+            self._pyy = 0.95 * self._pyy + 0.05 * float(energy[frame])
             self._pey = max(self._pey, 0.005 * self._pyy)
-            self.leak = min(self._pey / (self._pyy + 1e-12), 0.5)
-            self._e_psd = 0.5 * self._e_psd + 0.5 * e2
-            residual = self.leak * y2 / (self._e_psd + 1e-12) + self._unsure
-            gain = gains[part]
-            np.multiply(residual, -self._overdrive, out=gain)
-            gain += 1.0
-            np.maximum(gain, self._floor, out=gain)
-            np.minimum(gain, 1.0, out=gain)
+            self.leak = leaks[frame, 0] = min(self._pey / (self._pyy + 1e-12), 0.5)
+            self._e_psd = psd[frame] = 0.5 * self._e_psd + 0.5 * e2[frame]
+        psd += 1e-12
+        gains = y2 / psd
+        gains *= leaks
+        gains += self._unsure
+        gains *= -self._overdrive
+        gains += 1.0
+        np.clip(gains, self._floor, 1.0, out=gains)
         return self._stft.synthesise(spec[1] * gains)
