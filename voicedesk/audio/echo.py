@@ -249,4 +249,7 @@ class EchoControl:
             self._track_delay(mic, float(np.dot(ref, ref)) > 1e-6 * ref.size)
         if self.noise is not None:
             out = self.noise.process(out)
-        return np.clip(np.round(out * 32768.0), -32768, 32767).astype(np.int16)
+        out = out * 32768.0
+        np.rint(out, out=out)
+        np.clip(out, -32768.0, 32767.0, out=out)
+        return out.astype(np.int16)

@@ -149,7 +149,8 @@ class KalmanEchoCanceller:
         self._p *= self._a2
         self._p += (1.0 - self._a2) * w2
         # numpy's FFTs keep float32 (its stubs say float64): astype(copy=False) is free and types it.
-        y = np.fft.irfft(np.einsum("pk,pk->k", self._x, self._w), n=2 * n)[n:].astype(np.float32, copy=False)
+        # (A product summed over partitions: einsum is twice as slow on complex arrays.)
+        y = np.fft.irfft((self._x * self._w).sum(axis=0), n=2 * n)[n:].astype(np.float32, copy=False)
         e = d - y
         self.mic_energy = float(np.dot(d, d))
         self.error_energy = float(np.dot(e, e))
