@@ -42,6 +42,14 @@ def test_a_moved_laptop_is_cancelled_again_within_a_second(rt60: float) -> None:
     assert sim.erle(sim.scene(cond, seed=1), out, 12.0, 15.5) >= 25.0
 
 
+@pytest.mark.parametrize(("rt60", "seed"), [(0.25, 2), (0.25, 5), (0.5, 5)])
+def test_the_echo_is_held_down_while_the_detector_makes_sure(rt60: float, seed: int) -> None:
+    # Seeds where a detector that needs 60 ms of evidence let 6 - 17 frames of the new echo through.
+    cond = sim.Condition("path change", rt60=rt60, change_at=10.0)
+    out, _ = _run(sim.scene(cond, seed=seed))
+    assert len(sim.loud_frames(out, 10.0, 15.0)) <= 5
+
+
 @pytest.mark.parametrize("ppm", [100, -100, 200, -200])
 def test_drift_locks_in_a_live_room_for_either_sign(ppm: int) -> None:
     sc = sim.scene(sim.Condition("drift", seconds=20.0, rt60=0.5, ppm=ppm), seed=1)
@@ -60,6 +68,23 @@ def test_double_talk_keeps_the_near_end_and_triggers_no_path_change() -> None:
     assert snr >= 10.0 and attenuation <= 2.0
     blocks_per_s = sim.RATE // 480
     assert changes[15 * blocks_per_s] == changes[12 * blocks_per_s - 1]  # the near end is not a moved laptop
+
+
+@pytest.mark.parametrize(
+    ("seed", "fan"),
+    [(13, False), (19, False), (8, True), (19, True)],
+)
+def test_a_voice_that_happens_to_move_with_the_echo_is_not_a_moved_laptop(seed: int, fan: bool) -> None:
+    # Seeds where the near end's onset correlated with the echo by chance (or a fan's hum fooled the
+    # detector in the far end's pauses) and repeated shakes cut the voice by 3 - 18 dB.
+    cond = sim.Condition("double talk", rt60=0.25, talk=(14.0, 17.0), fan=fan, noise_dbfs=-40.0 if fan else -55.0)
+    sc = sim.scene(cond, seed=seed)
+    changes: list[int] = []
+    out, _ = _run(sc, changes, noise_suppression=fan)
+    _, attenuation = sim.near_end_quality(sc, out, sim.best_latency(sc, out))
+    assert attenuation <= 2.0
+    blocks_per_s = sim.RATE // 480
+    assert changes[-1] - changes[14 * blocks_per_s - 1] <= 1  # never shaken over and over
 
 
 def test_after_a_long_silence_of_the_far_end_the_echo_is_cancelled_at_once() -> None:

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from voicedesk.audio.base import SAMPLE_RATE
 from voicedesk.audio.stft import HalfHopStft
 
+SUSPECT_LEAK = 4.0  # residual over estimate assumed while the path may have changed (tuned on bench_echo.py)
 A2 = 0.999**2  # per-block forgetting of the echo path: follows a moving echo (drift, a person moving)
 
 Float32 = npt.NDArray[np.float32]
@@ -87,6 +88,8 @@ class KalmanEchoCanceller:
         self._s_dd = 0.0
         self._misfit_blocks = 0
         self._holdoff = 0
+        self._armed = True  # no shake since the filter last cancelled
+        self.suspect = False  # the filter may have lost the echo path (see _watch_path)
 
     def response(self) -> Complex:
         """The echo path the filter has learned, as one frequency response on its ``block + 1`` bins.
@@ -117,10 +120,23 @@ class KalmanEchoCanceller:
         self._s_ee = a * self._s_ee + (1 - a) * self.error_energy
         self._s_yy = a * self._s_yy + (1 - a) * yy
         self._s_dd = a * self._s_dd + (1 - a) * self.mic_energy
+        # Until the detector is sure, a filter that stopped cancelling while its estimate is still a
+        # sizeable part of the microphone may have lost the path: the suppressor then takes the
+        # estimate's spectrum, made louder, as the residual's (a moved laptop's new echo has the far
+        # end's spectrum). A voice far louder than the echo keeps the estimate small, so it passes.
+        self.suspect = self._far_quiet == 0 and self._s_ee > 0.3 * self._s_dd and self._s_yy > 0.2 * self._s_dd
         if self._holdoff > 0:
             self._holdoff -= 1
             return
-        big_error = self._s_ee > 0.1 * self._s_dd and self._s_yy > 0.1 * self._s_dd > 0.0
+        if not self._armed:
+            # After a shake the filter re-learns, and while it does its error correlates with its
+            # estimate too: shaking it again would restart that, over and over in double talk. The
+            # detector waits until the filter cancels 10 dB again.
+            self._armed = self._far_quiet == 0 and 0.0 < self._s_ee < 0.1 * self._s_dd
+            return
+        # Judged only where the estimate is a sizeable part of the microphone: a voice far louder
+        # than the echo correlates with it by chance as strongly as a wrong filter's error does.
+        big_error = self._s_ee > 0.1 * self._s_dd and self._s_yy > 0.2 * self._s_dd > 0.0
         rho2 = self._s_ey**2 / (self._s_ee * self._s_yy + 1e-30)
         # An error louder than the microphone by part of the estimate: only a wrong filter adds energy.
         misfit = big_error and (rho2 > 0.3 or self._s_ee > self._s_dd + 0.3 * self._s_yy)
@@ -130,6 +146,7 @@ class KalmanEchoCanceller:
             self.path_changes += 1
             self._misfit_blocks = 0
             self._holdoff = 25
+            self._armed = False
 
     def process(self, mic: Float32, ref: Float32) -> Float32:
         n = self.block
@@ -243,6 +260,8 @@ class KalmanEchoCanceller:
             self._pyy = 0.95 * self._pyy + 0.05 * float(energy[frame])
             self._pey = max(self._pey, 0.005 * self._pyy)
             self.leak = leaks[frame, 0] = min(self._pey / (self._pyy + 1e-12), 0.5)
+            if self.suspect:
+                leaks[frame, 0] = SUSPECT_LEAK
             self._e_psd = psd[frame] = 0.5 * self._e_psd + 0.5 * e2[frame]
         psd += 1e-12
         gains = y2 / psd
