@@ -1,6 +1,6 @@
 """Echo canceller figures on synthetic conditions: voicedesk's EchoControl and WebRTC AEC3 in the same run.
 
-Run: .venv/bin/python benchmarks/bench_echo.py [--seeds 3] [--only drift]
+Run: .venv/bin/python benchmarks/bench_echo.py [--seeds 3] [--only drift] [--cpu]
 AEC3 comes from the ``livekit`` package (``pip install livekit``); without it only voicedesk is measured.
 Reproducible from the seeds: the signals are tests/audio/echo_sim.py's.
 """
@@ -114,12 +114,27 @@ def measure(cond: sim.Condition, seed: int, engine: Engine) -> dict[str, float]:
     return row
 
 
+def cpu_figures(engines: dict[str, Engine], seeds: range) -> None:
+    """CPU per audio-second while the assistant speaks throughout, with and without noise suppression:
+    the best of three runs of each seed, as a shared machine only ever adds time."""
+    for suppress in (False, True):
+        cond = sim.Condition("cpu", rt60=0.5, ppm=100, suppress_noise=suppress)
+        for name, engine in engines.items():
+            figures = []
+            for seed in seeds:
+                sc = sim.scene(cond, seed)
+                figures.append(min(engine(sc)[1] for _ in range(3)) * 1000 / cond.seconds)
+            label = "speaking, noise suppression" if suppress else "speaking"
+            print(f"cpu ms/s {label:28s} {name:9s} " + "/".join(f"{v:.1f}" for v in figures), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--only", default="", help="conditions whose name contains this")
     parser.add_argument("--engine", choices=["both", "voicedesk", "aec3"], default="both")
+    parser.add_argument("--cpu", action="store_true", help="only the CPU figures, best of three runs")
     args = parser.parse_args()
     engines: dict[str, Engine] = {}
     if args.engine in ("both", "voicedesk"):
@@ -132,6 +147,9 @@ def main() -> None:
         except ImportError:
             print("livekit not installed: AEC3 not measured")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.cpu:
+        cpu_figures(engines, seeds)
+        return
     for cond in CONDITIONS:
         if args.only not in cond.name:
             continue
