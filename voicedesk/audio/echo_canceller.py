@@ -123,8 +123,15 @@ class KalmanEchoCanceller:
         # Until the detector is sure, a filter that stopped cancelling while its estimate is still a
         # sizeable part of the microphone may have lost the path: the suppressor then takes the
         # estimate's spectrum, made louder, as the residual's (a moved laptop's new echo has the far
-        # end's spectrum). A voice far louder than the echo keeps the estimate small, so it passes.
-        self.suspect = self._far_quiet == 0 and self._s_ee > 0.3 * self._s_dd and self._s_yy > 0.2 * self._s_dd
+        # end's spectrum), as long as the error also leans against the estimate (the old echo, gone
+        # from the microphone, is still subtracted). A voice louder than the echo keeps the estimate
+        # small, and a quieter one leans on it only by chance, so either passes.
+        self.suspect = (
+            self._far_quiet == 0
+            and self._s_ee > 0.3 * self._s_dd
+            and self._s_yy > 0.2 * self._s_dd
+            and -self._s_ey > 0.1 * self._s_yy
+        )
         if self._holdoff > 0:
             self._holdoff -= 1
             return
