@@ -121,6 +121,8 @@ def test_noise_suppression_takes_the_noise_out_and_keeps_the_voice(fan: bool) ->
     assert attenuation <= 1.0 and snr >= snr_in - 2.0
     plain, _ = _run(sc)
     assert sim.noise_reduction(sc, plain, sim.best_latency(sc, plain)) < 1.0  # off by default
+    # It runs on the echo suppressor's frames, so it adds no delay of its own.
+    assert latency == sim.best_latency(sc, plain)
 
 
 def test_noise_suppression_forgets_a_muted_stretch_and_learns_a_new_noise() -> None:

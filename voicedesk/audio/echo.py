@@ -245,9 +245,11 @@ class EchoControl:
             out = self._gate.process(mic, self.timeline.reference(t_adc, block.size + SAMPLE_RATE // 20))
         else:
             ref = self._reference(t_adc)
+            # Noise suppression shares the echo suppressor's frames: no second transform, no delay.
+            self._aec.post_filter = self.noise.shape if self.noise is not None else None
             out = self._aec.process(mic, ref)
             self._track_delay(mic, float(np.dot(ref, ref)) > 1e-6 * ref.size)
-        if self.noise is not None:
+        if self.noise is not None and self.mode != "aec":
             out = self.noise.process(out)
         out = out * 32768.0
         np.rint(out, out=out)

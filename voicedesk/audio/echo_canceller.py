@@ -11,6 +11,7 @@ Everything runs on the loop thread, never in a PortAudio callback.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +56,9 @@ class KalmanEchoCanceller:
         # Per-bin forgetting of the state (A^2) lets the filter follow a moving echo path.
         self._a2 = A2
         self._half = block // 2
+        # A further spectral gain on the suppressor's frames (noise suppression), applied in place to
+        # the output's two half-block spectra: it then shares this STFT and adds no delay of its own.
+        self.post_filter: Callable[[Complex], None] | None = None
         self.path_changes = 0  # echo-path changes detected since the canceller was made
         self.reset()
 
@@ -221,6 +225,10 @@ class KalmanEchoCanceller:
         self._unsure[:] = 0.0
         if not self.suppress:
             return d
+        if self.post_filter is not None:
+            spec = self._stft.analyse(d, d, self.estimate)
+            self.post_filter(spec[1])
+            return self._stft.synthesise(spec[1])
         # The suppressor's gain is 1 without an echo estimate.
         return self._stft.pass_through(d, d, self.estimate, row=1)
 
@@ -277,4 +285,7 @@ class KalmanEchoCanceller:
         gains *= -self._overdrive
         gains += 1.0
         np.clip(gains, self._floor, 1.0, out=gains)
-        return self._stft.synthesise(spec[1] * gains)
+        cleaned = spec[1] * gains
+        if self.post_filter is not None:
+            self.post_filter(cleaned)
+        return self._stft.synthesise(cleaned)

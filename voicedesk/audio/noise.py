@@ -1,7 +1,8 @@
 """Noise suppression for the microphone: steady noise (fans, hum, air conditioning) taken out, speech kept.
 
 A short-time spectral gain on 20 ms frames with half-block hops (sqrt-Hann analysis and synthesis, as the
-echo suppressor), so it adds 10 ms. Per bin, the noise is the minimum of the smoothed power over the last
+echo suppressor), so it adds 10 ms; with ``aec`` it is applied to the echo suppressor's own frames instead
+(``shape``), adding nothing. Per bin, the noise is the minimum of the smoothed power over the last
 1.5 s (Martin's minimum statistics, kept as six quarter-second minima), scaled up by the minimum's bias:
 a syllable does not lift it, a fan switched on is learned within 1.5 s, a muted stretch is forgotten as
 fast. The gain is a decision-directed Wiener gain (Ephraim & Malah), which keeps the "musical noise" of
@@ -18,6 +19,7 @@ from voicedesk.audio.base import SAMPLE_RATE
 from voicedesk.audio.stft import HalfHopStft
 
 Float32 = npt.NDArray[np.float32]
+Complex = npt.NDArray[np.complex64]
 
 
 class NoiseSuppressor:
@@ -72,9 +74,14 @@ class NoiseSuppressor:
         self._prior = gain * gain * post
         return gain
 
-    def process(self, block: Float32) -> Float32:
-        spec = self._stft.analyse(block)[0]
+    def shape(self, spec: Complex) -> None:
+        """Apply the gains in place to the two half-block frames' spectra of one block (``2, half + 1``),
+        for a caller that runs the same short-time transform (the echo suppressor)."""
         power = spec.real**2 + spec.imag**2
         spec[0] *= self.gains(power[0])
         spec[1] *= self.gains(power[1])
+
+    def process(self, block: Float32) -> Float32:
+        spec = self._stft.analyse(block)[0]
+        self.shape(spec)
         return self._stft.synthesise(spec)
