@@ -125,6 +125,25 @@ def test_noise_suppression_takes_the_noise_out_and_keeps_the_voice(fan: bool) ->
     assert latency == sim.best_latency(sc, plain)
 
 
+def test_noise_suppression_switched_on_and_off_while_the_echo_path_runs() -> None:
+    rng = np.random.default_rng(5)
+    noise = np.round(rng.standard_normal(8 * sim.RATE) * 32768 * 10 ** (-45 / 20)).astype(np.int16)
+    ctl = EchoControl("aec")
+
+    def reduction_db(seconds: tuple[int, int]) -> float:
+        a, b = (s * sim.RATE for s in seconds)
+        blocks = [ctl.process(noise[i : i + 480], i / sim.RATE) for i in range(a, b, 480)]
+        tail = slice(-sim.RATE, None)  # the last second, once the noise is learned
+        got = np.concatenate(blocks)[tail].astype(np.float64)
+        return float(10 * np.log10(np.mean(noise[a:b][tail].astype(np.float64) ** 2) / np.mean(got**2)))
+
+    assert reduction_db((0, 2)) < 1.0
+    ctl.set_noise_suppression(True)
+    assert reduction_db((2, 5)) >= 10.0
+    ctl.set_noise_suppression(False)
+    assert reduction_db((5, 8)) < 1.0
+
+
 def test_noise_suppression_forgets_a_muted_stretch_and_learns_a_new_noise() -> None:
     from voicedesk.audio.noise import NoiseSuppressor
 

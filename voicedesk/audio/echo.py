@@ -116,6 +116,7 @@ class EchoControl:
         self.slack_s = slack_s
         self.margin_s = 0.02  # where a relocated echo is put in the filter
         self._aec = KalmanEchoCanceller(block, tail_ms=tail_ms)
+        self._share_frames_with_noise()
         self._tail_s = self._aec.partitions * block / SAMPLE_RATE
         self._gate = HalfDuplexGate(block)
         self._delay = DelayEstimator(max_tap_s=self._tail_s + 0.15)
@@ -144,6 +145,11 @@ class EchoControl:
         """Steady noise taken out of the microphone after echo control (audio/noise.py), in every mode."""
         if on != (self.noise is not None):
             self.noise = NoiseSuppressor(self.block) if on else None
+            self._share_frames_with_noise()
+
+    def _share_frames_with_noise(self) -> None:
+        """With ``aec``, noise suppression runs on the echo suppressor's frames: no second transform, no delay."""
+        self._aec.post_filter = self.noise.shape if self.noise is not None else None
 
     def restart(self) -> None:
         """Forget the echo path and the alignment (new mode, the microphone restarted)."""
@@ -245,8 +251,6 @@ class EchoControl:
             out = self._gate.process(mic, self.timeline.reference(t_adc, block.size + SAMPLE_RATE // 20))
         else:
             ref = self._reference(t_adc)
-            # Noise suppression shares the echo suppressor's frames: no second transform, no delay.
-            self._aec.post_filter = self.noise.shape if self.noise is not None else None
             out = self._aec.process(mic, ref)
             self._track_delay(mic, float(np.dot(ref, ref)) > 1e-6 * ref.size)
         if self.noise is not None and self.mode != "aec":

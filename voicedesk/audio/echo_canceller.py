@@ -226,9 +226,9 @@ class KalmanEchoCanceller:
         if not self.suppress:
             return d
         if self.post_filter is not None:
-            spec = self._stft.analyse(d, d, self.estimate)
-            self.post_filter(spec[1])
-            return self._stft.synthesise(spec[1])
+            spec = self._stft.analyse_row(d, d, self.estimate, row=1)
+            self.post_filter(spec)
+            return self._stft.synthesise(spec)
         # The suppressor's gain is 1 without an echo estimate.
         return self._stft.pass_through(d, d, self.estimate, row=1)
 
@@ -275,9 +275,9 @@ class KalmanEchoCanceller:
             self._pyy = 0.95 * self._pyy + 0.05 * float(energy[frame])
             self._pey = max(self._pey, 0.005 * self._pyy)
             self.leak = leaks[frame, 0] = min(self._pey / (self._pyy + 1e-12), 0.5)
-            if self.suspect:
-                leaks[frame, 0] = SUSPECT_LEAK
             self._e_psd = psd[frame] = 0.5 * self._e_psd + 0.5 * e2[frame]
+        if self.suspect:
+            leaks[:] = SUSPECT_LEAK
         psd += 1e-12
         gains = y2 / psd
         gains *= leaks

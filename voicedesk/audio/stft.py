@@ -44,6 +44,15 @@ class HalfHopStft:
         spectra: Complex = np.fft.rfft(frames, axis=2).astype(np.complex64, copy=False)
         return spectra
 
+    def analyse_row(self, *blocks: Float32, row: int) -> Complex:
+        """``analyse(...)[row]`` without transforming the other rows (their history is still kept)."""
+        n, h = self.block, self.half
+        signal, frames = self._push(blocks)[row], self._frames[row]
+        np.multiply(signal[:n], self.window, out=frames[0])
+        np.multiply(signal[h : h + n], self.window, out=frames[1])
+        spectra: Complex = np.fft.rfft(frames, axis=1).astype(np.complex64, copy=False)
+        return spectra
+
     def synthesise(self, spectra: Complex) -> Float32:
         n = self.block
         shaped = np.fft.irfft(spectra, n=n, axis=1).astype(np.float32, copy=False) * self.window
